@@ -1,0 +1,31 @@
+"""designloop: choose the next experiments.
+
+Surrogates that know what they do not know give a Prediction over a pool of candidates;
+acquisition functions score it; selection picks the batch.
+"""
+
+from designloop.acquisition import ACQUISITIONS, get_acquisition
+from designloop.errors import (
+    AcquisitionError,
+    DesignloopError,
+    InputError,
+    NotFittedError,
+    SurrogateFitError,
+)
+from designloop.prediction import ClassificationPrediction, RegressionPrediction
+from designloop.selection import top_k
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACQUISITIONS",
+    "AcquisitionError",
+    "ClassificationPrediction",
+    "DesignloopError",
+    "InputError",
+    "NotFittedError",
+    "RegressionPrediction",
+    "SurrogateFitError",
+    "get_acquisition",
+    "top_k",
+]
