@@ -14,18 +14,34 @@ from designloop.errors import (
 )
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
 from designloop.selection import top_k
+from designloop.surrogates import (
+    SURROGATES,
+    DeepEnsemble,
+    GPClassifier,
+    GPRegressor,
+    MCDropout,
+    RandomForest,
+    make_surrogate,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACQUISITIONS",
+    "SURROGATES",
     "AcquisitionError",
     "ClassificationPrediction",
+    "DeepEnsemble",
+    "GPClassifier",
+    "GPRegressor",
+    "MCDropout",
+    "RandomForest",
     "DesignloopError",
     "InputError",
     "NotFittedError",
     "RegressionPrediction",
     "SurrogateFitError",
     "get_acquisition",
+    "make_surrogate",
     "top_k",
 ]

@@ -1,0 +1,174 @@
+"""Exact GP regression on BoTorch's SingleTaskGP: Matern-5/2 ARD, RBF, or fingerprint kernels.
+
+Fitting maximises the marginal likelihood (`fit_gpytorch_mll`); prediction is chunked so the
+memory used depends on the chunk size, not on the size of the pool.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import gpytorch
+import torch
+from botorch.exceptions import ModelFittingError
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms import Normalize, Standardize
+from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
+from gpytorch.kernels import ScaleKernel
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from linear_operator.utils.errors import NanError, NotPSDError
+from torch import Tensor
+
+from designloop.errors import InputError, SurrogateFitError
+from designloop.prediction import RegressionPrediction
+from designloop.surrogates.base import SurrogateBase, as_targets, iter_chunks
+from designloop.surrogates.kernels import MinMaxKernel, TanimotoKernel
+
+KERNELS = ("matern", "rbf", "tanimoto", "minmax")
+_JITTERS = (None, 1e-6, 1e-4, 1e-2)
+
+
+def _jitter(value: float | None):
+    """Context: the starting diagonal jitter of float64 Cholesky factorisations."""
+    return gpytorch.settings.cholesky_jitter(double_value=value or 1e-8)
+
+
+def make_kernel(name: str, n_features: int):
+    """The covariance module for kernel `name` over `n_features` inputs."""
+    if name == "matern":
+        return get_covar_module_with_dim_scaled_prior(n_features, use_rbf_kernel=False)
+    if name == "rbf":
+        return get_covar_module_with_dim_scaled_prior(n_features, use_rbf_kernel=True)
+    if name == "tanimoto":
+        return ScaleKernel(TanimotoKernel())
+    if name == "minmax":
+        return ScaleKernel(MinMaxKernel())
+    raise InputError(f"unknown kernel {name!r}; choose one of {', '.join(KERNELS)}")
+
+
+class GPRegressor(SurrogateBase):
+    """Exact Gaussian-process regression (BoTorch SingleTaskGP), float64 throughout.
+
+    Inputs are normalised to the unit cube from the training data (not for fingerprint
+    kernels, which need the raw non-negative features) and targets standardised; the
+    predictions come back in the target's units.
+
+    Args:
+        kernel: "matern" (Matern-5/2 with ARD and dimension-scaled lengthscale prior,
+            Hvarfner et al. 2024), "rbf", "tanimoto" (bit fingerprints) or "minmax" (count
+            fingerprints).
+        noise: observation-noise variance in the target's units; None learns it.
+        chunk_size: candidates predicted at once (bounds memory).
+        seed: seeds the random restarts the optimiser may need.
+
+    Fitted attributes: `model_` (the BoTorch model), `n_features_`, `n_observations_`.
+    """
+
+    task = "regression"
+
+    def __init__(self, kernel: str = "matern", noise: float | None = None,
+                 chunk_size: int = 2048, seed: int = 0):
+        self.kernel = kernel
+        self.noise = noise
+        self.chunk_size = chunk_size
+        self.seed = seed
+
+    def fit(self, X, y) -> GPRegressor:
+        """Fit the GP hyper-parameters to `X (n, d)`, `y (n,)` by maximum marginal likelihood."""
+        X = self._check_X(X, fitted=False)
+        y = as_targets(y, X.shape[0], "regression")
+        if self.kernel in ("tanimoto", "minmax") and (X < 0).any():
+            raise InputError(f"the {self.kernel} kernel needs non-negative features (fingerprints)")
+        if self.noise is not None and not self.noise > 0:
+            raise InputError(f"noise must be a positive variance or None, got {self.noise}")
+        d = X.shape[1]
+        last_error: Exception | None = None
+        for jitter in _JITTERS:
+            try:
+                model = self._fit_once(X, y, d, jitter)
+                break
+            except (ModelFittingError, NotPSDError, NanError, RuntimeError) as exc:
+                last_error = exc
+        else:
+            raise SurrogateFitError(
+                f"GP fit failed even with jitter {_JITTERS[-1]}: {last_error}. Check for "
+                "constant or duplicated feature columns, or try kernel='rbf' or a fixed noise."
+            ) from last_error
+        self.model_ = model
+        self.jitter_ = jitter
+        self.n_features_ = d
+        self.n_observations_ = X.shape[0]
+        return self
+
+    def _fit_once(self, X: Tensor, y: Tensor, d: int, jitter: float | None) -> SingleTaskGP:
+        fingerprint = self.kernel in ("tanimoto", "minmax")
+        train_yvar = None
+        if self.noise is not None:
+            train_yvar = torch.full_like(y[:, None], float(self.noise))
+        model = SingleTaskGP(
+            X, y[:, None], train_Yvar=train_yvar,
+            covar_module=make_kernel(self.kernel, d),
+            input_transform=None if fingerprint else Normalize(d),
+            outcome_transform=Standardize(1),
+        )
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        with torch.random.fork_rng(), warnings.catch_warnings():
+            torch.manual_seed(self.seed)  # restarts sample from the priors; keep them seeded
+            warnings.simplefilter("ignore")
+            with _jitter(jitter):
+                fit_gpytorch_mll(mll)
+        model.eval()
+        self._check_posterior(model, X[:1], jitter)
+        return model
+
+    @staticmethod
+    def _check_posterior(model, X: Tensor, jitter) -> None:
+        with torch.no_grad(), _jitter(jitter):
+            post = model.posterior(X)
+            if not torch.isfinite(post.mean).all() or not torch.isfinite(post.variance).all():
+                raise ModelFittingError("the fitted GP gives non-finite predictions")
+
+    def noise_variance(self) -> Tensor:
+        """Observation-noise variance in the target's units (scalar tensor)."""
+        self._check_fitted()
+        if self.noise is not None:
+            return torch.tensor(float(self.noise), dtype=torch.float64)
+        std = self.model_.outcome_transform.stdvs.squeeze()
+        return (self.model_.likelihood.noise.squeeze() * std**2).detach()
+
+    def predict(self, X) -> RegressionPrediction:
+        """Posterior mean, epistemic (latent-function) variance and noise variance for
+        `X (N, d)`, computed in chunks of `chunk_size` candidates."""
+        self._check_fitted()
+        X = self._check_X(X)
+        n = X.shape[0]
+        mean = torch.empty(n, dtype=torch.float64)
+        var = torch.empty(n, dtype=torch.float64)
+        with torch.no_grad(), _jitter(self.jitter_):
+            for piece in iter_chunks(n, self.chunk_size):
+                # a batch of single-point posteriors: only the marginal variances are formed
+                post = self.model_.posterior(X[piece].unsqueeze(-2))
+                mean[piece] = post.mean.reshape(-1)
+                var[piece] = post.variance.reshape(-1)
+        return RegressionPrediction(mean, var.clamp_min(0.0), self.noise_variance())
+
+    def sample_posterior(self, X, n_samples: int, seed: int = 0) -> Tensor:
+        """Joint draws `(n_samples, N)` of the latent function at `X (N, d)`.
+
+        The joint covariance over N points is formed, so keep N to a few thousand.
+        """
+        self._check_fitted()
+        X = self._check_X(X)
+        if X.shape[0] > 20_000:
+            raise InputError(
+                f"joint posterior samples over {X.shape[0]} points need an N x N covariance; "
+                "sample at most 20,000 points at once"
+            )
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad(), _jitter(self.jitter_):
+            post = self.model_.posterior(X)
+            shape = torch.Size([n_samples]) + post.base_sample_shape
+            base = torch.randn(shape, generator=gen, dtype=torch.float64)
+            draws = post.rsample_from_base_samples(torch.Size([n_samples]), base)
+            return draws.reshape(n_samples, X.shape[0])

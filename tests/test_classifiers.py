@@ -1,0 +1,59 @@
+"""Classification surrogates: accuracy on real data and uncertainty where it belongs."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_breast_cancer, make_moons
+from sklearn.model_selection import train_test_split
+
+import designloop as dl
+
+
+@pytest.fixture(scope="module")
+def breast_cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [dl.GPClassifier(), dl.DeepEnsemble(task="classification"),
+     dl.MCDropout(task="classification"), dl.RandomForest(task="classification")],
+    ids=["gp_classifier", "ensemble", "mc_dropout", "forest"],
+)
+def test_breast_cancer_held_out_accuracy(breast_cancer, model):
+    Xtr, Xte, ytr, yte = breast_cancer
+    pred = model.fit(Xtr, ytr).predict(Xte)
+    accuracy = (pred.mean_probs.argmax(1).numpy() == yte).mean()
+    assert accuracy >= 0.93, accuracy
+
+
+def test_ensemble_bald_higher_near_the_boundary_on_two_moons():
+    X, y = make_moons(n_samples=300, noise=0.1, random_state=0)
+    model = dl.DeepEnsemble(task="classification").fit(X, y)
+    # a grid over the data; keep points close to the data (in distribution)
+    g0, g1 = np.meshgrid(np.linspace(-1.2, 2.2, 60), np.linspace(-0.7, 1.2, 40))
+    grid = np.column_stack([g0.ravel(), g1.ravel()])
+    dist = np.linalg.norm(grid[:, None, :] - X[None, :, :], axis=-1)
+    grid, dist = grid[dist.min(1) < 0.1], dist[dist.min(1) < 0.1]
+    # near the boundary: the 10 nearest observations are mixed; far: all agree and the
+    # nearest point of the other class is more than 0.5 away
+    nearest = np.argsort(dist, axis=1)[:, :10]
+    share = y[nearest].mean(1)
+    other = np.where(share[:, None] > 0.5, dist + 1e9 * (y == 1), dist + 1e9 * (y == 0)).min(1)
+    near = grid[(share > 0.2) & (share < 0.8)]
+    far = grid[((share == 0) | (share == 1)) & (other > 0.5)]
+    assert len(near) >= 10 and len(far) >= 50
+    bald = dl.ACQUISITIONS["bald"]
+    b_near, b_far = bald(model.predict(near)), bald(model.predict(far))
+    assert b_near.mean() > 10 * b_far.mean()
+    assert torch.median(b_near) > torch.quantile(b_far, 0.9)
+
+
+def test_gp_classifier_probabilities_sharp_at_data_uniform_far_away():
+    X, y = make_moons(n_samples=200, noise=0.1, random_state=1)
+    model = dl.GPClassifier().fit(X, y)
+    at_data = model.predict(X).mean_probs
+    assert (at_data.argmax(1).numpy() == y).mean() > 0.95
+    far = model.predict(np.array([[30.0, 30.0], [-30.0, 20.0]])).mean_probs
+    assert far.numpy() == pytest.approx(np.full((2, 2), 0.5), abs=0.1)

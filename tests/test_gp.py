@@ -1,0 +1,113 @@
+"""GP regression: honest uncertainty, robustness to awkward data, fingerprint kernels."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import designloop as dl
+
+
+def test_variance_small_at_data_and_large_far_away():
+    X = torch.linspace(0, 1, 8, dtype=torch.float64)[:, None]
+    y = torch.sin(6 * X[:, 0])
+    model = dl.GPRegressor().fit(X, y)
+    pred = model.predict(torch.tensor([[0.0], [3.0 / 7.0], [4.0], [-3.0]], dtype=torch.float64))
+    near, far = pred.epistemic_var[:2], pred.epistemic_var[2:]
+    assert near.max() < 0.01 * far.min()
+    assert pred.mean[:2].numpy() == pytest.approx(y[[0, 3]].numpy(), abs=0.05)
+
+
+def hartmann4(X):
+    # a smooth 4-D test function: sum of Gaussians (Hartmann-like, fixed constants)
+    centres = torch.tensor([[0.2, 0.3, 0.7, 0.5], [0.8, 0.6, 0.2, 0.3], [0.5, 0.9, 0.4, 0.8]],
+                           dtype=torch.float64)
+    weights = torch.tensor([1.0, 1.4, 0.8], dtype=torch.float64)
+    d2 = ((X[:, None, :] - centres[None]) ** 2).sum(-1)
+    return (weights * torch.exp(-4.0 * d2)).sum(-1)
+
+
+def test_predictive_interval_coverage_on_held_out_points():
+    gen = torch.Generator().manual_seed(0)
+    noise_sd = 0.05
+    X = torch.rand(60, 4, generator=gen, dtype=torch.float64)
+    y = hartmann4(X) + noise_sd * torch.randn(60, generator=gen, dtype=torch.float64)
+    Xt = torch.rand(2000, 4, generator=gen, dtype=torch.float64)
+    yt = hartmann4(Xt) + noise_sd * torch.randn(2000, generator=gen, dtype=torch.float64)
+    pred = dl.GPRegressor().fit(X, y).predict(Xt)
+    half = 1.6448536 * pred.total_var.sqrt()
+    coverage = ((yt - pred.mean).abs() <= half).double().mean().item()
+    assert 0.80 <= coverage <= 0.97, coverage
+    # and the model is informative: RMSE well below the spread of the function
+    rmse = (pred.mean - yt).pow(2).mean().sqrt().item()
+    assert rmse < 0.5 * yt.std().item()
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_target_scale_does_not_matter(scale):
+    gen = torch.Generator().manual_seed(1)
+    X = torch.rand(25, 2, generator=gen, dtype=torch.float64)
+    y = torch.sin(5 * X[:, 0]) + X[:, 1]
+    pred = dl.GPRegressor().fit(X, y * scale).predict(X)
+    assert (pred.mean / scale).numpy() == pytest.approx(y.numpy(), abs=0.05)
+    assert (pred.noise_var / scale**2).item() < 0.01
+
+
+def test_constant_target_and_duplicates():
+    X = torch.rand(12, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    pred = dl.GPRegressor().fit(X, torch.full((12,), 3.5)).predict(X)
+    assert pred.mean.numpy() == pytest.approx(np.full(12, 3.5), abs=1e-6)
+    Xd = torch.cat([X, X])
+    yd = torch.cat([X.sum(1), X.sum(1) + 0.01])
+    pred = dl.GPRegressor().fit(Xd, yd).predict(X)
+    assert pred.mean.numpy() == pytest.approx((X.sum(1) + 0.005).numpy(), abs=0.05)
+
+
+def test_fixed_noise_is_reported_in_target_units():
+    X = torch.rand(10, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    model = dl.GPRegressor(noise=0.25).fit(X, 10 * X[:, 0])
+    assert model.predict(X).noise_var.item() == pytest.approx(0.25)
+
+
+def test_chunked_prediction_equals_one_chunk():
+    gen = torch.Generator().manual_seed(4)
+    X = torch.rand(30, 3, generator=gen, dtype=torch.float64)
+    y = X.sum(1).sin()
+    pool = torch.rand(1000, 3, generator=gen, dtype=torch.float64)
+    a = dl.GPRegressor(chunk_size=64).fit(X, y).predict(pool)
+    b = dl.GPRegressor(chunk_size=5000).fit(X, y).predict(pool)
+    assert torch.allclose(a.mean, b.mean, atol=1e-10)
+    assert torch.allclose(a.epistemic_var, b.epistemic_var, atol=1e-10)
+
+
+def test_posterior_samples_match_mean_and_variance():
+    gen = torch.Generator().manual_seed(5)
+    X = torch.rand(20, 2, generator=gen, dtype=torch.float64)
+    model = dl.GPRegressor().fit(X, torch.cos(4 * X[:, 0]))
+    pool = torch.rand(6, 2, generator=gen, dtype=torch.float64)
+    draws = model.sample_posterior(pool, 4000, seed=0)
+    pred = model.predict(pool)
+    assert draws.shape == (4000, 6)
+    sd = pred.epistemic_var.sqrt()
+    assert ((draws.mean(0) - pred.mean).abs() < 5 * sd / math.sqrt(4000) + 1e-9).all()
+    assert draws.var(0).numpy() == pytest.approx(pred.epistemic_var.numpy(), rel=0.15)
+    assert torch.equal(draws, model.sample_posterior(pool, 4000, seed=0))
+
+
+def test_tanimoto_gp_on_fingerprints():
+    gen = np.random.default_rng(0)
+    fp = (gen.uniform(size=(80, 128)) < 0.15).astype(np.float64)
+    weights = gen.normal(size=128)
+    y = fp @ weights / 4
+    model = dl.GPRegressor(kernel="tanimoto").fit(fp[:60], y[:60])
+    pred = model.predict(fp[60:])
+    corr = np.corrcoef(pred.mean.numpy(), y[60:])[0, 1]
+    assert corr > 0.5
+    with pytest.raises(dl.InputError, match="non-negative"):
+        dl.GPRegressor(kernel="tanimoto").fit(-fp[:10], y[:10])
+
+
+def test_unknown_kernel_lists_choices():
+    with pytest.raises(dl.InputError, match="matern, rbf, tanimoto, minmax"):
+        dl.GPRegressor(kernel="periodic").fit(torch.rand(3, 1), torch.rand(3))

@@ -1,0 +1,124 @@
+"""Conformance: every surrogate passes the same checks (the estimator contract)."""
+
+import numpy as np
+import pytest
+import torch
+
+import designloop as dl
+
+CASES = [
+    ("gp", {}),
+    ("gp", {"kernel": "rbf"}),
+    ("gp_classifier", {}),
+    ("ensemble", {"task": "regression"}),
+    ("ensemble", {"task": "classification"}),
+    ("mc_dropout", {"task": "regression"}),
+    ("mc_dropout", {"task": "classification"}),
+    ("forest", {"task": "regression"}),
+    ("forest", {"task": "classification"}),
+]
+IDS = [f"{name}-{'-'.join(map(str, p.values())) or 'default'}" for name, p in CASES]
+
+
+def make(name, params):
+    return dl.SURROGATES[name](**params)
+
+
+def data(task, n=30, d=3, seed=0):
+    gen = np.random.default_rng(seed)
+    X = gen.uniform(size=(n, d))
+    f = np.sin(4 * X[:, 0]) + X[:, 1] ** 2 - X[:, 2]
+    y = f + 0.05 * gen.normal(size=n) if task == "regression" else (f > np.median(f)).astype(int)
+    return torch.from_numpy(X), torch.from_numpy(y)
+
+
+def check_prediction(pred, task, n):
+    if task == "regression":
+        assert isinstance(pred, dl.RegressionPrediction)
+        assert pred.mean.shape == (n,) and pred.epistemic_var.shape == (n,)
+        assert pred.noise_var.dim() == 0 or pred.noise_var.shape == (n,)
+        assert pred.mean.dtype == torch.float64
+        assert torch.isfinite(pred.mean).all() and (pred.epistemic_var >= 0).all()
+    else:
+        assert isinstance(pred, dl.ClassificationPrediction)
+        assert pred.probs.shape[1:] == (n, 2) and pred.n_members >= 1
+
+
+@pytest.mark.parametrize("name, params", CASES, ids=IDS)
+def test_contract(name, params):
+    model = make(name, params)
+    task = model.task
+    X, y = data(task)
+    assert model.get_params()["seed"] == 0
+    assert not model.is_fitted
+    with pytest.raises(dl.NotFittedError, match="fit"):
+        model.predict(X)
+    assert model.fit(X, y) is model
+    assert model.n_features_ == 3
+    check_prediction(model.predict(X[:7]), task, 7)
+    # a pool of 0 rows
+    check_prediction(model.predict(X[:0]), task, 0)
+    # wrong width is a clear error
+    with pytest.raises(dl.InputError, match="feature columns"):
+        model.predict(X[:, :2])
+
+
+@pytest.mark.parametrize("name, params", CASES, ids=IDS)
+def test_same_seed_same_prediction(name, params):
+    X, y = data(make(name, params).task)
+    a = make(name, params).fit(X, y).predict(X[:10])
+    b = make(name, params).fit(X, y).predict(X[:10])
+    for field in ("mean", "epistemic_var", "probs"):
+        if hasattr(a, field):
+            assert torch.equal(getattr(a, field), getattr(b, field)), field
+
+
+@pytest.mark.parametrize("name, params", CASES, ids=IDS)
+def test_one_observation_and_duplicates(name, params):
+    task = make(name, params).task
+    X, y = data(task)
+    one = make(name, params).fit(X[:1], y[:1])
+    check_prediction(one.predict(X[:5]), task, 5)
+    Xd = torch.cat([X[:10], X[:10], X[:10]])
+    yd = torch.cat([y[:10], y[:10], y[:10]])
+    dup = make(name, params).fit(Xd, yd)
+    check_prediction(dup.predict(X[:5]), task, 5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, params", CASES, ids=IDS)
+def test_pool_of_50000(name, params):
+    task = make(name, params).task
+    X, y = data(task)
+    model = make(name, params).fit(X, y)
+    pool = torch.from_numpy(np.random.default_rng(1).uniform(size=(50_000, 3)))
+    check_prediction(model.predict(pool), task, 50_000)
+
+
+def test_clone_and_repr():
+    model = dl.DeepEnsemble(n_members=3)
+    twin = model.clone(seed=4)
+    assert twin.get_params() == {**model.get_params(), "seed": 4}
+    assert "n_members=3" in repr(model)
+
+
+def test_make_surrogate_errors_list_names():
+    with pytest.raises(dl.InputError, match="gp_classifier"):
+        dl.make_surrogate("svm")
+    with pytest.raises(dl.InputError, match="parameters"):
+        dl.make_surrogate("gp", n_members=3)
+    assert isinstance(dl.make_surrogate("mc-dropout"), dl.MCDropout)
+
+
+def test_bad_targets_are_clear():
+    X, _ = data("regression")
+    with pytest.raises(dl.InputError, match="NaN"):
+        dl.GPRegressor().fit(X, torch.full((30,), float("nan")))
+    with pytest.raises(dl.InputError, match="shape"):
+        dl.RandomForest().fit(X, torch.zeros(29))
+    with pytest.raises(dl.InputError, match="whole numbers"):
+        dl.DeepEnsemble(task="classification").fit(X, torch.full((30,), 0.5))
+    with pytest.raises(dl.InputError, match="task"):
+        dl.RandomForest(task="ranking").fit(X, torch.zeros(30))
+    with pytest.raises(dl.InputError, match="zero observations"):
+        dl.GPRegressor().fit(X[:0], torch.zeros(0))
