@@ -35,7 +35,8 @@ def exclusion_mask(n: int, exclude: Iterable[int] | np.ndarray | torch.Tensor | 
         return mask
     ex = ex.astype(np.int64)
     if ex.min() < 0 or ex.max() >= n:
-        raise InputError(f"exclude holds indices outside 0..{n - 1}: {ex[(ex < 0) | (ex >= n)][:5]}")
+        outside = ex[(ex < 0) | (ex >= n)][:5].tolist()
+        raise InputError(f"exclude holds indices outside 0..{n - 1}: {outside}")
     mask[ex] = True
     return mask
 

@@ -111,3 +111,19 @@ def test_tanimoto_gp_on_fingerprints():
 def test_unknown_kernel_lists_choices():
     with pytest.raises(dl.InputError, match="matern, rbf, tanimoto, minmax"):
         dl.GPRegressor(kernel="periodic").fit(torch.rand(3, 1), torch.rand(3))
+
+
+@pytest.mark.parametrize("kernel, noise", [("matern", None), ("rbf", 0.01), ("tanimoto", None)])
+def test_cached_cholesky_prediction_equals_botorch_posterior(kernel, noise):
+    gen = torch.Generator().manual_seed(6)
+    X = torch.rand(80, 5, generator=gen, dtype=torch.float64)
+    pool = torch.rand(500, 5, generator=gen, dtype=torch.float64)
+    if kernel == "tanimoto":
+        X, pool = (X > 0.5).double(), (pool > 0.5).double()
+    y = torch.sin(3 * X.sum(1)) + 0.1 * torch.randn(80, generator=gen, dtype=torch.float64)
+    model = dl.GPRegressor(kernel=kernel, noise=noise, chunk_size=128).fit(X, y)
+    pred = model.predict(pool)
+    with torch.no_grad():
+        post = model.model_.posterior(pool.unsqueeze(-2))
+    assert torch.allclose(pred.mean, post.mean.reshape(-1), atol=1e-8, rtol=0)
+    assert torch.allclose(pred.epistemic_var, post.variance.reshape(-1), atol=1e-8, rtol=0)

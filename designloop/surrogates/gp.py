@@ -7,6 +7,7 @@ memory used depends on the chunk size, not on the size of the pool.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 import gpytorch
 import torch
@@ -29,9 +30,16 @@ KERNELS = ("matern", "rbf", "tanimoto", "minmax")
 _JITTERS = (None, 1e-6, 1e-4, 1e-2)
 
 
-def _jitter(value: float | None):
-    """Context: the starting diagonal jitter of float64 Cholesky factorisations."""
-    return gpytorch.settings.cholesky_jitter(double_value=value or 1e-8)
+MAX_CHOLESKY_SIZE = 20_000
+
+
+@contextmanager
+def gp_settings(jitter: float | None):
+    """Exact Cholesky (not conjugate gradients) up to MAX_CHOLESKY_SIZE training points,
+    starting from the given float64 diagonal jitter."""
+    with gpytorch.settings.cholesky_jitter(double_value=jitter or 1e-8), \
+            gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
+        yield
 
 
 def make_kernel(name: str, n_features: int):
@@ -97,6 +105,7 @@ class GPRegressor(SurrogateBase):
             ) from last_error
         self.model_ = model
         self.jitter_ = jitter
+        self.cache_ = None
         self.n_features_ = d
         self.n_observations_ = X.shape[0]
         return self
@@ -116,7 +125,7 @@ class GPRegressor(SurrogateBase):
         with torch.random.fork_rng(), warnings.catch_warnings():
             torch.manual_seed(self.seed)  # restarts sample from the priors; keep them seeded
             warnings.simplefilter("ignore")
-            with _jitter(jitter):
+            with gp_settings(jitter):
                 fit_gpytorch_mll(mll)
         model.eval()
         self._check_posterior(model, X[:1], jitter)
@@ -124,7 +133,7 @@ class GPRegressor(SurrogateBase):
 
     @staticmethod
     def _check_posterior(model, X: Tensor, jitter) -> None:
-        with torch.no_grad(), _jitter(jitter):
+        with torch.no_grad(), gp_settings(jitter):
             post = model.posterior(X)
             if not torch.isfinite(post.mean).all() or not torch.isfinite(post.variance).all():
                 raise ModelFittingError("the fitted GP gives non-finite predictions")
@@ -137,21 +146,58 @@ class GPRegressor(SurrogateBase):
         std = self.model_.outcome_transform.stdvs.squeeze()
         return (self.model_.likelihood.noise.squeeze() * std**2).detach()
 
+    def _cache(self) -> dict:
+        """Cholesky-based prediction cache, built once per fit: transformed training inputs,
+        K^-1 (y - m) and the inverse Cholesky factor of the noisy training covariance."""
+        if getattr(self, "cache_", None) is None:
+            model = self.model_
+            with torch.no_grad(), gp_settings(self.jitter_):
+                Xn = model.train_inputs[0]
+                yt = model.train_targets
+                K = model.covar_module(Xn).to_dense()
+                noise = model.likelihood.noise.reshape(-1).expand(Xn.shape[0])
+                K = K + torch.diag_embed(noise)
+                L, info = torch.linalg.cholesky_ex(K)
+                jitter = self.jitter_ or 1e-8
+                while info.item() != 0 and jitter < 1.0:
+                    L, info = torch.linalg.cholesky_ex(
+                        K + jitter * torch.eye(K.shape[0], dtype=K.dtype))
+                    jitter *= 10
+                if info.item() != 0:
+                    raise SurrogateFitError("the GP's training covariance is not positive definite")
+                eye = torch.eye(L.shape[0], dtype=L.dtype)
+                L_inv = torch.linalg.solve_triangular(L, eye, upper=False)
+                mean0 = model.mean_module(Xn[:1]).reshape(-1)[0]
+                alpha = torch.cholesky_solve((yt - mean0)[:, None], L)[:, 0]
+            tf = model.outcome_transform
+            self.cache_ = {"Xn": Xn, "alpha": alpha, "L_inv": L_inv, "mean0": mean0,
+                           "y_mean": tf.means.reshape(()), "y_std": tf.stdvs.reshape(())}
+        return self.cache_
+
     def predict(self, X) -> RegressionPrediction:
         """Posterior mean, epistemic (latent-function) variance and noise variance for
-        `X (N, d)`, computed in chunks of `chunk_size` candidates."""
+        `X (N, d)`, computed in chunks of `chunk_size` candidates from a cached Cholesky
+        factor (the same numbers as BoTorch's posterior)."""
         self._check_fitted()
         X = self._check_X(X)
+        c = self._cache()
+        model = self.model_
         n = X.shape[0]
         mean = torch.empty(n, dtype=torch.float64)
         var = torch.empty(n, dtype=torch.float64)
-        with torch.no_grad(), _jitter(self.jitter_):
+        with torch.no_grad():
             for piece in iter_chunks(n, self.chunk_size):
-                # a batch of single-point posteriors: only the marginal variances are formed
-                post = self.model_.posterior(X[piece].unsqueeze(-2))
-                mean[piece] = post.mean.reshape(-1)
-                var[piece] = post.variance.reshape(-1)
-        return RegressionPrediction(mean, var.clamp_min(0.0), self.noise_variance())
+                Xc = X[piece]
+                if getattr(model, "input_transform", None) is not None:
+                    Xc = model.input_transform(Xc)
+                Ks = model.covar_module(Xc, c["Xn"]).to_dense()  # (B, n)
+                prior = model.covar_module(Xc, Xc, diag=True)
+                V = Ks @ c["L_inv"].T  # (B, n): rows of L^-1 K_s^T
+                mean[piece] = c["mean0"] + Ks @ c["alpha"]
+                var[piece] = prior - V.pow(2).sum(-1)
+        mean = mean * c["y_std"] + c["y_mean"]
+        var = var.clamp_min(0.0) * c["y_std"] ** 2
+        return RegressionPrediction(mean, var, self.noise_variance())
 
     def sample_posterior(self, X, n_samples: int, seed: int = 0) -> Tensor:
         """Joint draws `(n_samples, N)` of the latent function at `X (N, d)`.
@@ -166,7 +212,7 @@ class GPRegressor(SurrogateBase):
                 "sample at most 20,000 points at once"
             )
         gen = torch.Generator().manual_seed(seed)
-        with torch.no_grad(), _jitter(self.jitter_):
+        with torch.no_grad(), gp_settings(self.jitter_):
             post = self.model_.posterior(X)
             shape = torch.Size([n_samples]) + post.base_sample_shape
             base = torch.randn(shape, generator=gen, dtype=torch.float64)

@@ -29,6 +29,7 @@ from designloop.surrogates.base import (
     iter_chunks,
     resolve_n_classes,
 )
+from designloop.surrogates.gp import gp_settings
 
 _JITTERS = (1e-8, 1e-6, 1e-4, 1e-2)
 
@@ -132,7 +133,7 @@ class GPClassifier(SurrogateBase):
         model.train()
         likelihood.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
-        with warnings.catch_warnings(), gpytorch.settings.cholesky_jitter(double_value=jitter):
+        with warnings.catch_warnings(), gp_settings(jitter):
             warnings.simplefilter("ignore")
             for _ in range(self.n_iter):
                 optimizer.zero_grad()
@@ -152,7 +153,7 @@ class GPClassifier(SurrogateBase):
         n = Xs.shape[0]
         mean = torch.empty(n, self.n_classes_, dtype=torch.float64)
         var = torch.empty(n, self.n_classes_, dtype=torch.float64)
-        with torch.no_grad(), gpytorch.settings.cholesky_jitter(double_value=self.jitter_), \
+        with torch.no_grad(), gp_settings(self.jitter_), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore", gpytorch.utils.warnings.NumericalWarning)
             for piece in iter_chunks(n, self.chunk_size):

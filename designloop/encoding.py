@@ -1,0 +1,185 @@
+"""Encoder: the candidate table -> a float64 feature matrix, one row per candidate.
+
+Fitted on the whole candidate table (never only on the measured rows). Column roles
+(numeric, categorical, SMILES) are inferred and can be overridden; the user's table is
+kept untouched beside the features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from designloop import molecules
+from designloop.errors import InputError
+
+ROLES = ("numeric", "categorical", "smiles")
+SMILES_ENCODINGS = ("onehot", "morgan", "descriptors")
+
+
+def _first_rows(mask: np.ndarray, limit: int = 5) -> str:
+    rows = (np.flatnonzero(mask) + 2).tolist()  # +2: header line and 1-based lines
+    more = f" and {int(mask.sum()) - limit} more" if mask.sum() > limit else ""
+    return ", ".join(map(str, rows[:limit])) + more
+
+
+def infer_role(series: pd.Series) -> str:
+    """'numeric' for numbers, 'smiles' for valid SMILES strings, else 'categorical'."""
+    if pd.api.types.is_bool_dtype(series):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    values = series.dropna().astype(str).unique()
+    if len(values) and molecules.looks_like_smiles(values):
+        return "smiles"
+    return "categorical"
+
+
+def _decorrelate(block: np.ndarray, threshold: float = 0.95) -> np.ndarray:
+    """Drop constant columns and columns correlated above `threshold` with a kept one, then
+    standardise."""
+    std = block.std(0)
+    block = block[:, std > 1e-12 * (1 + np.abs(block).max(0))]
+    if block.shape[1] == 0:
+        return block
+    z = (block - block.mean(0)) / block.std(0)
+    corr = np.abs(np.corrcoef(z, rowvar=False)) if z.shape[1] > 1 else np.ones((1, 1))
+    keep: list[int] = []
+    for j in range(z.shape[1]):
+        if all(corr[j, k] <= threshold for k in keep):
+            keep.append(j)
+    return z[:, keep]
+
+
+class Encoder:
+    """Turns candidate columns into features.
+
+    Args:
+        roles: column -> "numeric" | "categorical" | "smiles", overriding the inference.
+        morgan_radius, morgan_bits, morgan_counts: Morgan fingerprint settings.
+
+    Numeric columns are scaled to [0, 1] over the candidate table, categorical columns
+    one-hot encoded, and SMILES columns encoded as one-hot molecules, Morgan fingerprints or
+    decorrelated, standardised RDKit 2-D descriptors (`features(smiles_encoding=...)`);
+    several SMILES columns (a reaction's ligand, base, solvent) are concatenated.
+    """
+
+    def __init__(self, roles: dict[str, str] | None = None, morgan_radius: int = 2,
+                 morgan_bits: int = 1024, morgan_counts: bool = False):
+        self.roles = dict(roles or {})
+        self.morgan_radius = morgan_radius
+        self.morgan_bits = morgan_bits
+        self.morgan_counts = morgan_counts
+
+    def fit(self, table: pd.DataFrame, columns: list[str], source: str = "candidates") -> Encoder:
+        """Infer roles and check `columns` of `table` (`source` names the file in errors)."""
+        if not columns:
+            raise InputError(f"{source}: no feature columns left besides the target and ids")
+        unknown = set(self.roles) - set(columns)
+        if unknown:
+            raise InputError(
+                f"{source}: roles given for column(s) {sorted(unknown)} that are not feature "
+                f"columns; the feature columns are {columns}"
+            )
+        roles: dict[str, str] = {}
+        for col in columns:
+            series = table[col]
+            empty = series.isna().to_numpy() | series.astype(str).str.strip().eq("").to_numpy()
+            if empty.any():
+                raise InputError(
+                    f"{source}: column '{col}' is empty at line(s) {_first_rows(empty)}; fill "
+                    "those cells (write none for an absent component) or drop the rows"
+                )
+            role = self.roles.get(col) or infer_role(series)
+            if role not in ROLES:
+                raise InputError(f"column '{col}': role must be one of {ROLES}, got {role!r}")
+            if role == "numeric":
+                values = pd.to_numeric(series, errors="coerce")
+                bad = values.isna().to_numpy()
+                if bad.any():
+                    raise InputError(
+                        f"{source}: column '{col}' is numeric but not a number at line(s) "
+                        f"{_first_rows(bad)}; fix those cells or give it the role categorical"
+                    )
+            if role == "smiles":
+                molecules.check_smiles(series.astype(str).tolist(), col, source)
+            roles[col] = role
+        self.roles_ = roles
+        self.table_ = table[columns].copy()
+        self._cache: dict[str, Tensor] = {}
+        return self
+
+    @property
+    def smiles_columns(self) -> list[str]:
+        return [c for c, r in self.roles_.items() if r == "smiles"]
+
+    @property
+    def has_smiles(self) -> bool:
+        return bool(self.smiles_columns)
+
+    @property
+    def only_smiles(self) -> bool:
+        return all(r == "smiles" for r in self.roles_.values())
+
+    def describe(self) -> pd.DataFrame:
+        """One row per feature column: its role and what it becomes."""
+        rows = []
+        for col, role in self.roles_.items():
+            n_unique = self.table_[col].nunique()
+            detail = {
+                "numeric": "scaled to [0, 1]",
+                "categorical": f"one-hot, {n_unique} levels",
+                "smiles": f"{n_unique} molecules: one-hot, Morgan or RDKit descriptors",
+            }[role]
+            rows.append({"column": col, "role": role, "encoding": detail})
+        return pd.DataFrame(rows)
+
+    def features(self, smiles_encoding: str | None = None) -> Tensor:
+        """`(N, d)` float64 features of the whole candidate table.
+
+        Args:
+            smiles_encoding: "onehot", "morgan" or "descriptors" for SMILES columns; ignored
+                (may be None) when there are none.
+        """
+        if self.has_smiles and smiles_encoding not in SMILES_ENCODINGS:
+            raise InputError(
+                f"smiles_encoding must be one of {SMILES_ENCODINGS}, got {smiles_encoding!r}"
+            )
+        key = smiles_encoding if self.has_smiles else "-"
+        if key not in self._cache:
+            self._cache[key] = torch.from_numpy(self._build(smiles_encoding))
+        return self._cache[key]
+
+    def _build(self, smiles_encoding: str | None) -> np.ndarray:
+        blocks = []
+        for col, role in self.roles_.items():
+            series = self.table_[col]
+            if role == "numeric":
+                v = pd.to_numeric(series).to_numpy(np.float64)
+                span = v.max() - v.min()
+                blocks.append(((v - v.min()) / span if span > 0 else np.zeros_like(v))[:, None])
+            elif role == "categorical" or smiles_encoding == "onehot":
+                blocks.append(pd.get_dummies(series.astype(str)).to_numpy(np.float64))
+        if self.has_smiles and smiles_encoding == "morgan":
+            bits = np.concatenate([
+                molecules.morgan(self.table_[c].astype(str).tolist(), self.morgan_radius,
+                                 self.morgan_bits, self.morgan_counts)
+                for c in self.smiles_columns
+            ], axis=1)
+            blocks.append(bits[:, bits.any(0)])  # bits no candidate sets carry nothing
+        if self.has_smiles and smiles_encoding == "descriptors":
+            desc = [molecules.descriptors(self.table_[c].astype(str).tolist())[0]
+                    for c in self.smiles_columns]
+            blocks.append(_decorrelate(np.concatenate(desc, axis=1)))
+        out = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(self.table_), 0))
+        if out.shape[1] == 0:
+            raise InputError("the candidate columns give no features (all constant?)")
+        return out
+
+    def default_kernel(self, smiles_encoding: str | None) -> str:
+        """GP kernel that suits the features: Tanimoto when fingerprints are all there is."""
+        if self.has_smiles and self.only_smiles and smiles_encoding == "morgan":
+            return "minmax" if self.morgan_counts else "tanimoto"
+        return "matern"

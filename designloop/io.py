@@ -1,0 +1,53 @@
+"""Reading the user's tables: CSV files with a BOM, `;` separators or stray spaces in the
+headers are read as meant; a missing, empty or unreadable file is an InputError naming it."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from designloop.errors import InputError
+
+
+def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
+    """Read a CSV (comma, semicolon or tab separated) into a DataFrame.
+
+    Args:
+        path: the file.
+        what: what the file is, for error messages ("candidates", "results").
+
+    Raises:
+        InputError: the file is missing, empty, or not a table.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what} file {path} does not exist; check the path")
+    if path.is_dir():
+        raise InputError(f"{what} file {path} is a folder; give the CSV file inside it")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} file {path} is not UTF-8 text; save it as CSV (UTF-8)") from None
+    if not text.strip():
+        raise InputError(f"{what} file {path} is empty; it needs a header row and data rows")
+    head = "\n".join(text.splitlines()[:20])
+    try:
+        sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
+    except csv.Error:
+        sep = ","
+    try:
+        df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{what} file {path} is not a readable CSV table: {exc}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if df.columns.duplicated().any():
+        dup = df.columns[df.columns.duplicated()].tolist()
+        raise InputError(f"{what} file {path} repeats the column(s) {dup}; rename them")
+    if len(df) == 0:
+        raise InputError(f"{what} file {path} has a header but no data rows")
+    for col in df.columns:
+        if df[col].dtype == object:
+            df[col] = df[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+    return df

@@ -1,0 +1,112 @@
+"""Molecules from SMILES (RDKit): validation, Morgan fingerprints and 2-D descriptors.
+
+Every featuriser works per unique molecule and caches the result, since reaction tables
+repeat the same few ligands, bases and solvents thousands of times.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from designloop.errors import InputError
+
+NONE_TOKENS = frozenset({"none", "-"})
+
+
+def _rdkit():
+    try:
+        from rdkit import Chem, RDLogger
+    except ImportError:  # pragma: no cover - rdkit is in the chem extra
+        raise InputError(
+            "SMILES columns need RDKit: pip install 'designloop[chem]'"
+        ) from None
+    RDLogger.DisableLog("rdApp.*")
+    return Chem
+
+
+def is_none(value) -> bool:
+    """True for the placeholder that means 'no molecule here' (e.g. no additive)."""
+    return isinstance(value, str) and value.strip().lower() in NONE_TOKENS
+
+
+def parse(smiles: str):
+    """RDKit molecule for a SMILES string, or None when it does not parse."""
+    if not isinstance(smiles, str) or not smiles.strip():
+        return None
+    return _rdkit().MolFromSmiles(smiles.strip())
+
+
+def looks_like_smiles(values) -> bool:
+    """Whether every value of a text column is a valid SMILES (or the 'none' placeholder) and
+    at least one has the shape of a molecule rather than a word."""
+    seen_molecule = False
+    for v in values:
+        if is_none(v):
+            continue
+        if not isinstance(v, str) or parse(v) is None:
+            return False
+        if any(ch in v for ch in "=#()[]123456789@/\\") or any(ch in v for ch in "cnos") \
+                or len(v) > 3:
+            seen_molecule = True
+    return seen_molecule
+
+
+def check_smiles(values, column: str, source: str) -> None:
+    """Raise InputError naming the first row whose SMILES RDKit cannot parse."""
+    for row, v in enumerate(values):
+        if is_none(v):
+            continue
+        if parse(v) is None:
+            raise InputError(
+                f"{source}: column '{column}', row {row + 2} (line in the file): {v!r} is not a "
+                "valid SMILES; correct it, or write none for an absent component"
+            )
+
+
+def morgan(values, radius: int = 2, n_bits: int = 1024, counts: bool = False) -> np.ndarray:
+    """Morgan (ECFP-like) fingerprints `(N, n_bits)`; 'none' gives all zeros.
+
+    Reference: Rogers & Hahn, "Extended-connectivity fingerprints", JCIM 2010.
+    """
+    from rdkit.Chem import rdFingerprintGenerator
+
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
+    cache: dict[str, np.ndarray] = {}
+    out = np.zeros((len(values), n_bits), dtype=np.float64)
+    for i, v in enumerate(values):
+        if is_none(v):
+            continue
+        if v not in cache:
+            mol = parse(v)
+            fp = gen.GetCountFingerprintAsNumPy(mol) if counts else gen.GetFingerprintAsNumPy(mol)
+            cache[v] = fp.astype(np.float64)
+        out[i] = cache[v]
+    return out
+
+
+def descriptors(values) -> tuple[np.ndarray, list[str]]:
+    """RDKit 2-D descriptors `(N, D)` with their names; 'none' gives zeros.
+
+    Non-finite values (descriptors RDKit cannot compute for a molecule) become 0.
+    """
+    from rdkit.Chem import Descriptors
+
+    cache: dict[str, dict] = {}
+    names: list[str] | None = None
+    rows = []
+    for v in values:
+        if is_none(v):
+            rows.append(None)
+            continue
+        if v not in cache:
+            cache[v] = Descriptors.CalcMolDescriptors(parse(v))
+        if names is None:
+            names = list(cache[v])
+        rows.append(cache[v])
+    names = names or []
+    out = np.zeros((len(values), len(names)), dtype=np.float64)
+    for i, desc in enumerate(rows):
+        if desc is not None:
+            out[i] = [desc[name] for name in names]
+    out[~np.isfinite(out)] = 0.0
+    return out, names
