@@ -5,6 +5,8 @@ acquisition functions score it; selection picks the batch.
 """
 
 from designloop.acquisition import ACQUISITIONS, get_acquisition
+from designloop.campaign import Campaign
+from designloop.encoding import Encoder
 from designloop.errors import (
     AcquisitionError,
     DesignloopError,
@@ -13,7 +15,8 @@ from designloop.errors import (
     SurrogateFitError,
 )
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
-from designloop.selection import top_k
+from designloop.selection import maximin, top_k
+from designloop.store import Store
 from designloop.surrogates import (
     SURROGATES,
     DeepEnsemble,
@@ -30,6 +33,8 @@ __all__ = [
     "ACQUISITIONS",
     "SURROGATES",
     "AcquisitionError",
+    "Campaign",
+    "Encoder",
     "ClassificationPrediction",
     "DeepEnsemble",
     "GPClassifier",
@@ -43,5 +48,7 @@ __all__ = [
     "SurrogateFitError",
     "get_acquisition",
     "make_surrogate",
+    "Store",
+    "maximin",
     "top_k",
 ]

@@ -87,3 +87,63 @@ def top_k(
     # stable sort of the (shuffled) candidates by decreasing score: ties keep the shuffled order
     best = order[np.argsort(-vals[order], kind="stable")[:k]]
     return available[best].astype(np.int64)
+
+
+def maximin(
+    X: torch.Tensor,
+    k: int,
+    exclude: Iterable[int] | np.ndarray | torch.Tensor | None = None,
+    rng: np.random.Generator | int | None = None,
+    anchors: Iterable[int] | None = None,
+) -> np.ndarray:
+    """Farthest-point (maximin) design: each pick is the candidate farthest from every
+    earlier pick and every anchor.
+
+    With no anchors the first pick is drawn at random from the seeded generator. Use it for
+    an initial design (nothing measured) or to spread picks away from measured candidates
+    (anchors = measured indices).
+
+    Args:
+        X: `(N, d)` encoded candidate features.
+        k: how many to pick.
+        exclude: candidates that may not be picked (indices or boolean mask).
+        rng: generator or seed for the first pick and ties.
+        anchors: indices of points the picks should keep away from (e.g. measured ones).
+
+    Returns:
+        `(k,)` int64 indices in the order picked.
+
+    Reference: Johnson, Moore & Ylvisaker, "Minimax and maximin distance designs", J.
+    Statistical Planning and Inference 1990; Gonzalez, "Clustering to minimize the maximum
+    intercluster distance", Theoretical Computer Science 1985.
+    """
+    X = torch.as_tensor(X, dtype=torch.float64)
+    n = X.shape[0]
+    excluded = exclusion_mask(n, exclude)
+    available = int((~excluded).sum())
+    if isinstance(k, bool) or int(k) != k or k < 0:
+        raise InputError(f"k must be a whole number >= 0, got {k!r}")
+    if k > available:
+        raise InputError(
+            f"asked for {k} candidates but only {available} are left ({n} in all); ask for at "
+            f"most {available}"
+        )
+    gen = _as_generator(rng) or np.random.default_rng(0)
+    anchor_idx = [int(a) for a in (anchors or [])]
+    min_dist = torch.full((n,), float("inf"), dtype=torch.float64)
+    for a in anchor_idx:
+        min_dist = torch.minimum(min_dist, (X - X[a]).pow(2).sum(1))
+    picks: list[int] = []
+    blocked = torch.from_numpy(excluded.copy())
+    for _ in range(int(k)):
+        if not picks and not anchor_idx:
+            choice = int(gen.choice(np.flatnonzero(~blocked.numpy())))
+        else:
+            score = torch.where(blocked, torch.tensor(-1.0, dtype=torch.float64), min_dist)
+            best = score.max()
+            ties = np.flatnonzero((score == best).numpy())
+            choice = int(gen.choice(ties))
+        picks.append(choice)
+        blocked[choice] = True
+        min_dist = torch.minimum(min_dist, (X - X[choice]).pow(2).sum(1))
+    return np.asarray(picks, dtype=np.int64)

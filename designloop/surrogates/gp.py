@@ -174,6 +174,21 @@ class GPRegressor(SurrogateBase):
                            "y_mean": tf.means.reshape(()), "y_std": tf.stdvs.reshape(())}
         return self.cache_
 
+    def loo_log_likelihood(self) -> float:
+        """Mean leave-one-out predictive log density of the training targets, in standardised
+        units (closed form: mu_-i = y_i - [K^-1 y]_i / [K^-1]_ii, var_-i = 1 / [K^-1]_ii).
+
+        Reference: Rasmussen & Williams, "Gaussian Processes for Machine Learning", 2006,
+        section 5.4.2.
+        """
+        self._check_fitted()
+        c = self._cache()
+        precision_diag = c["L_inv"].pow(2).sum(0)  # diag(K^-1) = column norms of L^-1
+        var = precision_diag.reciprocal()
+        resid = c["alpha"] * var
+        ll = -0.5 * torch.log(2 * torch.pi * var) - 0.5 * resid.pow(2) / var
+        return float(ll.mean())
+
     def predict(self, X) -> RegressionPrediction:
         """Posterior mean, epistemic (latent-function) variance and noise variance for
         `X (N, d)`, computed in chunks of `chunk_size` candidates from a cached Cholesky

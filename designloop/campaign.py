@@ -1,0 +1,280 @@
+"""Campaign: the design-test loop over a table of candidates, logged durably.
+
+`suggest(k)` fits the surrogate to what has been measured, scores the rest with the
+acquisition function and logs the picks as pending; `observe(results)` records what the lab
+measured. A simulation and a scientist run the same code: only who answers differs.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from designloop import acquisition as acq
+from designloop.campaign_config import CampaignConfig, target_values
+from designloop.encoding import Encoder
+from designloop.errors import InputError
+from designloop.matching import ID, match_rows
+from designloop.prediction import RegressionPrediction
+from designloop.representation import choose_encoding
+from designloop.selection import maximin, top_k
+from designloop.store import Store
+from designloop.surrogates import make_surrogate
+
+
+class Campaign:
+    """A design-test campaign over a fixed table of candidates.
+
+    Args:
+        candidates: one row per candidate experiment. A column named like the target holds
+            results already measured (empty where not); `candidate_id` is added (0..N-1).
+        target: the column the lab measures.
+        task: "regression" or "classification".
+        goal: "explore" (learn the whole space), "maximize" or "minimize".
+        surrogate: a name from `designloop.SURROGATES` (default: "gp" for regression,
+            "gp_classifier" for classification).
+        acquisition: a name from `designloop.ACQUISITIONS` (default: "max_variance" to
+            explore, "log_expected_improvement" to optimise, "bald" for classification).
+        batch_size: default number of suggestions per cycle.
+        seed: same seed, same suggestions.
+        store: a Store, a path to a SQLite file, or None for an in-memory log.
+        roles: column -> "numeric" | "categorical" | "smiles", overriding the inference.
+        smiles_encoding: "auto" (chosen from the data each cycle), "onehot", "morgan" or
+            "descriptors".
+        surrogate_params, acquisition_params: passed to the surrogate's constructor and to
+            the acquisition (e.g. {"beta": 3.0} for ucb).
+        ignore: columns that are neither features nor target (notes, ids).
+    """
+
+    def __init__(self, candidates: pd.DataFrame, target: str, task: str = "regression",
+                 goal: str = "explore", surrogate: str | None = None,
+                 acquisition: str | None = None, batch_size: int = 1, seed: int = 0,
+                 store: Store | str | Path | None = None, roles: dict | None = None,
+                 smiles_encoding: str = "auto", surrogate_params: dict | None = None,
+                 acquisition_params: dict | None = None, ignore: list[str] | None = None,
+                 source: str = "candidates"):
+        config = CampaignConfig.create(
+            candidates, target=target, task=task, goal=goal, surrogate=surrogate,
+            acquisition=acquisition, batch_size=batch_size, seed=seed, roles=roles,
+            smiles_encoding=smiles_encoding, surrogate_params=surrogate_params,
+            acquisition_params=acquisition_params, ignore=ignore, source=source,
+        )
+        table = candidates.drop(columns=[target], errors="ignore").reset_index(drop=True)
+        table.insert(0, ID, np.arange(len(table)))
+        encoder = Encoder(roles=roles).fit(table, config.feature_columns, source)
+        config.roles = encoder.roles_
+        self.store = store if isinstance(store, Store) else Store(store or ":memory:")
+        self.store.initialise(config.to_dict(), table)
+        self._load()
+        if target in candidates.columns:  # results already in the candidate table
+            known = candidates[target].notna().to_numpy()
+            if known.any():
+                values = target_values(candidates[target][known], config.task, source, target)
+                self.store.add_observations(np.flatnonzero(known).tolist(), values, source)
+
+    @classmethod
+    def open(cls, store: Store | str | Path) -> Campaign:
+        """Resume the campaign logged in `store` (a path or a Store)."""
+        if not isinstance(store, Store):
+            if not Path(store).exists():
+                raise InputError(f"campaign file {store} does not exist; create it with init")
+            store = Store(store)
+        self = cls.__new__(cls)
+        self.store = store
+        self._load()
+        return self
+
+    def _load(self) -> None:
+        self.config = CampaignConfig.from_dict(self.store.config())
+        self.candidates = self.store.candidates()
+        self.encoder = Encoder(roles=self.config.roles).fit(
+            self.candidates, self.config.feature_columns, "candidates")
+
+    # ------------------------------------------------------------------ the loop
+    def suggest(self, k: int | None = None) -> pd.DataFrame:
+        """The next k candidates to measure, logged as pending.
+
+        Returns:
+            The chosen candidate rows with `candidate_id`, `cycle`, `rank`, `score`, the
+            prediction (`predicted_mean`, `predicted_sd` or `prob_<class>`) and an empty
+            target column to fill in.
+        """
+        cfg = self.config
+        k = cfg.batch_size if k is None else k
+        cycle = self.store.next_cycle()
+        rng = np.random.default_rng([cfg.seed, cycle])
+        obs = self.store.observations()
+        measured = sorted(set(obs["candidate_id"].astype(int)))
+        excluded = sorted(set(measured) | set(self.store.pending()))
+        left = len(self.candidates) - len(excluded)
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise InputError(f"the number of suggestions must be a whole number >= 1, got {k!r}")
+        if k > left:
+            raise InputError(
+                f"asked for {k} suggestions but only {left} candidates are left unmeasured and "
+                f"not pending ({len(self.candidates)} in all); ask for at most {left}, or "
+                "release pending ones"
+            )
+        labels = obs["value"].astype(str) if cfg.task == "classification" else None
+        info: dict = {"k": int(k), "seed": cfg.seed}
+        predictions: list[dict] = [{} for _ in range(k)]
+        scores: np.ndarray = np.full(k, np.nan)
+        if obs.empty:
+            kind, surrogate, acq_name = "initial", None, "maximin"
+            info["reason"] = "nothing measured yet: a space-filling (maximin) initial design"
+            features = self._features(None, np.zeros(0, dtype=np.int64), torch.zeros(0), 0, info)
+            picks = maximin(features, k, exclude=excluded, rng=rng)
+        elif cfg.task == "classification" and labels.nunique() < 2:
+            kind, surrogate, acq_name = "diversity", None, "maximin"
+            info["reason"] = (
+                f"only the class {labels.iloc[0]!r} observed so far; a classifier needs two, so "
+                "candidates far from the measured ones are picked until a second class appears"
+            )
+            features = self._features(None, np.zeros(0, dtype=np.int64), torch.zeros(0), 0, info)
+            picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
+        else:
+            kind, surrogate, acq_name = "model", cfg.surrogate, cfg.acquisition
+            picks, scores, predictions = self._model_step(obs, measured, excluded, k, rng, info)
+        rows = [
+            {"candidate_id": int(c), "rank": r + 1,
+             "score": None if np.isnan(scores[r]) else float(scores[r]),
+             "prediction": predictions[r]}
+            for r, c in enumerate(picks)
+        ]
+        self.store.record_cycle(cycle, kind, surrogate, acq_name, len(obs), info, rows)
+        return self._suggestion_frame(cycle, rows)
+
+    def _features(self, encoding, rows, y, n_unique, info) -> torch.Tensor:
+        cfg = self.config
+        if encoding is None and self.encoder.has_smiles:
+            if cfg.smiles_encoding == "auto":
+                encoding, why = choose_encoding(self.encoder, torch.as_tensor(rows), y,
+                                                cfg.task, n_unique, cfg.seed)
+                info.update(why)
+            else:
+                encoding = cfg.smiles_encoding
+            info["encoding"] = encoding
+        info["_encoding"] = encoding
+        return self.encoder.features(encoding)
+
+    def _model_step(self, obs, measured, excluded, k, rng, info):
+        cfg = self.config
+        rows = np.array(obs["candidate_id"], dtype=np.int64)
+        if cfg.task == "classification":
+            classes = sorted(set(obs["value"].astype(str)))
+            info["classes"] = classes
+            y = torch.tensor([classes.index(v) for v in obs["value"].astype(str)])
+        else:
+            y = torch.tensor(obs["value"].astype(float).to_numpy())
+        X = self._features(None, rows, y, len(measured), info)
+        encoding = info.pop("_encoding")
+        params = dict(cfg.surrogate_params)
+        if cfg.surrogate == "gp" and "kernel" not in params:
+            params["kernel"] = self.encoder.default_kernel(encoding)
+        if "seed" not in params:
+            params["seed"] = cfg.seed
+        model = make_surrogate(cfg.surrogate, **params).fit(X[rows], y)
+        info["surrogate_params"] = {k_: v for k_, v in model.get_params().items()}
+        available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
+        pred = model.predict(X[available])
+        context = dict(cfg.acquisition_params)
+        context.update(goal=cfg.goal, rng=rng, X=X[available], model=model)
+        if cfg.goal in ("maximize", "minimize"):
+            context["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
+            info["best_f"] = context["best_f"]
+        scores = acq.score(cfg.acquisition, pred, **context)
+        local = top_k(scores, k, rng=rng)
+        predictions = [self._describe_prediction(pred, i, info.get("classes")) for i in local]
+        return available[local], scores[local].numpy(), predictions
+
+    @staticmethod
+    def _describe_prediction(pred, i: int, classes) -> dict:
+        if isinstance(pred, RegressionPrediction):
+            noise = pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[i]
+            return {"mean": float(pred.mean[i]),
+                    "sd": float((pred.epistemic_var[i] + noise).sqrt()),
+                    "epistemic_sd": float(pred.epistemic_var[i].sqrt())}
+        probs = pred.mean_probs[i].tolist()
+        return {f"prob_{c}": float(p) for c, p in zip(classes, probs, strict=False)}
+
+    def _suggestion_frame(self, cycle: int, rows: list[dict]) -> pd.DataFrame:
+        ids = [r["candidate_id"] for r in rows]
+        out = self.candidates.iloc[ids].reset_index(drop=True).copy()
+        out.insert(1, "cycle", cycle)
+        out.insert(2, "rank", [r["rank"] for r in rows])
+        out.insert(3, "score", [r["score"] for r in rows])
+        pred = pd.DataFrame([r["prediction"] for r in rows]).rename(
+            columns={"mean": "predicted_mean", "sd": "predicted_sd"})
+        pred = pred.drop(columns=["epistemic_sd"], errors="ignore")
+        out = pd.concat([out, pred], axis=1)
+        out[self.config.target] = np.nan if self.config.task == "regression" else None
+        return out
+
+    def observe(self, results: pd.DataFrame, source: str = "results") -> int:
+        """Record measured results; returns how many values were recorded.
+
+        Rows are matched to candidates by `candidate_id` or by the feature columns; repeated
+        measurements of a candidate are kept as replicates. Rows whose target cell is empty
+        are skipped (their candidates stay pending). All rows are checked before anything is
+        written: one bad row writes nothing.
+        """
+        cfg = self.config
+        if not isinstance(results, pd.DataFrame):
+            raise InputError("observe() takes a DataFrame of results")
+        if cfg.target not in results.columns:
+            raise InputError(
+                f"{source}: has no column '{cfg.target}' (the target); its columns are "
+                f"{list(results.columns)}"
+            )
+        filled = results[results[cfg.target].notna()
+                         & results[cfg.target].astype(str).str.strip().ne("")]
+        if filled.empty:
+            return 0
+        ids = match_rows(filled, self.candidates, cfg.feature_columns, source)
+        values = target_values(filled[cfg.target], cfg.task, source, cfg.target)
+        self.store.add_observations(ids.tolist(), values, source)
+        return len(values)
+
+    def release(self, candidate_ids: list[int] | None = None) -> int:
+        """Forget pending suggestions (all, or these ids) so they can be suggested again."""
+        return self.store.release(None if candidate_ids is None else [int(c) for c in
+                                                                      candidate_ids])
+
+    # ------------------------------------------------------------------ reading the log
+    def observations(self) -> pd.DataFrame:
+        """Every measurement (replicates as separate rows) beside its candidate's columns."""
+        obs = self.store.observations().rename(columns={"value": self.config.target})
+        return obs.merge(self.candidates, on=ID, how="left")
+
+    def history(self) -> pd.DataFrame:
+        """One row per suggestion of every cycle: when, by which surrogate/acquisition and
+        settings, the prediction, and what came back (mean of replicates, count)."""
+        from designloop.history import history_frame
+
+        return history_frame(self)
+
+    def best(self) -> pd.Series:
+        """The measured candidate with the best mean value (maximize/minimize campaigns)."""
+        from designloop.history import best_row
+
+        return best_row(self)
+
+    def status(self) -> dict:
+        """Counts for a quick look: candidates, measured, pending, cycles, best so far."""
+        from designloop.history import status_dict
+
+        return status_dict(self)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in self.status().items())
+        return f"<div><b>designloop Campaign</b><table>{rows}</table></div>"
+
+    def __repr__(self) -> str:
+        s = self.status()
+        return (f"Campaign(target={self.config.target!r}, goal={self.config.goal!r}, "
+                f"{s['measured']}/{s['candidates']} measured, {s['pending']} pending)")

@@ -1,0 +1,148 @@
+"""A campaign's configuration: checked once when the campaign is created, stored as JSON
+in its log, and read back unchanged when it is reopened."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from designloop.acquisition import ACQUISITIONS
+from designloop.errors import InputError
+from designloop.matching import ID
+from designloop.surrogates import SURROGATES
+
+TASKS = ("regression", "classification")
+GOALS = ("explore", "maximize", "minimize")
+CLASSIFICATION_ONLY = {"least_confidence", "margin", "entropy", "vote_entropy",
+                       "kl_disagreement", "variation_ratio"}
+REGRESSION_ONLY = {"max_variance", "ucb", "expected_improvement", "log_expected_improvement",
+                   "probability_of_improvement"}
+IMPROVEMENT = {"ucb", "expected_improvement", "log_expected_improvement",
+               "probability_of_improvement"}
+REGRESSION_SURROGATES = {"gp", "ensemble", "mc_dropout", "forest"}
+CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest"}
+
+
+def _canonical(name: str, table: dict, what: str) -> str:
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in table:
+        raise InputError(f"unknown {what} {name!r}; choose one of: {', '.join(table)}")
+    return key
+
+
+def default_surrogate(task: str) -> str:
+    return "gp" if task == "regression" else "gp_classifier"
+
+
+def default_acquisition(task: str, goal: str) -> str:
+    if task == "classification":
+        return "bald"
+    return "max_variance" if goal == "explore" else "log_expected_improvement"
+
+
+def target_values(series: pd.Series, task: str, source: str, target: str) -> list:
+    """Measured values as stored: floats for regression, label text for classification."""
+    if task == "regression":
+        numbers = pd.to_numeric(series, errors="coerce")
+        bad = numbers.isna().to_numpy() | ~np.isfinite(numbers.to_numpy(dtype=float))
+        if bad.any():
+            pos = np.flatnonzero(bad)[:5]
+            lines = [int(series.index[p]) + 2 for p in pos]
+            shown = [series.iloc[p] for p in pos]
+            raise InputError(
+                f"{source}: column '{target}' must hold numbers for a regression target; "
+                f"line(s) {lines} hold {shown}. Fix them, or use --task classification for "
+                "categories"
+            )
+        return [float(v) for v in numbers]
+    return [label_text(v) for v in series]
+
+
+def label_text(value) -> str:
+    """Class label as text: 1, 1.0 and '1' are the same class."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@dataclass
+class CampaignConfig:
+    target: str
+    task: str
+    goal: str
+    surrogate: str
+    acquisition: str
+    batch_size: int
+    seed: int
+    feature_columns: list[str]
+    smiles_encoding: str = "auto"
+    roles: dict = field(default_factory=dict)
+    surrogate_params: dict = field(default_factory=dict)
+    acquisition_params: dict = field(default_factory=dict)
+    ignore: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, candidates: pd.DataFrame, *, target, task, goal, surrogate, acquisition,
+               batch_size, seed, roles, smiles_encoding, surrogate_params, acquisition_params,
+               ignore, source) -> CampaignConfig:
+        if not isinstance(candidates, pd.DataFrame):
+            raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
+        if len(candidates) == 0:
+            raise InputError(f"{source}: the candidate table has no rows")
+        if task not in TASKS:
+            raise InputError(f"task must be one of {TASKS}, got {task!r}")
+        if goal not in GOALS:
+            raise InputError(f"goal must be one of {GOALS}, got {goal!r}")
+        if task == "classification" and goal != "explore":
+            raise InputError("a classification campaign explores: use goal='explore'")
+        ignore = list(ignore or [])
+        missing = [c for c in ignore if c not in candidates.columns]
+        if missing:
+            raise InputError(f"{source}: ignored column(s) {missing} do not exist")
+        if ID in candidates.columns:
+            raise InputError(
+                f"{source}: the column name '{ID}' is reserved for designloop's ids; rename it "
+                "(or list it to ignore under another name)"
+            )
+        features = [c for c in candidates.columns if c != target and c not in ignore]
+        surrogate = _canonical(surrogate or default_surrogate(task), SURROGATES, "surrogate")
+        acquisition = _canonical(acquisition or default_acquisition(task, goal), ACQUISITIONS,
+                                 "acquisition")
+        allowed = REGRESSION_SURROGATES if task == "regression" else CLASSIFICATION_SURROGATES
+        if surrogate not in allowed:
+            raise InputError(
+                f"surrogate '{surrogate}' does not do {task}; choose one of {sorted(allowed)}")
+        wrong = CLASSIFICATION_ONLY if task == "regression" else REGRESSION_ONLY
+        if acquisition in wrong:
+            raise InputError(
+                f"acquisition '{acquisition}' is for "
+                f"{'classification' if task == 'regression' else 'regression'} targets; for "
+                f"{task} use e.g. '{default_acquisition(task, goal)}'")
+        if acquisition in IMPROVEMENT and goal == "explore":
+            raise InputError(
+                f"acquisition '{acquisition}' optimises; set goal to maximize or minimize, or "
+                "explore with max_variance or bald")
+        if smiles_encoding not in ("auto", "onehot", "morgan", "descriptors"):
+            raise InputError(
+                "smiles_encoding must be auto, onehot, morgan or descriptors, got "
+                f"{smiles_encoding!r}")
+        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+            raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        surrogate_params = dict(surrogate_params or {})
+        if surrogate in ("ensemble", "mc_dropout", "forest"):
+            surrogate_params.setdefault("task", task)
+        config = cls(target=target, task=task, goal=goal, surrogate=surrogate,
+                     acquisition=acquisition, batch_size=int(batch_size), seed=int(seed),
+                     feature_columns=features, smiles_encoding=smiles_encoding,
+                     roles=dict(roles or {}), surrogate_params=surrogate_params,
+                     acquisition_params=dict(acquisition_params or {}), ignore=ignore)
+        return config
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CampaignConfig:
+        return cls(**data)

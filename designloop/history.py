@@ -1,0 +1,81 @@
+"""Reading a campaign's log as tables: the history of every cycle, the best result, and a
+status summary."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from designloop.errors import InputError
+from designloop.matching import ID
+
+
+def _measured(campaign) -> pd.DataFrame:
+    obs = campaign.store.observations()
+    if campaign.config.task == "regression":
+        obs["value"] = obs["value"].astype(float)
+        return obs.groupby(ID)["value"].agg(measured_mean="mean", replicates="count")
+    return obs.groupby(ID)["value"].agg(
+        measured=lambda v: ",".join(sorted(set(map(str, v)))), replicates="count")
+
+
+def history_frame(campaign) -> pd.DataFrame:
+    """One row per suggestion: cycle metadata, prediction, status and what was measured."""
+    cycles = campaign.store.cycles()
+    sugg = campaign.store.suggestions()
+    if sugg.empty:
+        return pd.DataFrame(columns=["cycle", "created_at", "kind", "surrogate", "acquisition",
+                                     ID, "rank", "score", "status"])
+    cycles["encoding"] = cycles["info"].map(lambda i: i.get("encoding"))
+    cycles["settings"] = cycles["info"].map(
+        lambda i: json.dumps(i.get("surrogate_params", {}), sort_keys=True))
+    df = sugg.merge(cycles.drop(columns=["info"]), on="cycle", how="left")
+    pred = pd.json_normalize(df["prediction"].tolist()).add_prefix("predicted_")
+    df = pd.concat([df.drop(columns=["prediction"]), pred], axis=1)
+    df = df.merge(_measured(campaign), left_on=ID, right_index=True, how="left")
+    df = df.merge(campaign.candidates, on=ID, how="left")
+    front = ["cycle", "created_at", "kind", "surrogate", "acquisition", "encoding", ID, "rank",
+             "score", "status"]
+    return df[front + [c for c in df.columns if c not in front]]
+
+
+def best_row(campaign) -> pd.Series:
+    cfg = campaign.config
+    if cfg.goal not in ("maximize", "minimize"):
+        raise InputError("best() needs a campaign with goal maximize or minimize")
+    measured = _measured(campaign)
+    if measured.empty:
+        raise InputError("nothing measured yet: observe results first")
+    col = measured["measured_mean"]
+    cid = int(col.idxmax() if cfg.goal == "maximize" else col.idxmin())
+    row = campaign.candidates.loc[campaign.candidates[ID] == cid].iloc[0].copy()
+    row[cfg.target] = float(col[cid])
+    row["replicates"] = int(measured.loc[cid, "replicates"])
+    return row
+
+
+def status_dict(campaign) -> dict:
+    cfg = campaign.config
+    obs = campaign.store.observations()
+    cycles = campaign.store.cycles()
+    out = {
+        "target": cfg.target,
+        "task": cfg.task,
+        "goal": cfg.goal,
+        "surrogate": cfg.surrogate,
+        "acquisition": cfg.acquisition,
+        "candidates": len(campaign.candidates),
+        "measured": int(obs[ID].nunique()) if len(obs) else 0,
+        "measurements": len(obs),
+        "pending": len(campaign.store.pending()),
+        "cycles": len(cycles),
+    }
+    if len(cycles):
+        out["last_encoding"] = cycles["info"].iloc[-1].get("encoding")
+    if cfg.goal in ("maximize", "minimize") and len(obs):
+        values = obs["value"].astype(float)
+        out["best"] = float(values.max() if cfg.goal == "maximize" else values.min())
+    return {k: v for k, v in out.items() if v is not None and not (
+        isinstance(v, float) and np.isnan(v))}
