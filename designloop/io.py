@@ -37,17 +37,18 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
         sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
     except csv.Error:
         sep = ","
+    header = [h.strip() for h in next(csv.reader([text.splitlines()[0]], delimiter=sep))]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InputError(f"{what} file {path} repeats the column(s) {repeated}; rename them")
     try:
         df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{what} file {path} is not a readable CSV table: {exc}") from None
     df.columns = [str(c).strip() for c in df.columns]
-    if df.columns.duplicated().any():
-        dup = df.columns[df.columns.duplicated()].tolist()
-        raise InputError(f"{what} file {path} repeats the column(s) {dup}; rename them")
     if len(df) == 0:
         raise InputError(f"{what} file {path} has a header but no data rows")
     for col in df.columns:
-        if df[col].dtype == object:
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
             df[col] = df[col].map(lambda v: v.strip() if isinstance(v, str) else v)
     return df

@@ -39,7 +39,7 @@ def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns:
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(
-                f"{source}: line {row + 2}: candidate_id {results[ID].iloc[row]!r} is not a "
+                f"{source}: line {row + 2}: candidate_id {results[ID].iloc[row]} is not a "
                 f"candidate (ids run from 0 to {n - 1}); copy the id from the suggestions"
             )
         return ids.astype(np.int64).to_numpy()

@@ -103,9 +103,10 @@ def get_acquisition(name: str) -> Callable[..., Tensor]:
 
 
 def describe(name: str) -> str:
-    """One-line meaning of an acquisition: the first line of its docstring."""
-    doc = get_acquisition(name).__doc__ or ""
-    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
+    """One-line meaning of an acquisition: the first paragraph of its docstring."""
+    doc = (get_acquisition(name).__doc__ or "").strip()
+    first = doc.split("\n\n")[0]
+    return " ".join(line.strip() for line in first.splitlines()).rstrip(".")
 
 
 def score(name: str, pred, **context) -> Tensor:

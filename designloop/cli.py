@@ -1,0 +1,252 @@
+"""The `designloop` command: a thin layer over Campaign for people with CSV files.
+
+Every user mistake is printed as one line, `error: ...`, with exit status 2, and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from designloop import acquisition as acq
+from designloop.campaign import Campaign
+from designloop.errors import DesignloopError, InputError
+from designloop.io import read_table
+from designloop.store import Store
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+    help="Choose the next experiments. Typical loop:\n\n"
+         "  designloop init lab.db --candidates candidates.csv --target yield --goal maximize\n\n"
+         "  designloop suggest lab.db -n 4 -o next.csv   (run them, fill in the yield column)\n\n"
+         "  designloop observe lab.db next.csv\n\n"
+         "  designloop status lab.db",
+)
+out = Console()
+err = Console(stderr=True)
+
+Db = Annotated[Path, typer.Argument(help="Campaign file (SQLite), e.g. lab.db")]
+
+
+def _columns(text: str | None) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else []
+
+
+def _show(df: pd.DataFrame, title: str, max_rows: int = 30) -> None:
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col in df.columns:
+        table.add_column(str(col), overflow="fold", max_width=28)
+    for _, row in df.head(max_rows).iterrows():
+        table.add_row(*[_fmt(v) for v in row])
+    out.print(table)
+    if len(df) > max_rows:
+        out.print(f"... {len(df) - max_rows} more rows")
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float | np.floating):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _open(db: Path) -> Campaign:
+    if not db.exists():
+        raise InputError(f"campaign file {db} does not exist; create it with: designloop init {db}"
+                         " --candidates FILE --target COLUMN")
+    return Campaign.open(Store(db))
+
+
+@app.command()
+def init(
+    db: Db,
+    candidates: Annotated[Path, typer.Option("--candidates", "-c", help="CSV, one row per candidate")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Column the lab measures")],
+    goal: Annotated[str, typer.Option(help="explore | maximize | minimize")] = "explore",
+    task: Annotated[str, typer.Option(help="regression | classification")] = "regression",
+    smiles: Annotated[str | None, typer.Option(help="Comma-separated SMILES columns (else inferred)")] = None,
+    categorical: Annotated[str | None, typer.Option(help="Comma-separated categorical columns")] = None,
+    numeric: Annotated[str | None, typer.Option(help="Comma-separated numeric columns")] = None,
+    ignore: Annotated[str | None, typer.Option(help="Comma-separated columns that are not features")] = None,
+    surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest")] = None,
+    acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions")] = None,
+    encoding: Annotated[str, typer.Option(help="SMILES encoding: auto | onehot | morgan | descriptors")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", "-n", help="Suggestions per cycle")] = 1,
+    seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
+) -> None:
+    """Create a campaign file from a candidate table.
+
+    Example: designloop init lab.db --candidates reactions.csv --target yield --goal maximize
+    """
+    if db.exists():
+        raise InputError(f"{db} already exists; choose a new file name or continue it with "
+                         f"designloop suggest {db}")
+    table = read_table(candidates, "candidates")
+    roles = {c: "smiles" for c in _columns(smiles)}
+    roles.update({c: "categorical" for c in _columns(categorical)})
+    roles.update({c: "numeric" for c in _columns(numeric)})
+    missing = [c for c in [*roles, *_columns(ignore)] if c not in table.columns]
+    if missing:
+        raise InputError(f"{candidates}: no column(s) {missing}; its columns are "
+                         f"{list(table.columns)}")
+    if target not in table.columns and target in roles:
+        raise InputError(f"--target {target} is also given a feature role")
+    try:
+        campaign = Campaign(
+            table, target=target, task=task, goal=goal, surrogate=surrogate,
+            acquisition=acquisition, batch_size=batch_size, seed=seed, store=Store(db),
+            roles=roles, smiles_encoding=encoding, ignore=_columns(ignore), source=str(candidates),
+        )
+    except BaseException:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        raise
+    _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
+    s = campaign.status()
+    out.print(f"Created {db}: {s['candidates']} candidates, target '{target}' ({task}, {goal}), "
+              f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
+              f"{s['measured']} already measured.")
+    out.print(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")
+
+
+@app.command()
+def suggest(
+    db: Annotated[Path | None, typer.Argument(help="Campaign file; omit for one-shot mode")] = None,
+    n: Annotated[int | None, typer.Option("-n", "--n", help="How many experiments")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the suggestions as CSV")] = None,
+    candidates: Annotated[Path | None, typer.Option(help="One-shot: candidate CSV")] = None,
+    results: Annotated[Path | None, typer.Option(help="One-shot: results so far (CSV)")] = None,
+    target: Annotated[str | None, typer.Option(help="One-shot: the measured column")] = None,
+    goal: Annotated[str, typer.Option(help="One-shot: explore | maximize | minimize")] = "explore",
+    task: Annotated[str, typer.Option(help="One-shot: regression | classification")] = "regression",
+    seed: Annotated[int, typer.Option(help="One-shot: seed")] = 0,
+) -> None:
+    """Suggest the next experiments (logged as pending until observed).
+
+    Examples: designloop suggest lab.db -n 4 -o next.csv;
+    one-shot, no campaign file: designloop suggest --candidates c.csv --results r.csv --target yield -n 4
+    """
+    if db is None:
+        if candidates is None or target is None:
+            raise InputError("give a campaign file, or --candidates and --target for one-shot mode")
+        campaign = Campaign(read_table(candidates, "candidates"), target=target, task=task,
+                            goal=goal, seed=seed, source=str(candidates))
+        if results is not None:
+            campaign.observe(read_table(results, "results"), source=str(results))
+    else:
+        if candidates or results or target:
+            raise InputError("--candidates/--results/--target are for one-shot mode; the "
+                             f"campaign in {db} already has them (use observe to add results)")
+        campaign = _open(db)
+    with err.status("Fitting the surrogate and scoring candidates..."):
+        picks = campaign.suggest(n)
+    _show(picks, f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
+    if output is not None:
+        picks.to_csv(output, index=False)
+        out.print(f"Wrote {output}: fill in '{campaign.config.target}', then "
+                  f"designloop observe {db or '<campaign>'} {output}")
+
+
+@app.command()
+def observe(db: Db, results: Annotated[Path, typer.Argument(help="CSV with the measured target")]) -> None:
+    """Record measured results (matched by candidate_id, or by the feature columns).
+
+    Example: designloop observe lab.db next.csv
+    """
+    campaign = _open(db)
+    table = read_table(results, "results")
+    count = campaign.observe(table, source=str(results))
+    skipped = len(table) - count
+    note = f"; {skipped} row(s) without a value left as they were" if skipped else ""
+    out.print(f"Recorded {count} result(s) from {results}{note}.")
+    _print_status(campaign)
+
+
+def _print_status(campaign: Campaign) -> None:
+    table = Table(show_header=False, box=None)
+    for k, v in campaign.status().items():
+        table.add_row(f"[bold]{k}[/bold]", _fmt(v))
+    out.print(table)
+
+
+@app.command()
+def status(db: Db) -> None:
+    """Show the campaign: counts, pending suggestions, best so far."""
+    _print_status(_open(db))
+
+
+@app.command()
+def history(
+    db: Db,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV to standard output")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write CSV to a file")] = None,
+) -> None:
+    """Every suggestion of every cycle, with what came back."""
+    frame = _open(db).history()
+    if output is not None:
+        frame.to_csv(output, index=False)
+        out.print(f"Wrote {output} ({len(frame)} rows)")
+    elif csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        cols = ["cycle", "kind", "acquisition", "candidate_id", "rank", "score", "status"]
+        extra = [c for c in frame.columns if c in ("measured_mean", "measured", "predicted_mean")]
+        _show(frame[cols + extra], f"History of {db}")
+
+
+@app.command()
+def release(
+    db: Db,
+    ids: Annotated[str | None, typer.Option(help="Comma-separated candidate ids (default: all)")] = None,
+) -> None:
+    """Release pending suggestions so they can be suggested again."""
+    campaign = _open(db)
+    chosen = None
+    if ids:
+        try:
+            chosen = [int(i) for i in _columns(ids)]
+        except ValueError:
+            raise InputError(f"--ids must be whole numbers separated by commas, got {ids!r}") from None
+    out.print(f"Released {campaign.release(chosen)} pending suggestion(s).")
+
+
+@app.command()
+def acquisitions() -> None:
+    """List the acquisition functions with their meaning."""
+    table = Table(header_style="bold")
+    table.add_column("name")
+    table.add_column("meaning")
+    for name in acq.ACQUISITIONS:
+        table.add_row(name.replace("_", "-"), acq.describe(name))
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point: run the app, turning designloop errors into one line and exit 2."""
+    try:
+        app(standalone_mode=False)
+    except DesignloopError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(2 if isinstance(exc, InputError) else 1) from None
+    except typer.Abort:
+        raise SystemExit(1) from None
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Campaign: the loop, pending logic, replicates, resume, molecules and classification."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import designloop as dl
+
+
+def suzuki():
+    gen = np.random.default_rng(0)
+    t, c = np.meshgrid(np.linspace(60, 100, 6), np.linspace(0.5, 5, 6))
+    df = pd.DataFrame({"temperature": t.ravel(), "catalyst": c.ravel(),
+                       "solvent": np.array(["thf", "dmf", "water"])[gen.integers(0, 3, 36)]})
+    df["yield"] = (80 - 0.05 * (df.temperature - 85) ** 2 - 3 * (df.catalyst - 3) ** 2
+                   + 5 * (df.solvent == "dmf"))
+    return df
+
+
+def answer(campaign, picks, truth):
+    res = picks.copy()
+    res[campaign.config.target] = truth.loc[picks.candidate_id, campaign.config.target].to_numpy()
+    return campaign.observe(res)
+
+
+def test_loop_suggests_unmeasured_candidates_and_improves():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize",
+                    batch_size=3, seed=0)
+    first = c.suggest()
+    assert list(first.columns[:4]) == ["candidate_id", "cycle", "rank", "score"]
+    assert first["cycle"].eq(1).all() and first["yield"].isna().all()
+    assert c.store.cycles()["kind"].iloc[0] == "initial"
+    seen = set()
+    for _ in range(6):
+        picks = c.suggest() if seen else first
+        assert not set(picks.candidate_id) & seen  # never suggests a measured one
+        seen |= set(picks.candidate_id)
+        answer(c, picks, truth)
+    assert c.best()["yield"] >= truth["yield"].quantile(0.9)
+    hist = c.history()
+    assert len(hist) == 18 and hist["status"].eq("observed").all()
+    assert hist["kind"].iloc[-1] == "model" and hist["predicted_mean"].notna().iloc[-1]
+    assert c.status()["measured"] == 18
+
+
+def test_pending_candidates_are_not_suggested_again_until_released():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", seed=1)
+    a = c.suggest(5)
+    b = c.suggest(5)
+    assert not set(a.candidate_id) & set(b.candidate_id)
+    assert c.status()["pending"] == 10
+    assert c.release(a.candidate_id.tolist()) == 5
+    assert c.status()["pending"] == 5
+    with pytest.raises(dl.InputError, match="only 31 candidates are left"):
+        c.suggest(32)
+
+
+def test_replicates_are_kept_and_averaged():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", seed=0)
+    c.observe(pd.DataFrame({"candidate_id": [4, 4, 7], "yield": [50.0, 54.0, 10.0]}))
+    obs = c.observations()
+    assert obs.loc[obs.candidate_id == 4, "yield"].tolist() == [50.0, 54.0]
+    hist_measured = c.store.observations()
+    assert len(hist_measured) == 3
+    assert c.status()["measured"] == 2 and c.status()["measurements"] == 3
+
+
+def test_observe_matches_rows_by_feature_values():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", seed=0)
+    rows = truth.iloc[[3, 9]].copy()
+    assert c.observe(rows) == 2
+    assert sorted(c.store.observations().candidate_id) == [3, 9]
+
+
+def test_observe_rejects_bad_rows_and_writes_nothing():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", seed=0)
+    bad = truth.iloc[[1, 2]].copy()
+    bad.loc[bad.index[1], "temperature"] = 12345.0
+    with pytest.raises(dl.InputError, match="line 3 .* matches no candidate"):
+        c.observe(bad)
+    with pytest.raises(dl.InputError, match="must hold numbers"):
+        c.observe(pd.DataFrame({"candidate_id": [1, 2], "yield": ["high", 3.0]}))
+    with pytest.raises(dl.InputError, match="has no column 'yield'"):
+        c.observe(pd.DataFrame({"candidate_id": [1]}))
+    with pytest.raises(dl.InputError, match="not a candidate"):
+        c.observe(pd.DataFrame({"candidate_id": [999], "yield": [1.0]}))
+    assert c.store.observations().empty
+
+
+def test_identical_candidates_need_an_id():
+    df = pd.DataFrame({"x": [1.0, 1.0, 2.0], "y": [np.nan] * 3})
+    c = dl.Campaign(df, target="y", seed=0)
+    with pytest.raises(dl.InputError, match="identical candidates"):
+        c.observe(pd.DataFrame({"x": [1.0], "y": [3.0]}))
+
+
+def test_results_in_the_candidate_table_are_observations():
+    truth = suzuki()
+    partial = truth.copy()
+    partial.loc[5:, "yield"] = np.nan
+    c = dl.Campaign(partial, target="yield", goal="maximize", seed=0)
+    assert c.status()["measured"] == 5
+    assert c.suggest(2)["cycle"].iloc[0] == 1
+    assert c.store.cycles()["kind"].iloc[0] == "model"
+
+
+def test_reopening_resumes_with_the_same_next_suggestion(tmp_path):
+    truth = suzuki()
+    path = tmp_path / "lab.db"
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize",
+                    batch_size=2, seed=3, store=path)
+    answer(c, c.suggest(), truth)
+    answer(c, c.suggest(), truth)
+    twin = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize",
+                       batch_size=2, seed=3)
+    for cycle in c.store.cycles()["cycle"]:
+        picks = twin.suggest()
+        answer(twin, picks, truth)
+    reopened = dl.Campaign.open(path)
+    a = reopened.suggest()
+    expected = twin.suggest()
+    assert a.candidate_id.tolist() == expected.candidate_id.tolist()
+    assert a.score.to_numpy() == pytest.approx(expected.score.to_numpy(), rel=1e-9)
+
+
+def test_same_seed_same_suggestions_different_seed_differs():
+    truth = suzuki()
+    picks = [dl.Campaign(truth.drop(columns="yield"), target="yield", seed=s).suggest(4)
+             for s in (5, 5, 6)]
+    assert picks[0].candidate_id.tolist() == picks[1].candidate_id.tolist()
+    assert picks[0].candidate_id.tolist() != picks[2].candidate_id.tolist()
+
+
+def test_classification_single_class_falls_back_to_diversity():
+    gen = np.random.default_rng(0)
+    X = gen.uniform(size=(60, 2))
+    df = pd.DataFrame({"a": X[:, 0], "b": X[:, 1]})
+    label = np.where(X[:, 0] + X[:, 1] > 1, "works", "fails")
+    c = dl.Campaign(df, target="outcome", task="classification", seed=0)
+    first = [int(i) for i in np.flatnonzero(label == "fails")[:3]]
+    c.observe(pd.DataFrame({"candidate_id": first, "outcome": ["fails"] * 3}))
+    picks = c.suggest(2)
+    cycle = c.store.cycles().iloc[-1]
+    assert cycle["kind"] == "diversity" and "only the class 'fails'" in cycle["info"]["reason"]
+    # maximin moves away from the measured "fails" corner
+    measured = X[first].mean(0)
+    assert np.linalg.norm(X[picks.candidate_id] - measured, axis=1).min() > 0.3
+    c.release()
+    works = [int(i) for i in np.flatnonzero(label == "works")[:2]]
+    c.observe(pd.DataFrame({"candidate_id": works, "outcome": ["works"] * 2}))
+    nxt = c.suggest(2)
+    assert {"prob_fails", "prob_works"} <= set(nxt.columns)
+    assert c.store.cycles().iloc[-1]["kind"] == "model"
+    assert c.store.cycles().iloc[-1]["info"]["classes"] == ["fails", "works"]
+
+
+def test_configuration_errors_name_the_fix():
+    df = suzuki().drop(columns="yield")
+    with pytest.raises(dl.InputError, match="choose one of: gp, gp_classifier"):
+        dl.Campaign(df, target="yield", surrogate="svm")
+    with pytest.raises(dl.InputError, match="for classification targets"):
+        dl.Campaign(df, target="yield", acquisition="entropy")
+    with pytest.raises(dl.InputError, match="set goal to maximize"):
+        dl.Campaign(df, target="yield", acquisition="ucb")
+    with pytest.raises(dl.InputError, match="goal must be one of"):
+        dl.Campaign(df, target="yield", goal="best")
+    with pytest.raises(dl.InputError, match="does not do classification"):
+        dl.Campaign(df, target="y", task="classification", surrogate="gp")
+
+
+def test_ensemble_and_forest_campaigns_run():
+    truth = suzuki()
+    for name in ("ensemble", "forest"):
+        c = dl.Campaign(truth.drop(columns="yield"), target="yield", surrogate=name,
+                        acquisition="bald", seed=0, surrogate_params=(
+                            {"epochs": 50} if name == "ensemble" else {}))
+        answer(c, c.suggest(4), truth)
+        picks = c.suggest(2)
+        assert picks["score"].notna().all()
+
+
+@pytest.mark.slow
+def test_smiles_campaign_chooses_an_encoding_and_logs_why():
+    ligands = ["CCO", "c1ccccc1O", "CC(C)O", "OCCO", "c1ccncc1", "CC(=O)O", "CCN", "ClCCCl"]
+    bases = ["[Na+].[OH-]", "CCN(CC)CC", "none"]
+    rows = [(lig, b) for lig in ligands for b in bases]
+    df = pd.DataFrame(rows, columns=["ligand", "base"])
+    gen = np.random.default_rng(0)
+    effect = {lig: gen.normal() for lig in ligands}
+    df["yield"] = [effect[lig] + (0.5 if b == "none" else 0.0) for lig, b in rows]
+    c = dl.Campaign(df.drop(columns="yield"), target="yield", goal="maximize", seed=0)
+    assert c.encoder.roles_ == {"ligand": "smiles", "base": "smiles"}
+    answer(c, c.suggest(8), df)
+    c.suggest(1)
+    info = c.store.cycles().iloc[-1]["info"]
+    assert info["encoding"] in ("onehot", "morgan", "descriptors")
+    assert set(info["encoding_scores"]) == {"onehot", "morgan", "descriptors"}
+    assert info["encoding"] == max(info["encoding_scores"], key=info["encoding_scores"].get)

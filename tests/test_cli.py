@@ -1,0 +1,193 @@
+"""The command line, end to end: the loop, one-shot mode, and every bad input."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from designloop.cli import main
+
+
+def run(args, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["designloop", *map(str, args)])
+    monkeypatch.setenv("COLUMNS", "200")
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def lab(tmp_path):
+    gen = np.random.default_rng(0)
+    df = pd.DataFrame({"temperature": np.repeat([60.0, 70.0, 80.0, 90.0], 6),
+                       "time_h": np.tile([1.0, 2.0, 4.0, 8.0, 12.0, 24.0], 4),
+                       "solvent": gen.choice(["thf", "dmf"], 24)})
+    truth = df.assign(yield_pct=100 - (df.temperature - 75) ** 2 / 10 - (df.time_h - 6) ** 2)
+    df.to_csv(tmp_path / "candidates.csv", index=False)
+    return tmp_path, truth
+
+
+def fill(path, truth, column="yield_pct"):
+    picks = pd.read_csv(path)
+    picks[column] = truth.loc[picks.candidate_id, column].to_numpy()
+    picks.to_csv(path, index=False)
+
+
+def test_full_loop(lab, capsys, monkeypatch):
+    d, truth = lab
+    db = d / "lab.db"
+    code, out, _ = run(["init", db, "--candidates", d / "candidates.csv", "--target",
+                        "yield_pct", "--goal", "maximize", "-n", "3"], capsys, monkeypatch)
+    assert code == 0 and "temperature" in out and "numeric" in out and "categorical" in out
+    for cycle in range(1, 4):
+        code, out, _ = run(["suggest", db, "-o", d / "next.csv"], capsys, monkeypatch)
+        assert code == 0 and f"cycle {cycle}" in out
+        fill(d / "next.csv", truth)
+        code, out, _ = run(["observe", db, d / "next.csv"], capsys, monkeypatch)
+        assert code == 0 and "Recorded 3 result(s)" in out
+    code, out, _ = run(["status", db], capsys, monkeypatch)
+    assert code == 0 and "measured" in out and "9" in out
+    code, out, _ = run(["history", db, "--csv"], capsys, monkeypatch)
+    hist = pd.read_csv(pd.io.common.StringIO(out))
+    assert len(hist) == 9 and set(hist["status"]) == {"observed"}
+    assert hist["measured_mean"].max() == pytest.approx(
+        truth.loc[hist.candidate_id, "yield_pct"].max())
+    code, out, _ = run(["history", db, "-o", d / "h.csv"], capsys, monkeypatch)
+    assert code == 0 and len(pd.read_csv(d / "h.csv")) == 9
+    code, out, _ = run(["acquisitions"], capsys, monkeypatch)
+    assert "max-variance" in out and "bald" in out
+
+
+def test_release_and_pending(lab, capsys, monkeypatch):
+    d, _ = lab
+    db = d / "lab.db"
+    run(["init", db, "-c", d / "candidates.csv", "-t", "yield_pct"], capsys, monkeypatch)
+    run(["suggest", db, "-n", "4"], capsys, monkeypatch)
+    code, out, _ = run(["release", db], capsys, monkeypatch)
+    assert code == 0 and "Released 4" in out
+
+
+def test_one_shot_mode(lab, capsys, monkeypatch):
+    d, truth = lab
+    truth.iloc[:5].to_csv(d / "results.csv", index=False)
+    code, out, _ = run(["suggest", "--candidates", d / "candidates.csv", "--results",
+                        d / "results.csv", "--target", "yield_pct", "--goal", "maximize",
+                        "-n", "2", "-o", d / "next.csv"], capsys, monkeypatch)
+    assert code == 0
+    picks = pd.read_csv(d / "next.csv")
+    assert len(picks) == 2 and not set(picks.candidate_id) & set(range(5))
+    assert picks["predicted_mean"].notna().all()
+
+
+def test_csv_quirks_are_handled(tmp_path, capsys, monkeypatch):
+    text = "\ufefftemperature ; solvent ;yield\n60;thf;10\n70;dmf;\n80;thf;\n"
+    (tmp_path / "c.csv").write_text(text, encoding="utf-8")
+    code, out, err = run(["init", tmp_path / "lab.db", "-c", tmp_path / "c.csv", "-t", "yield"],
+                         capsys, monkeypatch)
+    assert code == 0, err
+    assert "1 already measured" in out
+
+
+BAD = [
+    # (setup writes files, args, expected message piece)
+    ("missing file", None, ["init", "{d}/lab.db", "-c", "{d}/nope.csv", "-t", "y"],
+     "does not exist"),
+    ("empty file", ("c.csv", ""), ["init", "{d}/lab.db", "-c", "{d}/c.csv", "-t", "y"], "empty"),
+    ("empty feature", ("c.csv", "a,b\n1,2\n,3\n"), ["init", "{d}/lab.db", "-c", "{d}/c.csv",
+                                                     "-t", "y"], "column 'a' is empty at line(s) 3"),
+    ("invalid smiles", ("c.csv", "lig,x\nCCO,1\nc1ccccc1,2\nCC(=O)O,3\nC1CC(,4\nCCN,5\n"),
+     ["init", "{d}/lab.db", "-c", "{d}/c.csv", "-t", "y"], "column 'lig', row 5"),
+    ("unknown surrogate", ("c.csv", "a\n1\n2\n"), ["init", "{d}/lab.db", "-c", "{d}/c.csv", "-t",
+                                                   "y", "--surrogate", "svm"], "gp_classifier"),
+    ("unknown acquisition", ("c.csv", "a\n1\n2\n"), ["init", "{d}/lab.db", "-c", "{d}/c.csv",
+                                                     "-t", "y", "--acquisition", "foo"],
+     "max_variance"),
+    ("non-numeric target", ("c.csv", "a,y\n1,3\n2,high\n"), ["init", "{d}/lab.db", "-c",
+                                                            "{d}/c.csv", "-t", "y"],
+     "line(s) [3] hold ['high']"),
+    ("no campaign", None, ["status", "{d}/none.db"], "create it with"),
+]
+
+
+@pytest.mark.parametrize("label, setup, args, message", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatch, label, setup,
+                                                   args, message):
+    if setup:
+        (tmp_path / setup[0]).write_text(setup[1])
+    code, out, err = run([a.format(d=tmp_path) for a in args], capsys, monkeypatch)
+    assert code == 2
+    line = " ".join(err.split())
+    assert "Traceback" not in err and message in line, err
+    assert not (tmp_path / "lab.db").exists()
+
+
+def test_bad_results_and_too_many(lab, capsys, monkeypatch):
+    d, truth = lab
+    db = d / "lab.db"
+    run(["init", db, "-c", d / "candidates.csv", "-t", "yield_pct"], capsys, monkeypatch)
+    (d / "r1.csv").write_text("temperature,time_h,solvent,yield_pct\n65,1,thf,3\n")
+    code, _, err = run(["observe", db, d / "r1.csv"], capsys, monkeypatch)
+    assert code == 2 and "line 2" in err and "matches no candidate" in " ".join(err.split())
+    (d / "r2.csv").write_text("candidate_id,result\n1,3\n")
+    code, _, err = run(["observe", db, d / "r2.csv"], capsys, monkeypatch)
+    assert code == 2 and "has no column 'yield_pct'" in " ".join(err.split())
+    code, _, err = run(["suggest", db, "-n", "25"], capsys, monkeypatch)
+    assert code == 2 and "at most 24" in " ".join(err.split())
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM cycles").fetchone()[0] == 0
+
+
+def test_real_entry_point_exit_status(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "designloop.cli", "status",
+                           str(tmp_path / "x.db")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "error:" in proc.stderr
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    import pandas as pd
+    import designloop as dl
+    c = dl.Campaign.open(sys.argv[1])
+    rows = pd.DataFrame({"candidate_id": list(range(20)) * 3, "yield_pct": [1.0] * 60})
+    for i in range(10_000):
+        c.observe(rows)
+        print(i, flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_campaign_file_survives_sigkill_during_observe(lab):
+    d, _ = lab
+    db = d / "lab.db"
+    import designloop as dl
+
+    dl.Campaign(pd.read_csv(d / "candidates.csv"), target="yield_pct", store=db).suggest(3)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(db)], stdout=subprocess.PIPE,
+                            text=True)
+    committed = -1
+    deadline = time.time() + 120
+    while committed < 40 and time.time() < deadline:
+        committed = int(proc.stdout.readline().split()[0])
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    count = con.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
+    assert count % 60 == 0 and count >= 60 * (committed + 1)  # whole transactions only
+    assert con.execute("SELECT COUNT(*) FROM cycles").fetchone()[0] == 1
+    con.close()
+    reopened = dl.Campaign.open(db)
+    assert reopened.status()["measurements"] == count

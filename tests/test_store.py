@@ -1,0 +1,48 @@
+import sqlite3
+
+import pandas as pd
+import pytest
+
+import designloop as dl
+from designloop.store import SCHEMA_VERSION, Store
+
+
+def test_store_round_trip(tmp_path):
+    path = tmp_path / "s.db"
+    s = Store(path)
+    table = pd.DataFrame({"candidate_id": [0, 1], "x": [0.1 + 0.2, 1 / 3], "s": ["a", "b"]})
+    s.initialise({"target": "y"}, table)
+    s.record_cycle(1, "initial", None, "maximin", 0, {"reason": "r"},
+                   [{"candidate_id": 1, "rank": 1, "score": None, "prediction": {}}])
+    s.add_observations([1, 1], [2.5, 2.7], "lab")
+    s.close()
+    again = Store(path)
+    assert again.config() == {"target": "y"}
+    pd.testing.assert_frame_equal(again.candidates(), table, check_dtype=False)
+    assert again.candidates()["x"].tolist() == [0.1 + 0.2, 1 / 3]  # exact floats
+    assert again.observations()["value"].tolist() == [2.5, 2.7]
+    assert again.suggestions()["status"].tolist() == ["observed"]
+    assert again.get_meta("schema_version") == str(SCHEMA_VERSION)
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_failed_transaction_writes_nothing():
+    s = Store()
+    s.initialise({}, pd.DataFrame({"candidate_id": [0]}))
+    with pytest.raises(sqlite3.IntegrityError):
+        # the second row repeats the primary key: the whole cycle is rolled back
+        s.record_cycle(1, "model", "gp", "bald", 0, {},
+                       [{"candidate_id": 0, "rank": 1, "score": 1.0, "prediction": {}},
+                        {"candidate_id": 0, "rank": 2, "score": 0.5, "prediction": {}}])
+    assert s.cycles().empty and s.suggestions().empty
+
+
+def test_not_a_campaign_file(tmp_path):
+    path = tmp_path / "x.db"
+    path.write_text("this is not sqlite" * 100)
+    with pytest.raises(dl.InputError, match="not a designloop campaign file"):
+        Store(path)
+    s = Store(tmp_path / "y.db")
+    s.initialise({}, pd.DataFrame({"candidate_id": [0]}))
+    with pytest.raises(dl.InputError, match="already holds a campaign"):
+        s.initialise({}, pd.DataFrame({"candidate_id": [0]}))
