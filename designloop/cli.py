@@ -43,7 +43,7 @@ def _columns(text: str | None) -> list[str]:
 def _show(df: pd.DataFrame, title: str, max_rows: int = 30) -> None:
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in df.columns:
-        table.add_column(str(col), overflow="fold", max_width=28)
+        table.add_column(str(col), overflow="fold", min_width=min(len(str(col)), 12))
     for _, row in df.head(max_rows).iterrows():
         table.add_row(*[_fmt(v) for v in row])
     out.print(table)
@@ -56,7 +56,8 @@ def _fmt(v) -> str:
         return ""
     if isinstance(v, float | np.floating):
         return f"{v:.4g}"
-    return str(v)
+    text = str(v)
+    return text if len(text) <= 24 else text[:23] + "…"
 
 
 def _open(db: Path) -> Campaign:
@@ -149,7 +150,11 @@ def suggest(
         campaign = _open(db)
     with err.status("Fitting the surrogate and scoring candidates..."):
         picks = campaign.suggest(n)
-    _show(picks, f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
+    first = ["candidate_id", "rank", "score", "predicted_mean", "predicted_sd",
+             *[c for c in picks.columns if c.startswith("prob_")]]
+    shown = [c for c in first if c in picks.columns] + [
+        c for c in campaign.config.feature_columns if c in picks.columns]
+    _show(picks[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
     if output is not None:
         picks.to_csv(output, index=False)
         out.print(f"Wrote {output}: fill in '{campaign.config.target}', then "

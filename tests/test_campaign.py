@@ -118,7 +118,7 @@ def test_reopening_resumes_with_the_same_next_suggestion(tmp_path):
     answer(c, c.suggest(), truth)
     twin = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize",
                        batch_size=2, seed=3)
-    for cycle in c.store.cycles()["cycle"]:
+    for _cycle in c.store.cycles()["cycle"]:
         picks = twin.suggest()
         answer(twin, picks, truth)
     reopened = dl.Campaign.open(path)

@@ -67,6 +67,8 @@ class GPRegressor(SurrogateBase):
             Hvarfner et al. 2024), "rbf", "tanimoto" (bit fingerprints) or "minmax" (count
             fingerprints).
         noise: observation-noise variance in the target's units; None learns it.
+        max_iter: L-BFGS iterations for the hyper-parameters (bounds the fit time with many
+            ARD lengthscales).
         chunk_size: candidates predicted at once (bounds memory).
         seed: seeds the random restarts the optimiser may need.
 
@@ -76,8 +78,9 @@ class GPRegressor(SurrogateBase):
     task = "regression"
 
     def __init__(self, kernel: str = "matern", noise: float | None = None,
-                 chunk_size: int = 2048, seed: int = 0):
+                 max_iter: int = 200, chunk_size: int = 2048, seed: int = 0):
         self.kernel = kernel
+        self.max_iter = max_iter
         self.noise = noise
         self.chunk_size = chunk_size
         self.seed = seed
@@ -126,7 +129,7 @@ class GPRegressor(SurrogateBase):
             torch.manual_seed(self.seed)  # restarts sample from the priors; keep them seeded
             warnings.simplefilter("ignore")
             with gp_settings(jitter):
-                fit_gpytorch_mll(mll)
+                fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": self.max_iter}})
         model.eval()
         self._check_posterior(model, X[:1], jitter)
         return model

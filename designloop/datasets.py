@@ -1,0 +1,56 @@
+"""Real experimental data sets bundled with designloop (see designloop/data/README.md for
+their sources), as candidate tables with a known target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import pandas as pd
+
+from designloop.errors import InputError
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A bundled lookup table: every candidate's measured outcome is known."""
+
+    name: str
+    file: str
+    target: str
+    goal: str
+    task: str
+    citation: str
+
+
+DATASETS: dict[str, Dataset] = {
+    "buchwald_hartwig": Dataset(
+        "buchwald_hartwig", "buchwald_hartwig.csv", "Yield", "maximize", "regression",
+        "Ahneman et al., Science 360, 186 (2018): 3955 Pd-catalysed C-N couplings, 4 ligands "
+        "x 22 additives x 3 bases x 15 aryl halides (SMILES)",
+    ),
+    "suzuki": Dataset(
+        "suzuki", "suzuki.csv", "yield", "maximize", "regression",
+        "Suzuki-Miyaura coupling: temperature, Pd loading, boronate and base equivalents "
+        "(olymp 0.0.1b0)",
+    ),
+    "fullerenes": Dataset(
+        "fullerenes", "fullerenes.csv", "product", "maximize", "regression",
+        "Walker et al., React. Chem. Eng. 2, 785 (2017): fullerene functionalisation, 6x6x6 "
+        "grid with replicates",
+    ),
+}
+
+
+def load_dataset(name: str) -> tuple[pd.DataFrame, Dataset]:
+    """The table (features and measured target) and its description.
+
+    Args:
+        name: one of `DATASETS`.
+    """
+    if name not in DATASETS:
+        raise InputError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
+    meta = DATASETS[name]
+    with resources.files("designloop.data").joinpath(meta.file).open("r") as handle:
+        table = pd.read_csv(handle)
+    return table, meta
