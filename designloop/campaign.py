@@ -36,9 +36,11 @@ class Campaign:
         task: "regression" or "classification".
         goal: "explore" (learn the whole space), "maximize" or "minimize".
         surrogate: a name from `designloop.SURROGATES` (default: "gp" for regression,
-            "gp_classifier" for classification).
+            "gp_classifier" for classification) or a surrogate object (fit/predict).
         acquisition: a name from `designloop.ACQUISITIONS` (default: "max_variance" to
-            explore, "log_expected_improvement" to optimise, "bald" for classification).
+            explore, "log_expected_improvement" to optimise, "bald" for classification) or a
+            function `(prediction, **context) -> scores (N,)`. Objects of the user's own
+            making are not stored in the log: pass them again to `Campaign.open`.
         batch_size: default number of suggestions per cycle.
         seed: same seed, same suggestions.
         store: a Store, a path to a SQLite file, or None for an in-memory log.
@@ -48,6 +50,8 @@ class Campaign:
         surrogate_params, acquisition_params: passed to the surrogate's constructor and to
             the acquisition (e.g. {"beta": 3.0} for ucb).
         ignore: columns that are neither features nor target (notes, ids).
+        fingerprint: Morgan settings for SMILES columns: {"morgan_radius": 2,
+            "morgan_bits": 1024, "morgan_counts": False}.
     """
 
     def __init__(self, candidates: pd.DataFrame, target: str, task: str = "regression",
@@ -56,20 +60,25 @@ class Campaign:
                  store: Store | str | Path | None = None, roles: dict | None = None,
                  smiles_encoding: str = "auto", surrogate_params: dict | None = None,
                  acquisition_params: dict | None = None, ignore: list[str] | None = None,
-                 source: str = "candidates"):
+                 fingerprint: dict | None = None, source: str = "candidates"):
         config = CampaignConfig.create(
             candidates, target=target, task=task, goal=goal, surrogate=surrogate,
             acquisition=acquisition, batch_size=batch_size, seed=seed, roles=roles,
             smiles_encoding=smiles_encoding, surrogate_params=surrogate_params,
             acquisition_params=acquisition_params, ignore=ignore, source=source,
+            fingerprint=fingerprint,
         )
         table = candidates.drop(columns=[target], errors="ignore").reset_index(drop=True)
         table.insert(0, ID, np.arange(len(table)))
-        encoder = Encoder(roles=roles).fit(table, config.feature_columns, source)
+        try:
+            encoder = Encoder(roles=roles, **config.fingerprint)
+        except TypeError as exc:
+            raise InputError(f"fingerprint settings: {exc}") from None
+        encoder.fit(table, config.feature_columns, source)
         config.roles = encoder.roles_
         self.store = store if isinstance(store, Store) else Store(store or ":memory:")
         self.store.initialise(config.to_dict(), table)
-        self._load()
+        self._load(surrogate, acquisition)
         if target in candidates.columns:  # results already in the candidate table
             known = candidates[target].notna().to_numpy()
             if known.any():
@@ -77,22 +86,36 @@ class Campaign:
                 self.store.add_observations(np.flatnonzero(known).tolist(), values, source)
 
     @classmethod
-    def open(cls, store: Store | str | Path) -> Campaign:
-        """Resume the campaign logged in `store` (a path or a Store)."""
+    def open(cls, store: Store | str | Path, surrogate=None, acquisition=None) -> Campaign:
+        """Resume the campaign logged in `store` (a path or a Store).
+
+        Args:
+            store: the campaign file or Store.
+            surrogate, acquisition: the objects, when the campaign was created with a
+                surrogate class or acquisition function of the user's own.
+        """
         if not isinstance(store, Store):
             if not Path(store).exists():
                 raise InputError(f"campaign file {store} does not exist; create it with init")
             store = Store(store)
         self = cls.__new__(cls)
         self.store = store
-        self._load()
+        self._load(surrogate, acquisition)
         return self
 
-    def _load(self) -> None:
-        self.config = CampaignConfig.from_dict(self.store.config())
+    def _load(self, surrogate=None, acquisition=None) -> None:
+        self.config = cfg = CampaignConfig.from_dict(self.store.config())
         self.candidates = self.store.candidates()
-        self.encoder = Encoder(roles=self.config.roles).fit(
-            self.candidates, self.config.feature_columns, "candidates")
+        self.encoder = Encoder(roles=cfg.roles, **cfg.fingerprint).fit(
+            self.candidates, cfg.feature_columns, "candidates")
+        self._surrogate_object = surrogate if cfg.custom_surrogate else None
+        self._acquisition_object = acquisition if cfg.custom_acquisition else None
+        for name, obj, what in ((cfg.surrogate, self._surrogate_object, "surrogate"),
+                                (cfg.acquisition, self._acquisition_object, "acquisition")):
+            if name.startswith("custom:") and obj is None:
+                raise InputError(
+                    f"this campaign uses the {what} {name[7:]!r} of your own making; pass it "
+                    f"again: Campaign.open(path, {what}=...)")
 
     # ------------------------------------------------------------------ the loop
     def suggest(self, k: int | None = None) -> pd.DataFrame:
@@ -177,8 +200,12 @@ class Campaign:
             params["kernel"] = self.encoder.default_kernel(encoding)
         if "seed" not in params:
             params["seed"] = cfg.seed
-        model = make_surrogate(cfg.surrogate, **params).fit(X[rows], y)
-        info["surrogate_params"] = {k_: v for k_, v in model.get_params().items()}
+        if self._surrogate_object is not None:
+            model = self._surrogate_object.fit(X[rows], y)
+        else:
+            model = make_surrogate(cfg.surrogate, **params).fit(X[rows], y)
+        if hasattr(model, "get_params"):
+            info["surrogate_params"] = dict(model.get_params())
         available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
         pred = model.predict(X[available])
         context = dict(cfg.acquisition_params)
@@ -186,7 +213,14 @@ class Campaign:
         if cfg.goal in ("maximize", "minimize"):
             context["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
             info["best_f"] = context["best_f"]
-        scores = acq.score(cfg.acquisition, pred, **context)
+        if self._acquisition_object is not None:
+            scores = torch.as_tensor(self._acquisition_object(pred, **context),
+                                     dtype=torch.float64)
+            if scores.shape != (len(available),):
+                raise InputError(f"the acquisition function returned shape {tuple(scores.shape)}"
+                                 f"; it must return one score per candidate ({len(available)},)")
+        else:
+            scores = acq.score(cfg.acquisition, pred, **context)
         local = top_k(scores, k, rng=rng)
         predictions = [self._describe_prediction(pred, i, info.get("classes")) for i in local]
         return available[local], scores[local].numpy(), predictions
@@ -256,6 +290,12 @@ class Campaign:
         from designloop.history import history_frame
 
         return history_frame(self)
+
+    def export(self, path: str | Path) -> Path:
+        """Write `history()` to a CSV file and return its path."""
+        path = Path(path)
+        self.history().to_csv(path, index=False)
+        return path
 
     def best(self) -> pd.Series:
         """The measured candidate with the best mean value (maximize/minimize campaigns)."""

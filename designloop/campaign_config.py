@@ -32,6 +32,32 @@ def _canonical(name: str, table: dict, what: str) -> str:
     return key
 
 
+CUSTOM = "custom:"
+
+
+def surrogate_name(obj, task: str) -> tuple[str, dict]:
+    """Registry name and parameters of a surrogate object, or 'custom:<Class>' for one of the
+    user's own classes (which must then be passed again when the campaign is reopened)."""
+    if not (hasattr(obj, "fit") and hasattr(obj, "predict")):
+        raise InputError(f"surrogate must be a name or an object with fit and predict, got {obj!r}")
+    if getattr(obj, "task", task) != task:
+        raise InputError(f"the surrogate object does {obj.task}, but the campaign's task is {task}")
+    for name, cls in SURROGATES.items():
+        if type(obj) is cls:
+            return name, dict(obj.get_params())
+    return CUSTOM + type(obj).__name__, {}
+
+
+def acquisition_name(fn) -> str:
+    """Registry name of an acquisition function, or 'custom:<name>' for the user's own."""
+    if not callable(fn):
+        raise InputError(f"acquisition must be a name or a function, got {fn!r}")
+    for name, registered in ACQUISITIONS.items():
+        if fn is registered:
+            return name
+    return CUSTOM + getattr(fn, "__name__", type(fn).__name__)
+
+
 def default_surrogate(task: str) -> str:
     return "gp" if task == "regression" else "gp_classifier"
 
@@ -82,11 +108,20 @@ class CampaignConfig:
     surrogate_params: dict = field(default_factory=dict)
     acquisition_params: dict = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
+    fingerprint: dict = field(default_factory=dict)
+
+    @property
+    def custom_surrogate(self) -> bool:
+        return self.surrogate.startswith(CUSTOM)
+
+    @property
+    def custom_acquisition(self) -> bool:
+        return self.acquisition.startswith(CUSTOM)
 
     @classmethod
     def create(cls, candidates: pd.DataFrame, *, target, task, goal, surrogate, acquisition,
                batch_size, seed, roles, smiles_encoding, surrogate_params, acquisition_params,
-               ignore, source) -> CampaignConfig:
+               ignore, source, fingerprint=None) -> CampaignConfig:
         if not isinstance(candidates, pd.DataFrame):
             raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
         if len(candidates) == 0:
@@ -107,11 +142,19 @@ class CampaignConfig:
                 "(or list it to ignore under another name)"
             )
         features = [c for c in candidates.columns if c != target and c not in ignore]
-        surrogate = _canonical(surrogate or default_surrogate(task), SURROGATES, "surrogate")
-        acquisition = _canonical(acquisition or default_acquisition(task, goal), ACQUISITIONS,
-                                 "acquisition")
+        surrogate_params = dict(surrogate_params or {})
+        if surrogate is not None and not isinstance(surrogate, str):
+            surrogate, params = surrogate_name(surrogate, task)
+            surrogate_params = {**params, **surrogate_params}
+        else:
+            surrogate = _canonical(surrogate or default_surrogate(task), SURROGATES, "surrogate")
+        if acquisition is not None and not isinstance(acquisition, str):
+            acquisition = acquisition_name(acquisition)
+        else:
+            acquisition = _canonical(acquisition or default_acquisition(task, goal),
+                                     ACQUISITIONS, "acquisition")
         allowed = REGRESSION_SURROGATES if task == "regression" else CLASSIFICATION_SURROGATES
-        if surrogate not in allowed:
+        if surrogate not in allowed and not surrogate.startswith(CUSTOM):
             raise InputError(
                 f"surrogate '{surrogate}' does not do {task}; choose one of {sorted(allowed)}")
         wrong = CLASSIFICATION_ONLY if task == "regression" else REGRESSION_ONLY
@@ -130,14 +173,14 @@ class CampaignConfig:
                 f"{smiles_encoding!r}")
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
-        surrogate_params = dict(surrogate_params or {})
         if surrogate in ("ensemble", "mc_dropout", "forest"):
             surrogate_params.setdefault("task", task)
         config = cls(target=target, task=task, goal=goal, surrogate=surrogate,
                      acquisition=acquisition, batch_size=int(batch_size), seed=int(seed),
                      feature_columns=features, smiles_encoding=smiles_encoding,
                      roles=dict(roles or {}), surrogate_params=surrogate_params,
-                     acquisition_params=dict(acquisition_params or {}), ignore=ignore)
+                     acquisition_params=dict(acquisition_params or {}), ignore=ignore,
+                     fingerprint=dict(fingerprint or {}))
         return config
 
     def to_dict(self) -> dict:

@@ -81,6 +81,9 @@ def init(
     surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest")] = None,
     acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions")] = None,
     encoding: Annotated[str, typer.Option(help="SMILES encoding: auto | onehot | morgan | descriptors")] = "auto",
+    morgan_radius: Annotated[int, typer.Option(help="Morgan fingerprint radius")] = 2,
+    morgan_bits: Annotated[int, typer.Option(help="Morgan fingerprint length")] = 1024,
+    morgan_counts: Annotated[bool, typer.Option(help="Count fingerprints (MinMax kernel) instead of bits")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", "-n", help="Suggestions per cycle")] = 1,
     seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
 ) -> None:
@@ -106,6 +109,8 @@ def init(
             table, target=target, task=task, goal=goal, surrogate=surrogate,
             acquisition=acquisition, batch_size=batch_size, seed=seed, store=Store(db),
             roles=roles, smiles_encoding=encoding, ignore=_columns(ignore), source=str(candidates),
+            fingerprint={"morgan_radius": morgan_radius, "morgan_bits": morgan_bits,
+                         "morgan_counts": morgan_counts},
         )
     except BaseException:
         for suffix in ("", "-wal", "-shm"):
@@ -155,6 +160,11 @@ def suggest(
     shown = [c for c in first if c in picks.columns] + [
         c for c in campaign.config.feature_columns if c in picks.columns]
     _show(picks[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
+    info = campaign.store.cycles().iloc[-1]["info"]
+    for key in ("reason", "encoding"):
+        if key in info:
+            why = f" ({info['encoding_reason']})" if key == "encoding" and "encoding_reason" in info else ""
+            out.print(f"{key}: {info[key]}{why}")
     if output is not None:
         picks.to_csv(output, index=False)
         out.print(f"Wrote {output}: fill in '{campaign.config.target}', then "

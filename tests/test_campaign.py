@@ -201,3 +201,43 @@ def test_smiles_campaign_chooses_an_encoding_and_logs_why():
     assert info["encoding"] in ("onehot", "morgan", "descriptors")
     assert set(info["encoding_scores"]) == {"onehot", "morgan", "descriptors"}
     assert info["encoding"] == max(info["encoding_scores"], key=info["encoding_scores"].get)
+
+
+def test_objects_are_accepted_and_custom_ones_must_be_passed_again(tmp_path):
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield",
+                    surrogate=dl.RandomForest(n_estimators=20), acquisition=dl.ACQUISITIONS["bald"])
+    assert c.config.surrogate == "forest" and c.config.surrogate_params["n_estimators"] == 20
+    assert c.config.acquisition == "bald"
+
+    def distance_from_origin(pred, X, **context):
+        return X.pow(2).sum(1)
+
+    path = tmp_path / "custom.db"
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", seed=0, store=path,
+                    acquisition=distance_from_origin)
+    answer(c, c.suggest(3), truth)
+    picks = c.suggest(2)
+    X = c.encoder.features()
+    assert picks.score.tolist() == pytest.approx(X[picks.candidate_id].pow(2).sum(1).tolist())
+    with pytest.raises(dl.InputError, match="distance_from_origin"):
+        dl.Campaign.open(path)
+    assert dl.Campaign.open(path, acquisition=distance_from_origin).status()["cycles"] == 2
+
+
+def test_export_writes_history(tmp_path):
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", seed=0)
+    answer(c, c.suggest(3), truth)
+    out = c.export(tmp_path / "h.csv")
+    assert len(pd.read_csv(out)) == 3
+
+
+def test_count_fingerprints_use_minmax_kernel():
+    df = pd.DataFrame({"lig": ["CCO", "CCCO", "c1ccccc1O", "CC(C)O", "OCCO", "CCN", "CCCl"]})
+    c = dl.Campaign(df, target="y", smiles_encoding="morgan",
+                    fingerprint={"morgan_counts": True, "morgan_bits": 512})
+    assert c.encoder.morgan_counts and c.encoder.default_kernel("morgan") == "minmax"
+    c.observe(pd.DataFrame({"candidate_id": [0, 1, 2], "y": [1.0, 2.0, 0.5]}))
+    c.suggest(1)
+    assert c.store.cycles().iloc[-1]["info"]["surrogate_params"]["kernel"] == "minmax"
