@@ -177,6 +177,27 @@ class GPRegressor(SurrogateBase):
                            "y_mean": tf.means.reshape(()), "y_std": tf.stdvs.reshape(())}
         return self.cache_
 
+    def transform_inputs(self, X) -> Tensor:
+        """`X (N, d)` mapped to the model's input space (unit cube for Matern/RBF)."""
+        self._check_fitted()
+        X = self._check_X(X)
+        transform = getattr(self.model_, "input_transform", None)
+        return transform(X) if transform is not None else X
+
+    def prior_covariance(self, A: Tensor, B: Tensor) -> Tensor:
+        """Prior covariance `(len(A), len(B))` between inputs already in the model's space,
+        in standardised target units."""
+        self._check_fitted()
+        with torch.no_grad():
+            return self.model_.covar_module(A, B).to_dense()
+
+    def factors(self) -> dict:
+        """The fitted posterior's building blocks (standardised units): transformed training
+        inputs `Xn (n, d)`, `alpha = K^-1 (y - m)`, the inverse Cholesky factor `L_inv` of
+        the noisy training covariance, and `y_std` to return to the target's units."""
+        self._check_fitted()
+        return self._cache()
+
     def loo_log_likelihood(self) -> float:
         """Mean leave-one-out predictive log density of the training targets, in standardised
         units (closed form: mu_-i = y_i - [K^-1 y]_i / [K^-1]_ii, var_-i = 1 / [K^-1]_ii).

@@ -1,0 +1,170 @@
+"""Batch selection: greedy conditioning equals brute force, BatchBALD avoids duplicates,
+k-center is within 2x of the optimal covering radius."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import designloop as dl
+from designloop.batch import botorch_batch, greedy_conditional, kriging_believer
+from designloop.batchbald import batch_bald
+from designloop.diversity import (
+    covering_radius,
+    information_density,
+    initial_design,
+    k_center_greedy,
+    kmeans_pp,
+    top_m_then_diverse,
+)
+
+
+@pytest.fixture(scope="module")
+def gp_problem():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(25, 3, generator=gen, dtype=torch.float64)
+    y = torch.sin(4 * X.sum(1)) + 0.05 * torch.randn(25, generator=gen, dtype=torch.float64)
+    pool = torch.rand(60, 3, generator=gen, dtype=torch.float64)
+    return dl.GPRegressor().fit(X, y), X, y, pool
+
+
+def brute_force(model, pool, k, noise):
+    """Greedy max-variance by explicit conditioning of the joint posterior covariance."""
+    with torch.no_grad():
+        cov = model.model_.posterior(pool).distribution.covariance_matrix.clone()
+    picks, variances = [], []
+    for _ in range(k):
+        var = cov.diagonal().clone()
+        var[picks] = -1.0
+        p = int(var.argmax())
+        picks.append(p)
+        variances.append(cov.diagonal().clone())
+        col = cov[:, p].clone()
+        cov = cov - torch.outer(col, col) / (col[p] + noise)
+    return picks, variances
+
+
+def joint_information(model, pool, picks, noise):
+    with torch.no_grad():
+        cov = model.model_.posterior(pool[picks]).distribution.covariance_matrix
+    return 0.5 * torch.logdet(torch.eye(len(picks), dtype=torch.float64) + cov / noise).item()
+
+
+def test_greedy_conditional_equals_brute_force_conditioning(gp_problem):
+    model, _, _, pool = gp_problem
+    noise = float(model.noise_variance())
+    picks, scores = greedy_conditional(model, pool, 6, dl.ACQUISITIONS["max_variance"])
+    expected, variances = brute_force(model, pool, 6, noise)
+    assert picks.tolist() == expected
+    for j, p in enumerate(picks):
+        assert scores[j].item() == pytest.approx(variances[j][p].item(), abs=1e-8)
+
+
+def test_greedy_conditional_beats_top_k_on_joint_information(gp_problem):
+    model, _, _, pool = gp_problem
+    noise = float(model.noise_variance())
+    dense = torch.cat([pool, pool[:10] + 1e-3])  # near-duplicates tempt top-k
+    greedy, _ = greedy_conditional(model, dense, 8, dl.ACQUISITIONS["bald"])
+    topk = dl.top_k(model.predict(dense).epistemic_var, 8)
+    assert joint_information(model, dense, greedy.tolist(), noise) > joint_information(
+        model, dense, topk.tolist(), noise)
+
+
+def test_greedy_conditional_uncached_equals_cached(gp_problem, monkeypatch):
+    import designloop.batch as batch
+
+    model, _, _, pool = gp_problem
+    a, sa = greedy_conditional(model, pool, 5, dl.ACQUISITIONS["max_variance"])
+    monkeypatch.setattr(batch, "_CACHE_ELEMENTS", 0)
+    b, sb = greedy_conditional(model, pool, 5, dl.ACQUISITIONS["max_variance"], chunk_size=7)
+    assert a.tolist() == b.tolist() and torch.allclose(sa, sb, atol=1e-10)
+
+
+def test_kriging_believer_keeps_the_mean_and_excludes(gp_problem):
+    model, X, y, pool = gp_problem
+    picks, _ = greedy_conditional(model, pool, 4, dl.ACQUISITIONS["ucb"], exclude=[0, 1],
+                                  beta=2.0, goal="maximize")
+    assert not {0, 1} & set(picks.tolist()) and len(set(picks.tolist())) == 4
+    kb, _ = kriging_believer(dl.RandomForest(n_estimators=30), pool, X, y, 3,
+                             dl.ACQUISITIONS["ucb"], exclude=[0])
+    assert len(set(kb.tolist())) == 3 and 0 not in kb
+
+
+def test_botorch_q_batch_returns_distinct_pool_indices(gp_problem):
+    model, _, _, pool = gp_problem
+    for method in ("qlognei", "qucb"):
+        picks = botorch_batch(model, pool, 3, method=method, exclude=[5])
+        assert len(set(picks.tolist())) == 3 and 5 not in picks
+        assert picks.max() < len(pool)
+
+
+def test_batch_bald_first_pick_is_bald_top_pick():
+    gen = torch.Generator().manual_seed(1)
+    probs = torch.softmax(3 * torch.randn(8, 200, 4, generator=gen, dtype=torch.float64), -1)
+    pred = dl.ClassificationPrediction(probs)
+    picks, info = batch_bald(pred, 5, rng=0)
+    assert picks[0] == int(dl.ACQUISITIONS["bald"](pred).argmax())
+    assert info[0].item() == pytest.approx(dl.ACQUISITIONS["bald"](pred).max().item())
+    assert (info.diff() > 0).all()  # joint information grows with the batch
+
+
+def test_batch_bald_never_picks_a_duplicate_twice_top_k_does():
+    # confident members that disagree: a repeat of a candidate tells (almost) nothing new
+    gen = torch.Generator().manual_seed(2)
+    base = torch.softmax(8 * torch.randn(20, 40, 3, generator=gen, dtype=torch.float64), -1)
+    probs = torch.cat([base, base, base], dim=1)  # every candidate three times
+    pred = dl.ClassificationPrediction(probs)
+    picks, _ = batch_bald(pred, 6, rng=0)
+    originals = picks % 40
+    assert len(set(originals.tolist())) == 6
+    topk = dl.top_k(dl.ACQUISITIONS["bald"](pred), 6) % 40
+    assert len(set(topk.tolist())) < 6
+
+
+def test_batch_bald_sampled_estimate_close_to_exact():
+    gen = torch.Generator().manual_seed(3)
+    probs = torch.softmax(2 * torch.randn(10, 60, 3, generator=gen, dtype=torch.float64), -1)
+    pred = dl.ClassificationPrediction(probs)
+    exact, info_exact = batch_bald(pred, 4, rng=0)
+    sampled, info_sampled = batch_bald(pred, 4, rng=0, max_configurations=3, n_samples=20000)
+    assert exact[:2].tolist() == sampled[:2].tolist()
+    assert info_sampled[-1].item() == pytest.approx(info_exact[-1].item(), rel=0.05)
+
+
+def test_k_center_within_twice_the_optimal_covering_radius():
+    gen = np.random.default_rng(0)
+    X = torch.from_numpy(gen.uniform(size=(12, 2)))
+    k = 3
+    greedy = k_center_greedy(X, k, rng=0)
+    best = min(covering_radius(X, c) for c in itertools.combinations(range(12), k))
+    assert covering_radius(X, greedy) <= 2 * best + 1e-12
+
+
+def test_kmeans_pp_and_initial_designs_are_seeded_and_spread():
+    gen = np.random.default_rng(1)
+    X = torch.from_numpy(np.concatenate([gen.normal(c, 0.05, size=(50, 2))
+                                         for c in ([0, 0], [3, 0], [0, 3], [3, 3])]))
+    for method in ("maximin", "kmeans"):
+        picks = initial_design(X, 4, method=method, rng=0)
+        assert sorted(set((picks // 50).tolist())) == [0, 1, 2, 3], method  # one per cluster
+        assert initial_design(X, 4, method=method, rng=0).tolist() == picks.tolist()
+    assert len(set(initial_design(X, 10, "random", rng=0, exclude=[0]).tolist()) - {0}) == 10
+    assert len(set((kmeans_pp(X, 4, rng=0) // 50).tolist())) >= 3
+    with pytest.raises(dl.InputError, match="initial design"):
+        initial_design(X, 2, "sobol")
+
+
+def test_information_density_prefers_representative_points():
+    X = torch.tensor([[0.0, 0.0]] * 20 + [[10.0, 10.0]], dtype=torch.float64)
+    X[:20] += torch.linspace(0, 0.1, 20)[:, None]
+    weighted = information_density(torch.ones(21), X)
+    assert weighted[:20].min() > weighted[20]
+
+
+def test_top_m_then_diverse_stays_in_the_shortlist_and_spreads():
+    X = torch.tensor([[float(i), 0.0] for i in range(20)], dtype=torch.float64)
+    scores = torch.arange(20, dtype=torch.float64)
+    picks = top_m_then_diverse(scores, X, 2, m=6)
+    assert set(picks.tolist()) <= set(range(14, 20))
+    assert abs(int(picks[0]) - int(picks[1])) >= 4
