@@ -64,8 +64,8 @@ class _ConditionalCovariance:
 
 
 def greedy_conditional(
-    model: GPRegressor,
-    X: Tensor,
+    gp: GPRegressor,
+    pool: Tensor,
     k: int,
     acquisition: Callable[..., Tensor],
     pred: RegressionPrediction | None = None,
@@ -77,15 +77,15 @@ def greedy_conditional(
     """Greedy batch for an exact GP by sequential conditioning on the picks.
 
     Args:
-        model: a fitted GPRegressor.
-        X: `(N, d)` candidate features (the pool).
+        gp: a fitted GPRegressor.
+        pool: `(N, d)` candidate features.
         k: batch size.
         acquisition: a regression acquisition `(RegressionPrediction, **context) -> (N,)`.
-        pred: `model.predict(X)` if already computed.
+        pred: `gp.predict(pool)` if already computed.
         exclude: candidates not to pick (indices or mask), e.g. measured and pending.
         rng: generator or seed for ties.
         chunk_size: pool rows per kernel block when k(pool, train) is too big to cache.
-        **context: passed to the acquisition (best_f, goal, beta, ...).
+        **context: passed to the acquisition (best_f, goal, beta, X, ...).
 
     Returns:
         `(k,)` picks in order, and `(k,)` the score each had when it was picked.
@@ -94,15 +94,15 @@ def greedy_conditional(
     processes", JMLR 2008 (greedy information gain); Ginsbourger, Le Riche & Carraro,
     "Kriging is well-suited to parallelize optimization", 2010 (kriging believer).
     """
-    X = torch.as_tensor(X, dtype=torch.float64)
-    n = X.shape[0]
+    pool = torch.as_tensor(pool, dtype=torch.float64)
+    n = pool.shape[0]
     blocked = exclusion_mask(n, exclude)
     k = _check_k(k, int((~blocked).sum()))
-    pred = pred if pred is not None else model.predict(X)
-    scale = model.factors()["y_std"] ** 2
+    pred = pred if pred is not None else gp.predict(pool)
+    scale = gp.factors()["y_std"] ** 2
     noise = (pred.noise_var / scale).expand(n)
     var = pred.epistemic_var / scale  # standardised units from here on
-    cov = _ConditionalCovariance(model, X, chunk_size)
+    cov = _ConditionalCovariance(gp, pool, chunk_size)
     columns = torch.zeros(k, n, dtype=torch.float64)
     picks: list[int] = []
     picked_scores: list[float] = []
@@ -126,7 +126,7 @@ def greedy_conditional(
 
 def kriging_believer(
     surrogate,
-    X: Tensor,
+    pool: Tensor,
     X_train: Tensor,
     y_train: Tensor,
     k: int,
@@ -140,7 +140,7 @@ def kriging_believer(
 
     Args:
         surrogate: an unfitted or fitted regression surrogate with `clone()`.
-        X: `(N, d)` pool; X_train `(n, d)`, y_train `(n,)` the observations.
+        pool: `(N, d)` candidates; X_train `(n, d)`, y_train `(n,)` the observations.
         k, acquisition, exclude, rng, **context: as for `greedy_conditional`.
 
     Returns:
@@ -148,21 +148,21 @@ def kriging_believer(
 
     Reference: Ginsbourger, Le Riche & Carraro, 2010.
     """
-    X = torch.as_tensor(X, dtype=torch.float64)
-    blocked = exclusion_mask(X.shape[0], exclude)
+    pool = torch.as_tensor(pool, dtype=torch.float64)
+    blocked = exclusion_mask(pool.shape[0], exclude)
     k = _check_k(k, int((~blocked).sum()))
     gen = rng if isinstance(rng, np.random.Generator) or rng is None else np.random.default_rng(rng)
     Xt, yt = torch.as_tensor(X_train), torch.as_tensor(y_train, dtype=torch.float64)
     picks, picked_scores = [], []
     for _ in range(k):
-        model = surrogate.clone().fit(Xt, yt)
-        pred = model.predict(X)
-        scores = acquisition(pred, rng=gen, **context)
+        fitted = surrogate.clone().fit(Xt, yt)
+        pred = fitted.predict(pool)
+        scores = acquisition(pred, rng=gen, **{**context, "model": fitted})
         p = int(top_k(scores, 1, exclude=blocked, rng=gen)[0])
         picks.append(p)
         picked_scores.append(float(scores[p]))
         blocked[p] = True
-        Xt = torch.cat([Xt, X[p : p + 1]])
+        Xt = torch.cat([Xt, pool[p : p + 1]])
         yt = torch.cat([yt, pred.mean[p : p + 1]])
     return np.asarray(picks, dtype=np.int64), torch.tensor(picked_scores, dtype=torch.float64)
 
@@ -207,7 +207,8 @@ def botorch_batch(
     available = np.flatnonzero(~blocked)
     sign = {"maximize": 1.0, "minimize": -1.0}.get(goal)
     if sign is None:
-        raise InputError(f"botorch_batch optimises: goal must be maximize or minimize, got {goal!r}")
+        raise InputError(
+            f"botorch_batch optimises: goal must be maximize or minimize, got {goal!r}")
     objective = GenericMCObjective(lambda Y, X=None: sign * Y[..., 0])
     sampler = SobolQMCNormalSampler(torch.Size([128]), seed=seed)
     bm = model.model_

@@ -16,12 +16,14 @@ import torch
 
 from designloop import acquisition as acq
 from designloop.campaign_config import CampaignConfig, target_values
+from designloop.diversity import initial_design
 from designloop.encoding import Encoder
 from designloop.errors import InputError
 from designloop.matching import ID, match_rows
 from designloop.prediction import RegressionPrediction
 from designloop.representation import choose_encoding
-from designloop.selection import maximin, top_k
+from designloop.selecting import choose_selection, select_batch
+from designloop.selection import maximin
 from designloop.store import Store
 from designloop.surrogates import make_surrogate
 
@@ -52,6 +54,11 @@ class Campaign:
         ignore: columns that are neither features nor target (notes, ids).
         fingerprint: Morgan settings for SMILES columns: {"morgan_radius": 2,
             "morgan_bits": 1024, "morgan_counts": False}.
+        selection: how a batch is chosen: "auto" (greedy GP conditioning for GPs, BatchBALD
+            for classification BALD, kriging believer or a diverse shortlist otherwise),
+            "top_k", "greedy", "kriging_believer", "qlognei", "qucb", "batch_bald",
+            "diverse" or "density".
+        initial_design: "maximin", "kmeans" or "random" while nothing is measured.
     """
 
     def __init__(self, candidates: pd.DataFrame, target: str, task: str = "regression",
@@ -60,13 +67,14 @@ class Campaign:
                  store: Store | str | Path | None = None, roles: dict | None = None,
                  smiles_encoding: str = "auto", surrogate_params: dict | None = None,
                  acquisition_params: dict | None = None, ignore: list[str] | None = None,
-                 fingerprint: dict | None = None, source: str = "candidates"):
+                 fingerprint: dict | None = None, selection: str = "auto",
+                 initial_design: str = "maximin", source: str = "candidates"):
         config = CampaignConfig.create(
             candidates, target=target, task=task, goal=goal, surrogate=surrogate,
             acquisition=acquisition, batch_size=batch_size, seed=seed, roles=roles,
             smiles_encoding=smiles_encoding, surrogate_params=surrogate_params,
             acquisition_params=acquisition_params, ignore=ignore, source=source,
-            fingerprint=fingerprint,
+            fingerprint=fingerprint, selection=selection, initial_design=initial_design,
         )
         table = candidates.drop(columns=[target], errors="ignore").reset_index(drop=True)
         table.insert(0, ID, np.arange(len(table)))
@@ -147,10 +155,11 @@ class Campaign:
         predictions: list[dict] = [{} for _ in range(k)]
         scores: np.ndarray = np.full(k, np.nan)
         if obs.empty:
-            kind, surrogate, acq_name = "initial", None, "maximin"
-            info["reason"] = "nothing measured yet: a space-filling (maximin) initial design"
+            kind, surrogate, acq_name = "initial", None, cfg.initial_design
+            info["reason"] = (f"nothing measured yet: a space-filling initial design "
+                              f"({cfg.initial_design})")
             features = self._features(None, np.zeros(0, dtype=np.int64), torch.zeros(0), 0, info)
-            picks = maximin(features, k, exclude=excluded, rng=rng)
+            picks = initial_design(features, k, cfg.initial_design, exclude=excluded, rng=rng)
         elif cfg.task == "classification" and labels.nunique() < 2:
             kind, surrogate, acq_name = "diversity", None, "maximin"
             info["reason"] = (
@@ -221,9 +230,21 @@ class Campaign:
                                  f"; it must return one score per candidate ({len(available)},)")
         else:
             scores = acq.score(cfg.acquisition, pred, **context)
-        local = top_k(scores, k, rng=rng)
+        method = choose_selection(cfg, model, pred, k)
+        info["selection"] = method
+        local, picked_scores = select_batch(
+            method, k=k, scores=scores, pred=pred, model=model, X=X, available=available,
+            excluded=excluded, measured=measured, X_obs=X[rows], y_obs=y,
+            acquisition=self._acquisition_fn(), context=context, rng=rng, seed=cfg.seed,
+            surrogate_factory=lambda: make_surrogate(cfg.surrogate, **params),
+        )
         predictions = [self._describe_prediction(pred, i, info.get("classes")) for i in local]
-        return available[local], scores[local].numpy(), predictions
+        return available[local], picked_scores, predictions
+
+    def _acquisition_fn(self):
+        if self._acquisition_object is not None:
+            return self._acquisition_object
+        return acq.get_acquisition(self.config.acquisition)
 
     @staticmethod
     def _describe_prediction(pred, i: int, classes) -> dict:

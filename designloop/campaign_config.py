@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from designloop.acquisition import ACQUISITIONS
+from designloop.diversity import INITIAL_DESIGNS
 from designloop.errors import InputError
 from designloop.matching import ID
+from designloop.selecting import SELECTIONS
 from designloop.surrogates import SURROGATES
 
 TASKS = ("regression", "classification")
@@ -109,6 +111,8 @@ class CampaignConfig:
     acquisition_params: dict = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
     fingerprint: dict = field(default_factory=dict)
+    selection: str = "auto"
+    initial_design: str = "maximin"
 
     @property
     def custom_surrogate(self) -> bool:
@@ -121,7 +125,8 @@ class CampaignConfig:
     @classmethod
     def create(cls, candidates: pd.DataFrame, *, target, task, goal, surrogate, acquisition,
                batch_size, seed, roles, smiles_encoding, surrogate_params, acquisition_params,
-               ignore, source, fingerprint=None) -> CampaignConfig:
+               ignore, source, fingerprint=None, selection="auto",
+               initial_design="maximin") -> CampaignConfig:
         if not isinstance(candidates, pd.DataFrame):
             raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
         if len(candidates) == 0:
@@ -171,6 +176,11 @@ class CampaignConfig:
             raise InputError(
                 "smiles_encoding must be auto, onehot, morgan or descriptors, got "
                 f"{smiles_encoding!r}")
+        if selection not in SELECTIONS:
+            raise InputError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")
+        if initial_design not in INITIAL_DESIGNS:
+            raise InputError(f"initial design must be one of {', '.join(INITIAL_DESIGNS)}, got "
+                             f"{initial_design!r}")
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
         if surrogate in ("ensemble", "mc_dropout", "forest"):
@@ -180,7 +190,8 @@ class CampaignConfig:
                      feature_columns=features, smiles_encoding=smiles_encoding,
                      roles=dict(roles or {}), surrogate_params=surrogate_params,
                      acquisition_params=dict(acquisition_params or {}), ignore=ignore,
-                     fingerprint=dict(fingerprint or {}))
+                     fingerprint=dict(fingerprint or {}), selection=selection,
+                     initial_design=initial_design)
         return config
 
     def to_dict(self) -> dict:

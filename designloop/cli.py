@@ -85,6 +85,8 @@ def init(
     morgan_bits: Annotated[int, typer.Option(help="Morgan fingerprint length")] = 1024,
     morgan_counts: Annotated[bool, typer.Option(help="Count fingerprints (MinMax kernel) instead of bits")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", "-n", help="Suggestions per cycle")] = 1,
+    selection: Annotated[str, typer.Option(help="Batch selection: auto | top_k | greedy | kriging_believer | qlognei | qucb | batch_bald | diverse | density")] = "auto",
+    initial: Annotated[str, typer.Option(help="Initial design: maximin | kmeans | random")] = "maximin",
     seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
 ) -> None:
     """Create a campaign file from a candidate table.
@@ -111,6 +113,7 @@ def init(
             roles=roles, smiles_encoding=encoding, ignore=_columns(ignore), source=str(candidates),
             fingerprint={"morgan_radius": morgan_radius, "morgan_bits": morgan_bits,
                          "morgan_counts": morgan_counts},
+            selection=selection, initial_design=initial,
         )
     except BaseException:
         for suffix in ("", "-wal", "-shm"):
@@ -161,7 +164,7 @@ def suggest(
         c for c in campaign.config.feature_columns if c in picks.columns]
     _show(picks[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
     info = campaign.store.cycles().iloc[-1]["info"]
-    for key in ("reason", "encoding"):
+    for key in ("reason", "encoding", "selection"):
         if key in info:
             why = f" ({info['encoding_reason']})" if key == "encoding" and "encoding_reason" in info else ""
             out.print(f"{key}: {info[key]}{why}")

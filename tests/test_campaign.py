@@ -241,3 +241,45 @@ def test_count_fingerprints_use_minmax_kernel():
     c.observe(pd.DataFrame({"candidate_id": [0, 1, 2], "y": [1.0, 2.0, 0.5]}))
     c.suggest(1)
     assert c.store.cycles().iloc[-1]["info"]["surrogate_params"]["kernel"] == "minmax"
+
+
+def test_batches_use_the_right_selection_and_are_logged():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize",
+                    batch_size=4, seed=0)
+    answer(c, c.suggest(), truth)
+    picks = c.suggest()
+    assert c.store.cycles().iloc[-1]["info"]["selection"] == "greedy"
+    assert picks.candidate_id.nunique() == 4
+    c.release()
+    for selection in ("qlognei", "top_k", "diverse", "density"):
+        c2 = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize",
+                         batch_size=3, seed=0, selection=selection, initial_design="kmeans")
+        answer(c2, c2.suggest(), truth)
+        assert c2.store.cycles().iloc[0]["acquisition"] == "kmeans"
+        assert c2.suggest().candidate_id.nunique() == 3
+        assert c2.store.cycles().iloc[-1]["info"]["selection"] == selection
+    forest = dl.Campaign(truth.drop(columns="yield"), target="yield", surrogate="forest",
+                         batch_size=3, seed=0, surrogate_params={"n_estimators": 20})
+    answer(forest, forest.suggest(), truth)
+    forest.suggest()
+    assert forest.store.cycles().iloc[-1]["info"]["selection"] == "kriging_believer"
+    with pytest.raises(dl.InputError, match="selection must be one of"):
+        dl.Campaign(truth.drop(columns="yield"), target="yield", selection="best")
+
+
+def test_classification_batches_use_batch_bald():
+    gen = np.random.default_rng(0)
+    X = gen.uniform(size=(80, 2))
+    label = np.where(X[:, 0] > X[:, 1], "a", "b")
+    c = dl.Campaign(pd.DataFrame({"u": X[:, 0], "v": X[:, 1]}), target="cls",
+                    task="classification", surrogate="ensemble",
+                    surrogate_params={"epochs": 60}, batch_size=5, seed=0)
+    first = c.suggest()
+    c.observe(pd.DataFrame({"candidate_id": first.candidate_id, "cls": label[first.candidate_id]}))
+    c.observe(pd.DataFrame({"candidate_id": [int(np.flatnonzero(label == "a")[0]),
+                                             int(np.flatnonzero(label == "b")[0])],
+                            "cls": ["a", "b"]}))
+    picks = c.suggest()
+    assert c.store.cycles().iloc[-1]["info"]["selection"] == "batch_bald"
+    assert picks.candidate_id.nunique() == 5

@@ -1,0 +1,76 @@
+"""Which batch selection a campaign uses, and running it: one entry point over top-k, greedy
+GP conditioning, kriging believer, BoTorch q-batches, BatchBALD and diversity."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from designloop.batch import botorch_batch, greedy_conditional, kriging_believer
+from designloop.batchbald import batch_bald
+from designloop.diversity import information_density, top_m_then_diverse
+from designloop.errors import InputError
+from designloop.prediction import ClassificationPrediction
+from designloop.selection import top_k
+from designloop.surrogates.gp import GPRegressor
+
+SELECTIONS = ("auto", "top_k", "greedy", "kriging_believer", "qlognei", "qucb", "batch_bald",
+              "diverse", "density")
+_KRIGING_BELIEVER_MAX_K = 8
+
+
+def choose_selection(config, model, pred, k: int) -> str:
+    """The selection method for this batch: the configured one, or for "auto" the best
+    that the surrogate and acquisition allow."""
+    if config.selection != "auto":
+        return config.selection
+    if k == 1:
+        return "top_k"
+    if isinstance(model, GPRegressor):
+        return "greedy"
+    if isinstance(pred, ClassificationPrediction):
+        bald = config.acquisition == "bald" and pred.n_members >= 2
+        return "batch_bald" if bald else "diverse"
+    return "kriging_believer" if k <= _KRIGING_BELIEVER_MAX_K else "diverse"
+
+
+def select_batch(method: str, *, k, scores, pred, model, X, available, excluded, measured,
+                 X_obs, y_obs, acquisition, context, rng, seed, surrogate_factory):
+    """Run `method`; returns local indices into `available` and the score of each pick."""
+    X_pool = X[available]
+    ctx = {key: v for key, v in context.items() if key != "rng"}
+    if method == "top_k":
+        local = top_k(scores, k, rng=rng)
+        return local, scores[local].numpy()
+    if method == "greedy":
+        if not isinstance(model, GPRegressor):
+            raise InputError("selection 'greedy' conditions an exact GP: use surrogate 'gp'")
+        local, picked = greedy_conditional(model, X_pool, k, acquisition, pred=pred, rng=rng,
+                                           **ctx)
+        return local, picked.numpy()
+    if method == "kriging_believer":
+        local, picked = kriging_believer(surrogate_factory(), X_pool, X_obs, y_obs, k,
+                                         acquisition, rng=rng, **ctx)
+        return local, picked.numpy()
+    if method in ("qlognei", "qucb"):
+        if not isinstance(model, GPRegressor):
+            raise InputError(
+                f"selection '{method}' runs BoTorch on an exact GP: use surrogate 'gp'")
+        local = botorch_batch(model, X_pool, k, method=method, goal=ctx.get("goal", "maximize"),
+                              seed=seed, beta=ctx.get("beta", 2.0))
+        return local, scores[local].numpy()
+    if method == "batch_bald":
+        local, joint = batch_bald(pred, k, rng=rng)
+        return local, joint.numpy()
+    if method == "density":
+        weighted = information_density(scores, X_pool, rng=rng)
+        local = top_k(weighted, k, rng=rng)
+        return local, weighted[local].numpy()
+    if method == "diverse":
+        full = torch.full((X.shape[0],), float("-inf"), dtype=torch.float64)
+        full[torch.as_tensor(available)] = scores
+        picks = top_m_then_diverse(full, X, k, exclude=excluded, rng=rng, anchors=measured)
+        position = {int(a): i for i, a in enumerate(available)}
+        local = np.asarray([position[int(p)] for p in picks], dtype=np.int64)
+        return local, scores[local].numpy()
+    raise InputError(f"selection must be one of {', '.join(SELECTIONS)}, got {method!r}")
