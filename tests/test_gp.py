@@ -127,3 +127,18 @@ def test_cached_cholesky_prediction_equals_botorch_posterior(kernel, noise):
         post = model.model_.posterior(pool.unsqueeze(-2))
     assert torch.allclose(pred.mean, post.mean.reshape(-1), atol=1e-8, rtol=0)
     assert torch.allclose(pred.epistemic_var, post.variance.reshape(-1), atol=1e-8, rtol=0)
+
+
+def test_a_fit_that_keeps_failing_says_so(monkeypatch):
+    from linear_operator.utils.errors import NotPSDError
+
+    tried = []
+
+    def always_fails(self, X, y, d, jitter):
+        tried.append(jitter)
+        raise NotPSDError("matrix not positive definite")
+
+    monkeypatch.setattr(dl.GPRegressor, "_fit_once", always_fails)
+    with pytest.raises(dl.SurrogateFitError, match="failed even with jitter 0.01"):
+        dl.GPRegressor().fit(torch.rand(5, 2, dtype=torch.float64), torch.rand(5))
+    assert tried == [None, 1e-6, 1e-4, 1e-2]  # retried with more jitter before giving up

@@ -27,7 +27,6 @@ from designloop.surrogates.base import SurrogateBase, as_targets, iter_chunks
 from designloop.surrogates.kernels import MinMaxKernel, TanimotoKernel
 
 KERNELS = ("matern", "rbf", "tanimoto", "minmax")
-_JITTERS = (None, 1e-6, 1e-4, 1e-2)
 
 
 MAX_CHOLESKY_SIZE = 20_000
@@ -40,6 +39,26 @@ def gp_settings(jitter: float | None):
     with gpytorch.settings.cholesky_jitter(double_value=jitter or 1e-8), \
             gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
         yield
+
+
+def fit_with_jitter(fit_once, jitters, what: str, advice: str = ""):
+    """Call `fit_once(jitter)` with growing diagonal jitter until it succeeds.
+
+    Returns:
+        (the fitted model, the jitter that worked).
+
+    Raises:
+        SurrogateFitError: every jitter failed; the message says so (no silent fallback).
+    """
+    last_error: Exception | None = None
+    for jitter in jitters:
+        try:
+            return fit_once(jitter), jitter
+        except (ModelFittingError, NotPSDError, NanError, RuntimeError) as exc:
+            last_error = exc
+    raise SurrogateFitError(
+        f"{what} failed even with jitter {jitters[-1]}: {last_error}. {advice}".strip()
+    ) from last_error
 
 
 def make_kernel(name: str, n_features: int):
@@ -94,18 +113,10 @@ class GPRegressor(SurrogateBase):
         if self.noise is not None and not self.noise > 0:
             raise InputError(f"noise must be a positive variance or None, got {self.noise}")
         d = X.shape[1]
-        last_error: Exception | None = None
-        for jitter in _JITTERS:
-            try:
-                model = self._fit_once(X, y, d, jitter)
-                break
-            except (ModelFittingError, NotPSDError, NanError, RuntimeError) as exc:
-                last_error = exc
-        else:
-            raise SurrogateFitError(
-                f"GP fit failed even with jitter {_JITTERS[-1]}: {last_error}. Check for "
-                "constant or duplicated feature columns, or try kernel='rbf' or a fixed noise."
-            ) from last_error
+        model, jitter = fit_with_jitter(
+            lambda j: self._fit_once(X, y, d, j), (None, 1e-6, 1e-4, 1e-2),
+            "GP fit", "Check for constant or duplicated feature columns, or try kernel='rbf' "
+            "or a fixed noise.")
         self.model_ = model
         self.jitter_ = jitter
         self.cache_ = None

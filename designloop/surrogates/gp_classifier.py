@@ -17,10 +17,10 @@ from gpytorch.likelihoods import FixedNoiseGaussianLikelihood
 from gpytorch.means import ConstantMean
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.models import ExactGP
-from linear_operator.utils.errors import NanError, NotPSDError
+from linear_operator.utils.errors import NanError
 from torch import Tensor
 
-from designloop.errors import InputError, SurrogateFitError
+from designloop.errors import InputError
 from designloop.prediction import ClassificationPrediction
 from designloop.surrogates.base import (
     Standardizer,
@@ -29,9 +29,7 @@ from designloop.surrogates.base import (
     iter_chunks,
     resolve_n_classes,
 )
-from designloop.surrogates.gp import gp_settings
-
-_JITTERS = (1e-8, 1e-6, 1e-4, 1e-2)
+from designloop.surrogates.gp import fit_with_jitter, gp_settings
 
 
 def dirichlet_targets(y: Tensor, n_classes: int, alpha_epsilon: float) -> tuple[Tensor, Tensor]:
@@ -106,17 +104,9 @@ class GPClassifier(SurrogateBase):
             raise InputError(f"n_samples must be >= 1, got {self.n_samples}")
         self.scaler_ = Standardizer(X)
         Xs = self.scaler_.transform(X)
-        last_error: Exception | None = None
-        for jitter in _JITTERS:
-            try:
-                model = self._fit_once(Xs, y, n_classes, jitter)
-                break
-            except (NotPSDError, NanError, RuntimeError) as exc:
-                last_error = exc
-        else:
-            raise SurrogateFitError(
-                f"GP classifier fit failed even with jitter {_JITTERS[-1]}: {last_error}"
-            ) from last_error
+        model, jitter = fit_with_jitter(
+            lambda j: self._fit_once(Xs, y, n_classes, j), (1e-8, 1e-6, 1e-4, 1e-2),
+            "GP classifier fit")
         self.model_ = model
         self.jitter_ = jitter
         self.n_classes_ = n_classes
