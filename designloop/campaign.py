@@ -8,6 +8,7 @@ measured. A simulation and a scientist run the same code: only who answers diffe
 from __future__ import annotations
 
 import html
+import time
 from pathlib import Path
 
 import numpy as np
@@ -209,10 +210,13 @@ class Campaign:
             params["kernel"] = self.encoder.default_kernel(encoding)
         if "seed" not in params:
             params["seed"] = cfg.seed
+        start = time.perf_counter()
         if self._surrogate_object is not None:
             model = self._surrogate_object.fit(X[rows], y)
         else:
             model = make_surrogate(cfg.surrogate, **params).fit(X[rows], y)
+        info["fit_seconds"] = round(time.perf_counter() - start, 4)
+        self.last_model_ = model
         if hasattr(model, "get_params"):
             info["surrogate_params"] = dict(model.get_params())
         available = np.setdiff1d(np.arange(len(self.candidates)), excluded)

@@ -39,6 +39,21 @@ DATASETS: dict[str, Dataset] = {
         "Walker et al., React. Chem. Eng. 2, 785 (2017): fullerene functionalisation, 6x6x6 "
         "grid with replicates",
     ),
+    "steels": Dataset(
+        "steels", "steels.csv", "yield_strength_MPa", "maximize", "regression",
+        "Matbench steels (Dunn et al., npj Comput. Mater. 2020): yield strength of 312 steels "
+        "from 14 element fractions",
+    ),
+    "esol": Dataset(
+        "esol", "esol.csv", "measured log solubility in mols per litre", "maximize",
+        "regression", "Delaney, JCICS 2004 (ESOL): measured aqueous solubility of 1128 "
+        "molecules (SMILES)",
+    ),
+    "metallic_glass": Dataset(
+        "metallic_glass", "metallic_glass.csv", "target", "explore", "classification",
+        "Matbench glass (Dunn et al. 2020): whether 5680 alloy compositions form a metallic "
+        "glass",
+    ),
 }
 
 

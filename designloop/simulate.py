@@ -1,0 +1,186 @@
+"""Simulated campaigns: many strategies x seeds on a benchmark problem, in parallel through
+any `concurrent.futures.Executor` (local processes by default, a Dask cluster's
+`client.get_executor()` when one machine is not enough), as one long tidy DataFrame.
+
+Each run is the real Campaign (the code path of the command line) with an in-memory store;
+the problem's oracle answers instead of a lab. Same seeds, same results, whichever executor.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from designloop.campaign import Campaign
+from designloop.errors import InputError
+from designloop.metrics import classification_metrics, regression_metrics
+from designloop.problems import Problem
+from designloop.strategies import Strategy, parse_strategies
+from designloop.surrogates import make_surrogate
+
+
+def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
+                 batch_size: int = 1, n_initial: int | None = None,
+                 metrics: bool | None = None) -> list[dict]:
+    """One simulated campaign; returns one row per cycle."""
+    import torch
+
+    torch.set_num_threads(1)  # runs are parallel already; no oversubscription
+    if budget > len(problem.candidates):
+        raise InputError(f"budget {budget} exceeds the {len(problem.candidates)} candidates")
+    n_initial = n_initial or max(batch_size, 2 if problem.task == "regression" else 4)
+    metrics = problem.goal == "explore" if metrics is None else metrics
+    goal = problem.goal if problem.task == "regression" else "explore"
+    campaign = Campaign(problem.candidates, target=problem.target, task=problem.task, goal=goal,
+                        surrogate=strategy.surrogate, acquisition=strategy.acquisition,
+                        selection=strategy.selection, seed=seed)
+    rng = np.random.default_rng([seed, 7919])
+    top = problem.top_mask(0.01)
+    reference = problem.optimum if problem.optimum is not None else problem.best_in_pool
+    rows, measured, values = [], [], []
+    cycle = 0
+    while len(measured) < budget:
+        cycle += 1
+        k = min(n_initial if cycle == 1 else batch_size, budget - len(measured))
+        start = time.perf_counter()
+        picks = campaign.suggest(k)
+        suggest_s = time.perf_counter() - start
+        ids = picks["candidate_id"].to_numpy()
+        answer = problem.oracle(ids, rng)
+        campaign.observe(pd.DataFrame({"candidate_id": ids, problem.target: answer}))
+        measured.extend(ids.tolist())
+        values.extend(answer)
+        info = campaign.store.cycles().iloc[-1]["info"]
+        row = {"problem": problem.name, "strategy": strategy.name, "seed": seed,
+               "cycle": cycle, "n_observed": len(measured), "suggest_seconds": suggest_s,
+               "fit_seconds": info.get("fit_seconds", 0.0)}
+        if problem.task == "regression" and goal != "explore":
+            found = np.asarray(values, dtype=float)
+            best = found.max() if goal == "maximize" else found.min()
+            row.update(value=float(max(answer) if goal == "maximize" else min(answer)),
+                       best_so_far=float(best))
+            if reference is not None:
+                truth = problem.values[np.asarray(measured)]
+                true_best = truth.max() if goal == "maximize" else truth.min()
+                row["simple_regret"] = float(abs(reference - true_best))
+            row["top1_found"] = int(top[np.unique(measured)].sum())
+            row["top1_fraction"] = row["top1_found"] / int(top.sum())
+        if metrics:
+            row.update(_model_quality(problem, strategy, campaign, measured, values, seed))
+        rows.append(row)
+    return rows
+
+
+def _model_quality(problem, strategy, campaign, measured, values, seed) -> dict:
+    """Fit the strategy's surrogate to everything measured and score it on the whole pool."""
+    X = campaign.encoder.features(_encoding(campaign))
+    rows = np.asarray(measured)
+    name = strategy.surrogate or ("gp" if problem.task == "regression" else "gp_classifier")
+    params = dict(campaign.config.surrogate_params)
+    params["seed"] = seed
+    if name in ("ensemble", "mc_dropout", "forest"):
+        params["task"] = problem.task
+    if problem.task == "regression":
+        model = make_surrogate(name, **params).fit(X[rows], np.asarray(values, dtype=float))
+        return regression_metrics(model.predict(X), problem.values)
+    classes = sorted(set(map(str, values)))
+    if len(classes) < 2:
+        majority = classes[0]
+        return {"accuracy": float(np.mean(problem.values.astype(str) == majority))}
+    codes = np.asarray([classes.index(str(v)) for v in values])
+    model = make_surrogate(name, **params).fit(X[rows], codes)
+    return classification_metrics(model.predict(X), problem.values.astype(str).tolist(), classes)
+
+
+def _encoding(campaign):
+    cycles = campaign.store.cycles()
+    if not campaign.encoder.has_smiles:
+        return None
+    chosen = [i.get("encoding") for i in cycles["info"] if i.get("encoding")]
+    return chosen[-1] if chosen else "morgan"
+
+
+def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size: int = 1,
+             n_initial: int | None = None, executor: Executor | None = None, n_jobs: int = 1,
+             metrics: bool | None = None, output: str | Path | None = None,
+             progress: bool = True) -> pd.DataFrame:
+    """Run every strategy with every seed and return one long tidy DataFrame.
+
+    Args:
+        problem: a Problem (see `designloop.problems.make_problem`).
+        strategies: names like "random,bald,ei" or Strategy objects.
+        seeds: a number of seeds (0..seeds-1) or a list of seeds.
+        budget: measurements per campaign (initial design included).
+        batch_size: experiments per cycle after the initial design.
+        n_initial: size of the initial design (default: batch_size, at least 2 for
+            regression and 4 for classification).
+        executor: any concurrent.futures.Executor (e.g. a Dask client's get_executor());
+            default: local processes when n_jobs > 1, else in this process.
+        n_jobs: local processes when no executor is given.
+        metrics: score the surrogate on the whole pool each cycle (default: for exploration
+            and classification problems).
+        output: a CSV (resumable: runs already in it are skipped, each finished run is
+            appended) or a .parquet file (written at the end).
+        progress: show a progress bar.
+
+    Returns:
+        One row per (strategy, seed, cycle): problem, strategy, seed, cycle, n_observed,
+        value, best_so_far, simple_regret, top1_found/top1_fraction (optimisation), model
+        quality (rmse, nll, coverage90 or accuracy, ece, nll, brier), fit_seconds and
+        suggest_seconds.
+    """
+    strategies = parse_strategies(strategies)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    output = Path(output) if output is not None else None
+    done = pd.DataFrame()
+    if output is not None and output.suffix == ".csv" and output.exists():
+        done = pd.read_csv(output)
+    finished = set()
+    if len(done):
+        last = done.groupby(["strategy", "seed"])["n_observed"].max()
+        finished = {key for key, n in last.items() if n >= budget}
+        done = done[[(s, d) in finished for s, d in zip(done.strategy, done.seed, strict=True)]]
+    jobs = [(s, seed) for s in strategies for seed in seed_list if (s.name, seed) not in finished]
+    own = executor is None and n_jobs > 1
+    pool = ProcessPoolExecutor(n_jobs) if own else executor
+    results: list[dict] = [] if done.empty else done.to_dict("records")
+    try:
+        if pool is None:
+            iterator = ((job, lambda job=job: run_campaign(problem, job[0], job[1], budget,
+                                                          batch_size, n_initial, metrics))
+                        for job in jobs)
+            _collect(((job, fn()) for job, fn in iterator), len(jobs), results, output, progress)
+        else:
+            futures = {pool.submit(run_campaign, problem, s, seed, budget, batch_size, n_initial,
+                                   metrics): (s, seed) for s, seed in jobs}
+            _collect(((futures[f], f.result()) for f in as_completed(futures)), len(jobs),
+                     results, output, progress)
+    finally:
+        if own:
+            pool.shutdown()
+    frame = pd.DataFrame(results)
+    if len(frame):
+        order = {s.name: i for i, s in enumerate(strategies)}
+        frame = frame.sort_values(["strategy", "seed", "cycle"],
+                                  key=lambda c: c.map(order) if c.name == "strategy" else c)
+        frame = frame.reset_index(drop=True)
+    if output is not None and output.suffix == ".parquet":
+        frame.to_parquet(output, index=False)
+    return frame
+
+
+def _collect(pairs, total: int, results: list, output: Path | None, progress: bool) -> None:
+    from rich.progress import Progress
+
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("campaigns", total=total)
+        for _job, rows in pairs:
+            results.extend(rows)
+            if output is not None and output.suffix == ".csv":
+                pd.DataFrame(rows).to_csv(output, mode="a", index=False,
+                                          header=not output.exists())
+            bar.advance(task)

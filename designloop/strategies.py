@@ -1,0 +1,67 @@
+"""Named strategies for simulated campaigns: surrogate + acquisition + batch selection.
+
+A strategy is written `acquisition[@surrogate][/selection]`, e.g. "bald", "ei",
+"vote-entropy@forest", "max-variance/top_k"; short names expand to the acquisition names
+of `designloop.ACQUISITIONS` ("ei" is log expected improvement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from designloop.acquisition import ACQUISITIONS
+from designloop.errors import InputError
+from designloop.selecting import SELECTIONS
+from designloop.surrogates import SURROGATES
+
+ALIASES = {
+    "ei": "log_expected_improvement",
+    "logei": "log_expected_improvement",
+    "pi": "probability_of_improvement",
+    "qbc": "vote_entropy",
+    "variance": "max_variance",
+    "lc": "least_confidence",
+}
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One way of choosing experiments."""
+
+    name: str
+    acquisition: str
+    surrogate: str | None = None
+    selection: str = "auto"
+
+    @classmethod
+    def parse(cls, text: str) -> Strategy:
+        name = text.strip()
+        rest, _, selection = name.partition("/")
+        acq, _, surrogate = rest.partition("@")
+        acq = acq.strip().lower().replace("-", "_")
+        acq = ALIASES.get(acq, acq)
+        if acq not in ACQUISITIONS:
+            raise InputError(f"strategy {text!r}: unknown acquisition {acq!r}; choose one of "
+                             f"{', '.join(ACQUISITIONS)} or {', '.join(ALIASES)}")
+        surrogate = surrogate.strip().lower().replace("-", "_") or None
+        if surrogate is not None and surrogate not in SURROGATES:
+            raise InputError(f"strategy {text!r}: unknown surrogate {surrogate!r}; choose one "
+                             f"of {', '.join(SURROGATES)}")
+        selection = selection.strip().lower() or "auto"
+        if selection not in SELECTIONS:
+            raise InputError(f"strategy {text!r}: unknown selection {selection!r}; choose one "
+                             f"of {', '.join(SELECTIONS)}")
+        return cls(name=name, acquisition=acq, surrogate=surrogate, selection=selection)
+
+
+def parse_strategies(texts) -> list[Strategy]:
+    """Strategies from a comma-separated string or a list of names."""
+    if isinstance(texts, str):
+        texts = [t for t in texts.split(",") if t.strip()]
+    strategies = [t if isinstance(t, Strategy) else Strategy.parse(t) for t in texts]
+    names = [s.name for s in strategies]
+    if len(set(names)) != len(names):
+        raise InputError(f"strategies repeat a name: {names}")
+    if not strategies:
+        raise InputError("give at least one strategy, e.g. random,bald")
+    return strategies
