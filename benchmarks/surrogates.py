@@ -5,6 +5,7 @@ the seconds to predict a 100,000-row pool, and the peak resident memory of the p
 that did it (each measurement runs in a fresh process, so peaks do not mix).
 
     python benchmarks/surrogates.py [--sizes 100,1000,5000] [--pool 100000] [--only gp,forest]
+                                    [--timeout 900]
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,5000")
     parser.add_argument("--pool", type=int, default=100_000)
     parser.add_argument("--only", default="", help="comma-separated surrogate labels to run")
+    parser.add_argument("--timeout", type=float, default=900.0,
+                        help="seconds one measurement may take before it is reported as such")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     labels = [lab for lab in CONFIGS if not args.only or lab.split(" ")[0] in args.only.split(",")]
@@ -75,7 +78,12 @@ def main() -> None:
             queue = ctx.Queue()
             proc = ctx.Process(target=_measure, args=(label, n, args.pool, queue))
             proc.start()
-            proc.join()
+            proc.join(args.timeout)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+                print(f"{label:28s} {n:6d}   did not finish in {args.timeout:.0f} s", flush=True)
+                continue
             if proc.exitcode != 0:
                 print(f"{label:28s} {n:6d}   failed (exit {proc.exitcode})")
                 continue

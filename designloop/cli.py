@@ -238,6 +238,77 @@ def release(
 
 
 @app.command()
+def benchmark(
+    problem: Annotated[str | None, typer.Option(help="Problem name (see --help of designloop.problems) e.g. hartmann6, suzuki, breast_cancer")] = None,
+    strategies: Annotated[str, typer.Option(help="Comma-separated: acquisition[@surrogate][/selection], e.g. random,max-variance,ei")] = "random,ei",
+    seeds: Annotated[int, typer.Option(help="Number of seeds per strategy")] = 5,
+    budget: Annotated[int, typer.Option(help="Measurements per campaign")] = 30,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Experiments per cycle")] = 1,
+    n_initial: Annotated[int | None, typer.Option("--n-initial", help="Initial design size")] = None,
+    n_candidates: Annotated[int, typer.Option("--n-candidates", help="Pool size for test functions and synthetic sets")] = 2000,
+    noise: Annotated[float, typer.Option(help="Observation noise sd for test functions")] = 0.0,
+    lookup: Annotated[Path | None, typer.Option(help="Your own CSV as a lookup table")] = None,
+    target: Annotated[str | None, typer.Option(help="With --lookup: the measured column")] = None,
+    goal: Annotated[str, typer.Option(help="With --lookup: maximize | minimize")] = "maximize",
+    n_jobs: Annotated[int, typer.Option("--n-jobs", help="Local processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")] = None,
+    metric: Annotated[str | None, typer.Option(help="Metric to summarise (default: by problem)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="results.csv (resumable) or .parquet")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Save learning curves as PNG")] = None,
+) -> None:
+    """Compare strategies on a benchmark problem over many seeds.
+
+    Example: designloop benchmark --problem hartmann6 --strategies random,max-variance,ei --seeds 10 --budget 50 --batch-size 4 --n-jobs 2 -o results.csv --plot curves.png
+    """
+    from designloop.problems import make_problem, problem_from_csv
+    from designloop.simulate import simulate
+    from designloop.summary import plot_curves, summarize
+
+    if (problem is None) == (lookup is None):
+        raise InputError("give either --problem NAME or --lookup FILE.csv --target COLUMN")
+    if lookup is not None:
+        if target is None:
+            raise InputError("--lookup needs --target, the measured column")
+        prob = problem_from_csv(lookup, target, goal)
+    else:
+        params = {"n_candidates": n_candidates, "noise_std": noise} if problem.lower().startswith(
+            ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
+            {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
+        prob = make_problem(problem, **params)
+    if output is not None and output.suffix not in (".csv", ".parquet"):
+        raise InputError(f"--output must end in .csv or .parquet, got {output}")
+    client = None
+    executor = None
+    if scheduler:
+        from dask.distributed import Client
+
+        client = Client(scheduler)
+        executor = client.get_executor()
+    try:
+        results = simulate(prob, strategies, seeds=seeds, budget=budget, batch_size=batch_size,
+                           n_initial=n_initial, executor=executor, n_jobs=n_jobs, output=output,
+                           progress=True)
+    finally:
+        if client is not None:
+            client.close()
+    table = summarize(results, metric)
+    rich_table = Table(title=f"{prob.name}: {table.attrs['metric']} after {budget} experiments, "
+                             f"{seeds} seeds", header_style="bold")
+    for col in ("strategy", "final (mean +- sd)", "area under curve (mean +- sd)", ""):
+        rich_table.add_column(col)
+    for _, row in table.iterrows():
+        rich_table.add_row(row["strategy"], f"{row['final_mean']:.4g} +- {row['final_sd']:.2g}",
+                           f"{row['auc_mean']:.4g} +- {row['auc_sd']:.2g}",
+                           "[bold green]winner[/bold green]" if row["winner"] else "")
+    out.print(rich_table)
+    if output is not None:
+        out.print(f"Wrote {output} ({len(results)} rows)")
+    if plot is not None:
+        plot_curves(results, table.attrs["metric"], title=prob.name).savefig(plot)
+        out.print(f"Saved {plot}")
+
+
+@app.command()
 def acquisitions() -> None:
     """List the acquisition functions with their meaning."""
     table = Table(header_style="bold")

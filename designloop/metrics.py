@@ -32,7 +32,8 @@ def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: 
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         inside = (confidence > lo) & (confidence <= hi)
         if inside.any():
-            ece += inside.double().mean() * (correct[inside].mean() - confidence[inside].mean()).abs()
+            gap = (correct[inside].mean() - confidence[inside].mean()).abs()
+            ece += inside.double().mean() * gap
     return float(ece)
 
 

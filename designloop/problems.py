@@ -137,8 +137,9 @@ def _metallic_glass(**_) -> Problem:
     table, meta = load_dataset("metallic_glass")
     features = element_fractions(table["formula"])
     labels = np.where(table[meta.target].to_numpy() > 0.5, "glass", "no glass").astype(object)
-    return Problem(name="metallic_glass", candidates=features, target="glass", task="classification",
-                   goal="explore", values=labels, description=meta.citation)
+    return Problem(name="metallic_glass", candidates=features, target="glass",
+                   task="classification", goal="explore", values=labels,
+                   description=meta.citation)
 
 
 def problem_from_table(table: pd.DataFrame, target: str, goal: str = "maximize",

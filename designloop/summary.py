@@ -1,0 +1,95 @@
+"""Reading a simulation: the metric that matters per problem, a summary table per strategy
+(final value and area under the learning curve, winner marked) and learning-curve plots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from designloop.errors import InputError
+
+# metric -> True when larger is better
+DIRECTION = {"best_so_far": None, "simple_regret": False, "top1_found": True,
+             "top1_fraction": True, "accuracy": True, "rmse": False, "nll": False,
+             "ece": False, "coverage90": None}
+
+
+def default_metric(results: pd.DataFrame) -> str:
+    """simple_regret (known optimum), else top1_found, else accuracy or rmse."""
+    for name in ("simple_regret", "top1_found", "accuracy", "rmse", "best_so_far"):
+        if name in results.columns and results[name].notna().any():
+            return name
+    raise InputError("the results hold no metric to summarise")
+
+
+def _larger_is_better(results: pd.DataFrame, metric: str) -> bool:
+    direction = DIRECTION.get(metric)
+    if direction is not None:
+        return direction
+    if metric == "best_so_far" and "value" in results.columns:
+        # maximisation when best_so_far never decreases
+        return bool((results.groupby(["strategy", "seed"])["best_so_far"].diff().dropna() >= 0)
+                    .all())
+    return True
+
+
+def curves(results: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Mean, standard deviation and count of `metric` per strategy and n_observed."""
+    grouped = results.groupby(["strategy", "n_observed"], sort=False)[metric]
+    return grouped.agg(["mean", "std", "count"]).reset_index()
+
+
+def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """Per strategy: mean and sd over seeds of the final metric and of the normalised area
+    under the learning curve; `winner` marks the best final mean."""
+    metric = metric or default_metric(results)
+    final = results.sort_values("n_observed").groupby(["strategy", "seed"]).tail(1)
+
+    def auc(run: pd.DataFrame) -> float:
+        x, y = run["n_observed"].to_numpy(float), run[metric].to_numpy(float)
+        if len(x) < 2:
+            return float(y[0])
+        return float(np.trapezoid(y, x) / (x[-1] - x[0]))
+
+    areas = results.groupby(["strategy", "seed"]).apply(auc, include_groups=False)
+    areas = areas.rename("auc").reset_index()
+    order = list(dict.fromkeys(results["strategy"]))
+    table = pd.DataFrame({
+        "strategy": order,
+        "final_mean": [final.loc[final.strategy == s, metric].mean() for s in order],
+        "final_sd": [final.loc[final.strategy == s, metric].std(ddof=1) for s in order],
+        "auc_mean": [areas.loc[areas.strategy == s, "auc"].mean() for s in order],
+        "auc_sd": [areas.loc[areas.strategy == s, "auc"].std(ddof=1) for s in order],
+        "seeds": [final.loc[final.strategy == s, "seed"].nunique() for s in order],
+    })
+    best = table["final_mean"].idxmax() if _larger_is_better(results, metric) else \
+        table["final_mean"].idxmin()
+    table["winner"] = table.index == best
+    table.attrs["metric"] = metric
+    return table
+
+
+def plot_curves(results: pd.DataFrame, metric: str | None = None, ax=None, title: str = ""):
+    """Learning curves (mean and a 95% band over seeds) per strategy; returns the Figure."""
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6.4, 4.2), dpi=120)
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    metric = metric or default_metric(results)
+    data = curves(results, metric)
+    for strategy, part in data.groupby("strategy", sort=False):
+        x, mean = part["n_observed"].to_numpy(), part["mean"].to_numpy()
+        half = 1.96 * part["std"].fillna(0).to_numpy() / np.sqrt(part["count"].to_numpy())
+        ax.plot(x, mean, marker="o", markersize=3, label=strategy)
+        ax.fill_between(x, mean - half, mean + half, alpha=0.2)
+    ax.set_xlabel("experiments measured")
+    ax.set_ylabel(metric.replace("_", " "))
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
