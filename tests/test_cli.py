@@ -191,3 +191,22 @@ def test_campaign_file_survives_sigkill_during_observe(lab):
     con.close()
     reopened = dl.Campaign.open(db)
     assert reopened.status()["measurements"] == count
+
+
+def test_benchmark_command(tmp_path, capsys, monkeypatch):
+    out, png = tmp_path / "r.csv", tmp_path / "c.png"
+    code, text, err = run(["benchmark", "--problem", "branin", "--n-candidates", "200",
+                           "--strategies", "random,ei", "--seeds", "2", "--budget", "8",
+                           "--batch-size", "4", "-o", out, "--plot", png], capsys, monkeypatch)
+    assert code == 0, err
+    assert "winner" in text and "simple_regret" in text
+    assert len(pd.read_csv(out)) == 2 * 2 * 2 and png.stat().st_size > 10_000
+    lookup = tmp_path / "lookup.csv"
+    pd.DataFrame({"x": np.linspace(0, 1, 40), "y": np.sin(6 * np.linspace(0, 1, 40))}).to_csv(
+        lookup, index=False)
+    code, text, err = run(["benchmark", "--lookup", lookup, "--target", "y", "--strategies",
+                           "random,ucb", "--seeds", "1", "--budget", "6"], capsys, monkeypatch)
+    assert code == 0 and "top1_found" in text
+    code, _, err = run(["benchmark", "--problem", "branin", "--strategies", "magic"], capsys,
+                       monkeypatch)
+    assert code == 2 and "unknown acquisition 'magic'" in err
