@@ -42,7 +42,8 @@ def per_pick_conditioning(model: dl.GPRegressor, pool, k: int, chunk: int = 4096
         var = torch.empty(pool.shape[0], dtype=torch.float64)
         with torch.no_grad():
             for s in range(0, pool.shape[0], chunk):
-                var[s : s + chunk] = bm.posterior(pool[s : s + chunk].unsqueeze(-2)).variance.reshape(-1)
+                post = bm.posterior(pool[s : s + chunk].unsqueeze(-2))
+                var[s : s + chunk] = post.variance.reshape(-1)
         var[blocked] = -1.0
         p = int(var.argmax())
         picks.append(p)
