@@ -335,9 +335,21 @@ class Campaign:
         return status_dict(self)
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in self.status().items())
-        return f"<div><b>designloop Campaign</b><table>{rows}</table></div>"
+        """Notebook view: the status, the best result and the latest suggestions."""
+        status = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                         f"<td>{html.escape(str(v))}</td></tr>" for k, v in self.status().items())
+        parts = [f"<div><b>designloop Campaign</b><table>{status}</table>"]
+        hist = self.history()
+        if len(hist):
+            last = hist[hist["cycle"] == hist["cycle"].max()]
+            cols = [c for c in ["candidate_id", "rank", "score", "status", "predicted_mean",
+                                "predicted_sd", *self.config.feature_columns[:6]]
+                    if c in last.columns]
+            parts.append(f"<p>Cycle {int(last['cycle'].iloc[0])} ({last['kind'].iloc[0]}, "
+                         f"{html.escape(str(last['acquisition'].iloc[0]))}):</p>")
+            parts.append(last[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+        parts.append("</div>")
+        return "".join(parts)
 
     def __repr__(self) -> str:
         s = self.status()

@@ -283,3 +283,14 @@ def test_classification_batches_use_batch_bald():
     picks = c.suggest()
     assert c.store.cycles().iloc[-1]["info"]["selection"] == "batch_bald"
     assert picks.candidate_id.nunique() == 5
+
+
+def test_notebook_view_shows_status_and_last_cycle():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize", seed=0)
+    assert "designloop Campaign" in c._repr_html_()
+    answer(c, c.suggest(3), truth)
+    c.suggest(2)
+    view = c._repr_html_()
+    assert "Cycle 2 (model, log_expected_improvement)" in view and "predicted_mean" in view
+    assert "pending" in view and "<table" in view
