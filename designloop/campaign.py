@@ -16,17 +16,29 @@ import pandas as pd
 import torch
 
 from designloop import acquisition as acq
+from designloop.calibration import diagnose
+from designloop.calibration import warnings as calibration_warnings
 from designloop.campaign_config import CampaignConfig, target_values
 from designloop.diversity import initial_design
 from designloop.encoding import Encoder
 from designloop.errors import InputError
 from designloop.matching import ID, match_rows
+from designloop.ood import ood_scores
 from designloop.prediction import RegressionPrediction
 from designloop.representation import choose_encoding
 from designloop.selecting import choose_selection, select_batch
 from designloop.selection import maximin
 from designloop.store import Store
 from designloop.surrogates import make_surrogate
+
+
+def _subset(pred, idx):
+    """The prediction restricted to candidates idx (regression only; else None)."""
+    if not isinstance(pred, RegressionPrediction):
+        return None
+    idx = torch.as_tensor(np.asarray(idx, dtype=np.int64))
+    noise = pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[idx]
+    return RegressionPrediction(pred.mean[idx], pred.epistemic_var[idx], noise)
 
 
 class Campaign:
@@ -60,6 +72,8 @@ class Campaign:
             "top_k", "greedy", "kriging_believer", "qlognei", "qucb", "batch_bald",
             "diverse" or "density".
         initial_design: "maximin", "kmeans" or "random" while nothing is measured.
+        diagnostics: check the surrogate's calibration every cycle (leave-one-out for GPs,
+            5-fold otherwise), log it and warn when it is clearly miscalibrated.
     """
 
     def __init__(self, candidates: pd.DataFrame, target: str, task: str = "regression",
@@ -69,13 +83,15 @@ class Campaign:
                  smiles_encoding: str = "auto", surrogate_params: dict | None = None,
                  acquisition_params: dict | None = None, ignore: list[str] | None = None,
                  fingerprint: dict | None = None, selection: str = "auto",
-                 initial_design: str = "maximin", source: str = "candidates"):
+                 initial_design: str = "maximin", diagnostics: bool = True,
+                 source: str = "candidates"):
         config = CampaignConfig.create(
             candidates, target=target, task=task, goal=goal, surrogate=surrogate,
             acquisition=acquisition, batch_size=batch_size, seed=seed, roles=roles,
             smiles_encoding=smiles_encoding, surrogate_params=surrogate_params,
             acquisition_params=acquisition_params, ignore=ignore, source=source,
             fingerprint=fingerprint, selection=selection, initial_design=initial_design,
+            diagnostics=diagnostics,
         )
         table = candidates.drop(columns=[target], errors="ignore").reset_index(drop=True)
         table.insert(0, ID, np.arange(len(table)))
@@ -217,6 +233,11 @@ class Campaign:
             model = make_surrogate(cfg.surrogate, **params).fit(X[rows], y)
         info["fit_seconds"] = round(time.perf_counter() - start, 4)
         self.last_model_ = model
+        if cfg.diagnostics:
+            diagnostics = diagnose(model, X[rows], y.numpy(), seed=cfg.seed)
+            if diagnostics:
+                info["diagnostics"] = diagnostics
+                info["warnings"] = calibration_warnings(diagnostics)
         if hasattr(model, "get_params"):
             info["surrogate_params"] = dict(model.get_params())
         available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
@@ -243,6 +264,12 @@ class Campaign:
             surrogate_factory=lambda: make_surrogate(cfg.surrogate, **params),
         )
         predictions = [self._describe_prediction(pred, i, info.get("classes")) for i in local]
+        ood, flags, method = ood_scores(model, X[available[local]], X[rows],
+                                        _subset(pred, local))
+        info["ood_method"] = method
+        for row, score, flag in zip(predictions, ood, flags, strict=True):
+            row["ood_score"] = float(score)
+            row["extrapolation"] = bool(flag)
         return available[local], picked_scores, predictions
 
     def _acquisition_fn(self):
@@ -269,6 +296,8 @@ class Campaign:
         pred = pd.DataFrame([r["prediction"] for r in rows]).rename(
             columns={"mean": "predicted_mean", "sd": "predicted_sd"})
         pred = pred.drop(columns=["epistemic_sd"], errors="ignore")
+        if "extrapolation" in pred:
+            pred["extrapolation"] = pred["extrapolation"].astype(bool)
         out = pd.concat([out, pred], axis=1)
         out[self.config.target] = np.nan if self.config.task == "regression" else None
         return out

@@ -113,6 +113,7 @@ class CampaignConfig:
     fingerprint: dict = field(default_factory=dict)
     selection: str = "auto"
     initial_design: str = "maximin"
+    diagnostics: bool = True
 
     @property
     def custom_surrogate(self) -> bool:
@@ -126,7 +127,7 @@ class CampaignConfig:
     def create(cls, candidates: pd.DataFrame, *, target, task, goal, surrogate, acquisition,
                batch_size, seed, roles, smiles_encoding, surrogate_params, acquisition_params,
                ignore, source, fingerprint=None, selection="auto",
-               initial_design="maximin") -> CampaignConfig:
+               initial_design="maximin", diagnostics=True) -> CampaignConfig:
         if not isinstance(candidates, pd.DataFrame):
             raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
         if len(candidates) == 0:
@@ -191,7 +192,7 @@ class CampaignConfig:
                      roles=dict(roles or {}), surrogate_params=surrogate_params,
                      acquisition_params=dict(acquisition_params or {}), ignore=ignore,
                      fingerprint=dict(fingerprint or {}), selection=selection,
-                     initial_design=initial_design)
+                     initial_design=initial_design, diagnostics=bool(diagnostics))
         return config
 
     def to_dict(self) -> dict:

@@ -158,12 +158,19 @@ def suggest(
         campaign = _open(db)
     with err.status("Fitting the surrogate and scoring candidates..."):
         picks = campaign.suggest(n)
-    first = ["candidate_id", "rank", "score", "predicted_mean", "predicted_sd",
+    first = ["candidate_id", "rank", "score", "predicted_mean", "predicted_sd", "ood_score",
              *[c for c in picks.columns if c.startswith("prob_")]]
     shown = [c for c in first if c in picks.columns] + [
         c for c in campaign.config.feature_columns if c in picks.columns]
     _show(picks[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
     info = campaign.store.cycles().iloc[-1]["info"]
+    for warning in info.get("warnings", []):
+        out.print(f"[bold yellow]warning:[/bold yellow] {warning}")
+    flagged = picks.get("extrapolation")
+    if flagged is not None and flagged.any():
+        ids = picks.loc[flagged, "candidate_id"].tolist()
+        out.print(f"note: candidate(s) {ids} lie outside what has been measured "
+                  f"(extrapolation by {info.get('ood_method')}); their predictions are less certain")
     for key in ("reason", "encoding", "selection"):
         if key in info:
             why = f" ({info['encoding_reason']})" if key == "encoding" and "encoding_reason" in info else ""

@@ -73,7 +73,16 @@ def status_dict(campaign) -> dict:
         "cycles": len(cycles),
     }
     if len(cycles):
-        out["last_encoding"] = cycles["info"].iloc[-1].get("encoding")
+        last = cycles["info"].iloc[-1]
+        out["last_encoding"] = last.get("encoding")
+        diag = next((i["diagnostics"] for i in reversed(cycles["info"].tolist())
+                     if i.get("diagnostics")), None)
+        if diag:
+            key = "coverage90" if "coverage90" in diag else "ece"
+            out[f"calibration ({diag['method']} {key})"] = round(diag[key], 3)
+        warned = [w for w in last.get("warnings", [])]
+        if warned:
+            out["warning"] = " ".join(warned)
     if cfg.goal in ("maximize", "minimize") and len(obs):
         values = obs["value"].astype(float)
         out["best"] = float(values.max() if cfg.goal == "maximize" else values.min())

@@ -37,7 +37,7 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
     goal = problem.goal if problem.task == "regression" else "explore"
     campaign = Campaign(problem.candidates, target=problem.target, task=problem.task, goal=goal,
                         surrogate=strategy.surrogate, acquisition=strategy.acquisition,
-                        selection=strategy.selection, seed=seed)
+                        selection=strategy.selection, seed=seed, diagnostics=False)
     rng = np.random.default_rng([seed, 7919])
     top = problem.top_mask(0.01)
     reference = problem.optimum if problem.optimum is not None else problem.best_in_pool

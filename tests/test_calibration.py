@@ -1,0 +1,103 @@
+"""Calibration diagnostics, warnings and out-of-distribution scores."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import designloop as dl
+from designloop.calibration import (
+    diagnose,
+    gp_leave_one_out,
+    regression_diagnostics,
+    reliability,
+    warnings,
+)
+from designloop.ood import relative_mahalanobis, variance_ratio
+
+
+def data(n=40, seed=0):
+    gen = np.random.default_rng(seed)
+    X = gen.uniform(-3, 3, (n, 1))
+    return X, np.sin(X[:, 0]) + 0.2 * gen.normal(size=n)
+
+
+def test_gp_leave_one_out_equals_refitting_with_fixed_hyperparameters():
+    X, y = data(12)
+    gp = dl.GPRegressor().fit(X, y)
+    mean, var = gp_leave_one_out(gp)
+    bm = gp.model_
+    Xn, yt = bm.train_inputs[0], bm.train_targets
+    scale = float(bm.outcome_transform.stdvs.reshape(()))
+    shift = float(bm.outcome_transform.means.reshape(()))
+    noise = bm.likelihood.noise.reshape(())
+    with torch.no_grad():
+        for i in (0, 5, 11):
+            keep = [j for j in range(12) if j != i]
+            K = bm.covar_module(Xn[keep]).to_dense() + noise * torch.eye(11)
+            k = bm.covar_module(Xn[keep], Xn[i : i + 1]).to_dense()[:, 0]
+            m0 = bm.mean_module(Xn[:1]).reshape(-1)[0]
+            w = torch.linalg.solve(K, k)
+            mu = m0 + w @ (yt[keep] - m0)
+            v = bm.covar_module(Xn[i : i + 1]).to_dense()[0, 0] - w @ k + noise
+            assert mean[i] == pytest.approx(float(mu) * scale + shift, abs=1e-8)
+            assert var[i] == pytest.approx(float(v) * scale**2, rel=1e-6)
+
+
+def test_regression_diagnostics_hand_computed():
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    d = regression_diagnostics(y, y + np.array([0.5, -0.5, 2.0, 0.0]), np.ones(4))
+    assert d["rmse"] == pytest.approx(np.sqrt((0.25 + 0.25 + 4) / 4))
+    assert d["coverage50"] == pytest.approx(0.75)  # |z| <= 0.674 for 0.5, 0.5, 0
+    assert d["coverage95"] == pytest.approx(0.75)  # |z| = 2 is outside 1.96
+    assert len(d["calibration_curve"]) == 19
+
+
+def test_well_specified_gp_is_calibrated_and_overconfident_model_is_warned_about():
+    X, y = data(60)
+    d = diagnose(dl.GPRegressor().fit(X, y), X, y)
+    assert d["method"] == "leave-one-out" and 0.8 <= d["coverage90"] <= 1.0
+    assert warnings(d) == []
+    # an ensemble trained to memorise the data claims tiny noise: intervals too narrow
+    bad = regression_diagnostics(y, y + 0.5, np.full(60, 0.01))
+    assert bad["coverage90"] < 0.7
+    assert "overconfident" in warnings(bad)[0]
+
+
+def test_classification_diagnostics_and_reliability():
+    X, y = data(60)
+    labels = (y > 0).astype(int)
+    d = diagnose(dl.RandomForest(task="classification", n_estimators=30), X, labels)
+    assert d["method"] == "5-fold" and d["accuracy"] > 0.8 and 0 <= d["ece"] <= 1
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.3, 0.7]])
+    rows = reliability(probs, np.array([0, 1, 0, 1]), bins=5)
+    # bins (0.4, 0.6], (0.6, 0.8], (0.8, 1]: confidences 0.6 | 0.8, 0.7 (one right) | 0.9
+    assert rows == [[pytest.approx(0.6), 1.0, 1], [pytest.approx(0.75), 0.5, 2],
+                    [pytest.approx(0.9), 1.0, 1]]
+    assert diagnose(dl.GPRegressor(), X[:3], y[:3]) == {}  # too few observations
+
+
+def test_ood_scores():
+    X, y = data(30)
+    gp = dl.GPRegressor().fit(X, y)
+    pool = torch.tensor([[0.0], [2.0], [15.0]], dtype=torch.float64)
+    ratio = variance_ratio(gp, pool, gp.predict(pool).epistemic_var)
+    assert ratio[:2].max() < 0.2 and ratio[2] > 0.9
+    rel = relative_mahalanobis(pool, torch.from_numpy(X))
+    assert rel[0] < 0.2 and rel[2] > 3
+
+
+def test_campaign_logs_diagnostics_and_flags_extrapolation():
+    gen = np.random.default_rng(0)
+    x = np.concatenate([gen.uniform(0, 1, 40), [8.0, 9.0]])
+    df = pd.DataFrame({"x": x})
+    c = dl.Campaign(df, target="y", seed=0)
+    ids = list(range(12))
+    c.observe(pd.DataFrame({"candidate_id": ids, "y": np.sin(3 * x[ids])}))
+    picks = c.suggest(2)
+    info = c.store.cycles().iloc[-1]["info"]
+    assert info["diagnostics"]["method"] == "leave-one-out" and "coverage90" in info["diagnostics"]
+    assert {"ood_score", "extrapolation"} <= set(picks.columns)
+    # max-variance goes to the far candidates, which are extrapolations
+    assert set(picks.candidate_id) == {40, 41} and picks.extrapolation.all()
+    assert any(k.startswith("calibration") for k in c.status())
