@@ -23,6 +23,7 @@ from designloop.acquisition.classification import (
     variation_ratio,
     vote_entropy,
 )
+from designloop.acquisition.gradient import expected_gradient_length
 from designloop.acquisition.regression import (
     bald_regression,
     expected_improvement,
@@ -88,6 +89,7 @@ ACQUISITIONS: dict[str, Callable[..., Tensor]] = {
     "expected_improvement": expected_improvement,
     "log_expected_improvement": log_expected_improvement,
     "probability_of_improvement": probability_of_improvement,
+    "expected_gradient_length": expected_gradient_length,
     "random": random,
 }
 
@@ -122,6 +124,7 @@ __all__ = [
     "bald_regression",
     "describe",
     "entropy",
+    "expected_gradient_length",
     "expected_improvement",
     "get_acquisition",
     "kl_disagreement",
