@@ -19,6 +19,7 @@ from designloop.selection import maximin, top_k
 from designloop.store import Store
 from designloop.surrogates import (
     SURROGATES,
+    BootstrapCommittee,
     DeepEnsemble,
     GPClassifier,
     GPRegressor,
@@ -33,6 +34,7 @@ __all__ = [
     "ACQUISITIONS",
     "SURROGATES",
     "AcquisitionError",
+    "BootstrapCommittee",
     "Campaign",
     "Encoder",
     "ClassificationPrediction",

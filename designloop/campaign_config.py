@@ -23,8 +23,8 @@ REGRESSION_ONLY = {"max_variance", "ucb", "expected_improvement", "log_expected_
                    "probability_of_improvement"}
 IMPROVEMENT = {"ucb", "expected_improvement", "log_expected_improvement",
                "probability_of_improvement"}
-REGRESSION_SURROGATES = {"gp", "ensemble", "mc_dropout", "forest"}
-CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest"}
+REGRESSION_SURROGATES = {"gp", "ensemble", "mc_dropout", "forest", "bootstrap"}
+CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap"}
 
 
 def _canonical(name: str, table: dict, what: str) -> str:
@@ -184,8 +184,10 @@ class CampaignConfig:
                              f"{initial_design!r}")
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
-        if surrogate in ("ensemble", "mc_dropout", "forest"):
+        if surrogate in ("ensemble", "mc_dropout", "forest", "bootstrap"):
             surrogate_params.setdefault("task", task)
+        if surrogate == "bootstrap":
+            surrogate_params.setdefault("base", default_surrogate(task))
         config = cls(target=target, task=task, goal=goal, surrogate=surrogate,
                      acquisition=acquisition, batch_size=int(batch_size), seed=int(seed),
                      feature_columns=features, smiles_encoding=smiles_encoding,

@@ -57,3 +57,19 @@ def test_gp_classifier_probabilities_sharp_at_data_uniform_far_away():
     assert (at_data.argmax(1).numpy() == y).mean() > 0.95
     far = model.predict(np.array([[30.0, 30.0], [-30.0, 20.0]])).mean_probs
     assert far.numpy() == pytest.approx(np.full((2, 2), 0.5), abs=0.1)
+
+
+def test_bootstrap_committee_gives_gps_a_committee_for_vote_entropy():
+    X, y = make_moons(n_samples=150, noise=0.15, random_state=2)
+    committee = dl.BootstrapCommittee(base="gp_classifier", n_members=5,
+                                      base_params={"n_iter": 40}).fit(X, y)
+    grid = np.array([[0.5, 0.25], [-1.0, 0.2], [2.0, 0.5], [0.0, 1.0], [1.0, -0.5]])
+    pred = committee.predict(grid)
+    assert pred.probs.shape == (5, 5, 2)
+    ve = dl.ACQUISITIONS["vote_entropy"](pred)
+    kl = dl.ACQUISITIONS["kl_disagreement"](pred)
+    assert torch.isfinite(ve).all() and (kl >= 0).all()
+    # members disagree somewhere: the bootstrap makes a real committee
+    assert pred.probs.std(0).max() > 0.01
+    accuracy = (committee.predict(X).mean_probs.argmax(1).numpy() == y).mean()
+    assert accuracy > 0.9

@@ -16,8 +16,12 @@ CASES = [
     ("mc_dropout", {"task": "classification"}),
     ("forest", {"task": "regression"}),
     ("forest", {"task": "classification"}),
+    ("bootstrap", {"base": "forest", "task": "regression", "base_params": {"n_estimators": 20}}),
+    ("bootstrap", {"base": "gp_classifier", "task": "classification", "n_members": 3,
+                   "base_params": {"n_iter": 30}}),
 ]
-IDS = [f"{name}-{'-'.join(map(str, p.values())) or 'default'}" for name, p in CASES]
+IDS = [f"{name}-{'-'.join(str(v) for v in p.values() if not isinstance(v, dict)) or 'default'}"
+       for name, p in CASES]
 
 
 def make(name, params):

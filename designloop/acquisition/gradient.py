@@ -115,7 +115,6 @@ def expected_gradient_length(pred, *, model=None, X=None, chunk_size: int = 4096
             "acquisition 'expected_gradient_length' needs a differentiable surrogate: "
             "'ensemble' or 'mc_dropout' (and the candidates X; Campaign passes both)")
     Xs = model.x_scaler_.transform(torch.as_tensor(X, dtype=torch.float64))
-    n_members = net.weights[0].shape[0]
     regression = model.task == "regression"
     n = Xs.shape[0]
     scores = torch.zeros(n, dtype=torch.float64)

@@ -6,6 +6,7 @@ default arguments and returns a Prediction from `predict`.
 
 from designloop.errors import InputError
 from designloop.surrogates.base import Surrogate, SurrogateBase
+from designloop.surrogates.committee import BootstrapCommittee
 from designloop.surrogates.ensemble import DeepEnsemble, MCDropout
 from designloop.surrogates.forest import RandomForest
 from designloop.surrogates.gp import GPRegressor
@@ -18,6 +19,7 @@ SURROGATES: dict[str, type[SurrogateBase]] = {
     "ensemble": DeepEnsemble,
     "mc_dropout": MCDropout,
     "forest": RandomForest,
+    "bootstrap": BootstrapCommittee,
 }
 
 
@@ -34,6 +36,7 @@ def make_surrogate(name: str, **params) -> SurrogateBase:
 
 __all__ = [
     "SURROGATES",
+    "BootstrapCommittee",
     "DeepEnsemble",
     "GPClassifier",
     "GPRegressor",
