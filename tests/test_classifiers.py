@@ -73,3 +73,18 @@ def test_bootstrap_committee_gives_gps_a_committee_for_vote_entropy():
     assert pred.probs.std(0).max() > 0.01
     accuracy = (committee.predict(X).mean_probs.argmax(1).numpy() == y).mean()
     assert accuracy > 0.9
+
+
+def test_gp_classifier_cached_latent_equals_gpytorch_posterior():
+    import warnings
+
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    model = dl.GPClassifier(chunk_size=16).fit(X[:120], y[:120])
+    mean, var = model.latent(X[120:])
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exact = model.model_(model.scaler_.transform(torch.tensor(X[120:])))
+    assert torch.allclose(mean, exact.mean.T, atol=1e-7)
+    assert torch.allclose(var, exact.variance.T, atol=1e-7)

@@ -61,7 +61,8 @@ class BootstrapCommittee(SurrogateBase):
                 idx = np.concatenate([idx[: n - len(firsts)], firsts])
             member = make_surrogate(self.base, **{**params, "seed": self.seed + m})
             if member.task != self.task:
-                raise InputError(f"base surrogate '{self.base}' does {member.task}, not {self.task}")
+                raise InputError(
+                    f"base surrogate '{self.base}' does {member.task}, not {self.task}")
             members.append(member.fit(X[idx], y[idx]))
         self.members_ = members
         self.n_features_ = X.shape[1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 
-import gpytorch
 import torch
 from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
 from gpytorch.distributions import MultivariateNormal
@@ -109,6 +108,7 @@ class GPClassifier(SurrogateBase):
             "GP classifier fit")
         self.model_ = model
         self.jitter_ = jitter
+        self.cache_ = None
         self.n_classes_ = n_classes
         self.n_features_ = X.shape[1]
         return self
@@ -136,20 +136,42 @@ class GPClassifier(SurrogateBase):
         likelihood.eval()
         return model
 
+    def _cache(self) -> dict:
+        """Per-class Cholesky factors of the noisy training covariance, built once per fit."""
+        if getattr(self, "cache_", None) is None:
+            model = self.model_
+            with torch.no_grad(), gp_settings(self.jitter_):
+                Xn = model.train_inputs[0]
+                prior = model.forward(Xn)
+                noisy = model.likelihood(prior).covariance_matrix  # (C, n, n), noise added
+                eye = torch.eye(Xn.shape[0], dtype=torch.float64)
+                L, info = torch.linalg.cholesky_ex(noisy + self.jitter_ * eye)
+                if (info != 0).any():
+                    L = torch.linalg.cholesky(noisy + 1e-6 * eye)
+                L_inv = torch.linalg.solve_triangular(L, eye.expand_as(L), upper=False)
+                mean0 = prior.mean[..., :1].reshape(-1, 1, 1)  # (C, 1, 1): the constant
+                resid = (model.train_targets - prior.mean)[..., None]
+                alpha = torch.cholesky_solve(resid, L)[..., 0]  # (C, n)
+            self.cache_ = {"Xn": Xn, "L_inv": L_inv, "alpha": alpha, "mean0": mean0}
+        return self.cache_
+
     def latent(self, X) -> tuple[Tensor, Tensor]:
-        """Posterior mean and variance of the latent functions, each `(N, C)`."""
+        """Posterior mean and variance of the latent functions, each `(N, C)`, in chunks
+        from cached Cholesky factors (the same numbers as GPyTorch's exact posterior)."""
         self._check_fitted()
         Xs = self.scaler_.transform(self._check_X(X))
+        c = self._cache()
         n = Xs.shape[0]
         mean = torch.empty(n, self.n_classes_, dtype=torch.float64)
         var = torch.empty(n, self.n_classes_, dtype=torch.float64)
-        with torch.no_grad(), gp_settings(self.jitter_), \
-                warnings.catch_warnings():
-            warnings.simplefilter("ignore", gpytorch.utils.warnings.NumericalWarning)
+        covar = self.model_.covar_module
+        with torch.no_grad():
             for piece in iter_chunks(n, self.chunk_size):
-                dist = self.model_(Xs[piece])
-                mean[piece] = dist.mean.T
-                var[piece] = dist.variance.clamp_min(0.0).T
+                Ks = covar(Xs[piece], c["Xn"]).to_dense()  # (C, B, n)
+                V = Ks @ c["L_inv"].transpose(-1, -2)
+                mean[piece] = (c["mean0"] + Ks @ c["alpha"][..., None])[..., 0].T
+                prior = covar(Xs[piece], Xs[piece], diag=True)  # (C, B)
+                var[piece] = (prior - V.pow(2).sum(-1)).clamp_min(0.0).T
         return mean, var
 
     def predict(self, X) -> ClassificationPrediction:
