@@ -363,6 +363,49 @@ class Campaign:
 
         return status_dict(self)
 
+    def score_candidates(self) -> pd.DataFrame | None:
+        """Acquisition scores of every unmeasured candidate under the current surrogate,
+        without logging anything (None while no model can be fitted yet)."""
+        cfg = self.config
+        obs = self.store.observations()
+        if obs.empty or (cfg.task == "classification" and obs["value"].astype(str).nunique() < 2):
+            return None
+        rows = np.array(obs["candidate_id"], dtype=np.int64)
+        info: dict = {}
+        if cfg.task == "classification":
+            classes = sorted(set(obs["value"].astype(str)))
+            y = torch.tensor([classes.index(v) for v in obs["value"].astype(str)])
+        else:
+            y = torch.tensor(obs["value"].astype(float).to_numpy())
+        X = self._features(None, rows, y, len(set(rows.tolist())), info)
+        encoding = info.pop("_encoding")
+        params = dict(cfg.surrogate_params)
+        if cfg.surrogate == "gp" and "kernel" not in params:
+            params["kernel"] = self.encoder.default_kernel(encoding)
+        params.setdefault("seed", cfg.seed)
+        model = (self._surrogate_object or make_surrogate(cfg.surrogate, **params)).fit(X[rows],
+                                                                                         y)
+        available = np.setdiff1d(np.arange(len(self.candidates)), rows)
+        pred = model.predict(X[available])
+        context = dict(cfg.acquisition_params)
+        context.update(goal=cfg.goal, rng=np.random.default_rng(cfg.seed), X=X[available],
+                       model=model)
+        if cfg.goal in ("maximize", "minimize"):
+            context["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
+        scores = torch.as_tensor(self._acquisition_fn()(pred, **context), dtype=torch.float64)
+        return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
+
+    def report(self, path: str | Path | None = None):
+        """The campaign report (progress, calibration, latest suggestions with uncertainty
+        and extrapolation flags, a map of the candidates, the log); shown in a notebook,
+        written as one self-contained HTML file when `path` is given."""
+        from designloop.report import Report, build_report
+
+        report = Report(build_report(self))
+        if path is not None:
+            report.save(path)
+        return report
+
     def _repr_html_(self) -> str:
         """Notebook view: the status, the best result and the latest suggestions."""
         status = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"

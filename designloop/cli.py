@@ -316,6 +316,21 @@ def benchmark(
 
 
 @app.command()
+def report(
+    db: Db,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")] = Path("report.html"),
+) -> None:
+    """Write the campaign report: progress, calibration, latest suggestions, map, log.
+
+    Example: designloop report lab.db -o report.html
+    """
+    campaign = _open(db)
+    with err.status("Building the report..."):
+        campaign.report(output)
+    out.print(f"Wrote {output}")
+
+
+@app.command()
 def acquisitions() -> None:
     """List the acquisition functions with their meaning."""
     table = Table(header_style="bold")
