@@ -8,37 +8,22 @@ measured. A simulation and a scientist run the same code: only who answers diffe
 from __future__ import annotations
 
 import html
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from designloop import acquisition as acq
-from designloop.calibration import diagnose
-from designloop.calibration import warnings as calibration_warnings
+from designloop import modelling
 from designloop.campaign_config import CampaignConfig, target_values
 from designloop.diversity import initial_design
 from designloop.encoding import Encoder
 from designloop.errors import InputError
 from designloop.matching import ID, match_rows
-from designloop.ood import ood_scores
-from designloop.prediction import RegressionPrediction
-from designloop.representation import choose_encoding
 from designloop.selecting import choose_selection, select_batch
 from designloop.selection import maximin
 from designloop.store import Store
 from designloop.surrogates import make_surrogate
-
-
-def _subset(pred, idx):
-    """The prediction restricted to candidates idx (regression only; else None)."""
-    if not isinstance(pred, RegressionPrediction):
-        return None
-    idx = torch.as_tensor(np.asarray(idx, dtype=np.int64))
-    noise = pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[idx]
-    return RegressionPrediction(pred.mean[idx], pred.epistemic_var[idx], noise)
 
 
 class Campaign:
@@ -175,7 +160,8 @@ class Campaign:
             kind, surrogate, acq_name = "initial", None, cfg.initial_design
             info["reason"] = (f"nothing measured yet: a space-filling initial design "
                               f"({cfg.initial_design})")
-            features = self._features(None, np.zeros(0, dtype=np.int64), torch.zeros(0), 0, info)
+            features, _ = modelling.features(self, np.zeros(0, dtype=np.int64), torch.zeros(0),
+                                             info)
             picks = initial_design(features, k, cfg.initial_design, exclude=excluded, rng=rng)
         elif cfg.task == "classification" and labels.nunique() < 2:
             kind, surrogate, acq_name = "diversity", None, "maximin"
@@ -183,7 +169,8 @@ class Campaign:
                 f"only the class {labels.iloc[0]!r} observed so far; a classifier needs two, so "
                 "candidates far from the measured ones are picked until a second class appears"
             )
-            features = self._features(None, np.zeros(0, dtype=np.int64), torch.zeros(0), 0, info)
+            features, _ = modelling.features(self, np.zeros(0, dtype=np.int64), torch.zeros(0),
+                                             info)
             picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
         else:
             kind, surrogate, acq_name = "model", cfg.surrogate, cfg.acquisition
@@ -197,95 +184,26 @@ class Campaign:
         self.store.record_cycle(cycle, kind, surrogate, acq_name, len(obs), info, rows)
         return self._suggestion_frame(cycle, rows)
 
-    def _features(self, encoding, rows, y, n_unique, info) -> torch.Tensor:
-        cfg = self.config
-        if encoding is None and self.encoder.has_smiles:
-            if cfg.smiles_encoding == "auto":
-                encoding, why = choose_encoding(self.encoder, torch.as_tensor(rows), y,
-                                                cfg.task, n_unique, cfg.seed)
-                info.update(why)
-            else:
-                encoding = cfg.smiles_encoding
-            info["encoding"] = encoding
-        info["_encoding"] = encoding
-        return self.encoder.features(encoding)
-
     def _model_step(self, obs, measured, excluded, k, rng, info):
         cfg = self.config
-        rows = np.array(obs["candidate_id"], dtype=np.int64)
-        if cfg.task == "classification":
-            classes = sorted(set(obs["value"].astype(str)))
-            info["classes"] = classes
-            y = torch.tensor([classes.index(v) for v in obs["value"].astype(str)])
-        else:
-            y = torch.tensor(obs["value"].astype(float).to_numpy())
-        X = self._features(None, rows, y, len(measured), info)
-        encoding = info.pop("_encoding")
-        params = dict(cfg.surrogate_params)
-        if cfg.surrogate == "gp" and "kernel" not in params:
-            params["kernel"] = self.encoder.default_kernel(encoding)
-        if "seed" not in params:
-            params["seed"] = cfg.seed
-        start = time.perf_counter()
-        if self._surrogate_object is not None:
-            model = self._surrogate_object.fit(X[rows], y)
-        else:
-            model = make_surrogate(cfg.surrogate, **params).fit(X[rows], y)
-        info["fit_seconds"] = round(time.perf_counter() - start, 4)
-        self.last_model_ = model
-        if cfg.diagnostics:
-            diagnostics = diagnose(model, X[rows], y.numpy(), seed=cfg.seed)
-            if diagnostics:
-                info["diagnostics"] = diagnostics
-                info["warnings"] = calibration_warnings(diagnostics)
-        if hasattr(model, "get_params"):
-            info["surrogate_params"] = dict(model.get_params())
+        fitted = modelling.fit(self, obs, info, cfg.diagnostics)
+        self.last_model_ = fitted.model
         available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
-        pred = model.predict(X[available])
-        context = dict(cfg.acquisition_params)
-        context.update(goal=cfg.goal, rng=rng, X=X[available], model=model)
-        if cfg.goal in ("maximize", "minimize"):
-            context["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
-            info["best_f"] = context["best_f"]
-        if self._acquisition_object is not None:
-            scores = torch.as_tensor(self._acquisition_object(pred, **context),
-                                     dtype=torch.float64)
-            if scores.shape != (len(available),):
-                raise InputError(f"the acquisition function returned shape {tuple(scores.shape)}"
-                                 f"; it must return one score per candidate ({len(available)},)")
-        else:
-            scores = acq.score(cfg.acquisition, pred, **context)
-        method = choose_selection(cfg, model, pred, k)
+        pred, scores, context = modelling.score(self, fitted, available, rng, info)
+        method = choose_selection(cfg, fitted.model, pred, k)
         info["selection"] = method
         local, picked_scores = select_batch(
-            method, k=k, scores=scores, pred=pred, model=model, X=X, available=available,
-            excluded=excluded, measured=measured, X_obs=X[rows], y_obs=y,
-            acquisition=self._acquisition_fn(), context=context, rng=rng, seed=cfg.seed,
-            surrogate_factory=lambda: make_surrogate(cfg.surrogate, **params),
+            method, k=k, scores=scores, pred=pred, model=fitted.model, X=fitted.X,
+            available=available, excluded=excluded, measured=measured,
+            X_obs=fitted.X[fitted.rows], y_obs=fitted.y, acquisition=self._acquisition_fn(),
+            context=context, rng=rng, seed=cfg.seed,
+            surrogate_factory=lambda: make_surrogate(cfg.surrogate, **fitted.params),
         )
-        predictions = [self._describe_prediction(pred, i, info.get("classes")) for i in local]
-        ood, flags, method = ood_scores(model, X[available[local]], X[rows],
-                                        _subset(pred, local))
-        info["ood_method"] = method
-        for row, score, flag in zip(predictions, ood, flags, strict=True):
-            row["ood_score"] = float(score)
-            row["extrapolation"] = bool(flag)
+        predictions = modelling.describe(self, fitted, pred, available, local, info)
         return available[local], picked_scores, predictions
 
     def _acquisition_fn(self):
-        if self._acquisition_object is not None:
-            return self._acquisition_object
-        return acq.get_acquisition(self.config.acquisition)
-
-    @staticmethod
-    def _describe_prediction(pred, i: int, classes) -> dict:
-        if isinstance(pred, RegressionPrediction):
-            noise = pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[i]
-            return {"mean": float(pred.mean[i]),
-                    "sd": float((pred.epistemic_var[i] + noise).sqrt()),
-                    "epistemic_sd": float(pred.epistemic_var[i].sqrt())}
-        probs = pred.mean_probs[i].tolist()
-        return {f"prob_{c}": float(p) for c, p in zip(classes, probs, strict=False)}
+        return modelling.acquisition_function(self)
 
     def _suggestion_frame(self, cycle: int, rows: list[dict]) -> pd.DataFrame:
         ids = [r["candidate_id"] for r in rows]
@@ -370,29 +288,9 @@ class Campaign:
         obs = self.store.observations()
         if obs.empty or (cfg.task == "classification" and obs["value"].astype(str).nunique() < 2):
             return None
-        rows = np.array(obs["candidate_id"], dtype=np.int64)
-        info: dict = {}
-        if cfg.task == "classification":
-            classes = sorted(set(obs["value"].astype(str)))
-            y = torch.tensor([classes.index(v) for v in obs["value"].astype(str)])
-        else:
-            y = torch.tensor(obs["value"].astype(float).to_numpy())
-        X = self._features(None, rows, y, len(set(rows.tolist())), info)
-        encoding = info.pop("_encoding")
-        params = dict(cfg.surrogate_params)
-        if cfg.surrogate == "gp" and "kernel" not in params:
-            params["kernel"] = self.encoder.default_kernel(encoding)
-        params.setdefault("seed", cfg.seed)
-        model = (self._surrogate_object or make_surrogate(cfg.surrogate, **params)).fit(X[rows],
-                                                                                         y)
-        available = np.setdiff1d(np.arange(len(self.candidates)), rows)
-        pred = model.predict(X[available])
-        context = dict(cfg.acquisition_params)
-        context.update(goal=cfg.goal, rng=np.random.default_rng(cfg.seed), X=X[available],
-                       model=model)
-        if cfg.goal in ("maximize", "minimize"):
-            context["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
-        scores = torch.as_tensor(self._acquisition_fn()(pred, **context), dtype=torch.float64)
+        fitted = modelling.fit(self, obs, {}, diagnostics=False)
+        available = np.setdiff1d(np.arange(len(self.candidates)), fitted.rows)
+        _, scores, _ = modelling.score(self, fitted, available, np.random.default_rng(cfg.seed))
         return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
 
     def report(self, path: str | Path | None = None):

@@ -158,7 +158,8 @@ def suggest(
         campaign = _open(db)
     with err.status("Fitting the surrogate and scoring candidates..."):
         picks = campaign.suggest(n)
-    first = ["candidate_id", "rank", "score", "predicted_mean", "predicted_sd", "ood_score",
+    first = ["candidate_id", "rank", "score", "predicted_mean", "predicted_sd", "interval_lo",
+             "interval_hi", "prediction_set", "ood_score",
              *[c for c in picks.columns if c.startswith("prob_")]]
     shown = [c for c in first if c in picks.columns] + [
         c for c in campaign.config.feature_columns if c in picks.columns]

@@ -9,7 +9,6 @@ import html
 from io import BytesIO
 
 import numpy as np
-import pandas as pd
 import torch
 from matplotlib.figure import Figure
 

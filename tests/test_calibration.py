@@ -101,3 +101,23 @@ def test_campaign_logs_diagnostics_and_flags_extrapolation():
     # max-variance goes to the far candidates, which are extrapolations
     assert set(picks.candidate_id) == {40, 41} and picks.extrapolation.all()
     assert any(k.startswith("calibration") for k in c.status())
+
+
+def test_suggestions_carry_conformal_intervals_and_sets():
+    gen = np.random.default_rng(1)
+    x = gen.uniform(0, 1, 60)
+    truth = np.sin(6 * x) + 0.1 * gen.normal(size=60)
+    for surrogate in ("gp", "forest"):
+        c = dl.Campaign(pd.DataFrame({"x": x}), target="y", surrogate=surrogate, seed=0)
+        c.observe(pd.DataFrame({"candidate_id": range(20), "y": truth[:20]}))
+        picks = c.suggest(3)
+        assert (picks.interval_lo < picks.predicted_mean).all()
+        assert (picks.predicted_mean < picks.interval_hi).all()
+        assert c.store.cycles().iloc[-1]["info"]["conformal_level"] == 0.9
+    labels = np.where(x > 0.5, "hi", "lo")
+    c = dl.Campaign(pd.DataFrame({"x": x}), target="cls", task="classification",
+                    surrogate="forest", seed=0)
+    c.observe(pd.DataFrame({"candidate_id": range(20), "cls": labels[:20]}))
+    picks = c.suggest(3)
+    sets = picks.prediction_set.tolist()
+    assert all(s and set(s.split("|")) <= {"hi", "lo"} for s in sets)

@@ -1,0 +1,197 @@
+"""The model step of a campaign: fit the surrogate to what was measured, score the pool,
+and describe the picks (prediction, conformal interval or set, extrapolation flag).
+
+Shared by `Campaign.suggest` and `Campaign.score_candidates`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from designloop import acquisition as acq
+from designloop.calibration import (
+    classification_diagnostics,
+    cross_validated,
+    regression_diagnostics,
+)
+from designloop.calibration import warnings as calibration_warnings
+from designloop.conformal import conformal_quantile, gp_jackknife_plus
+from designloop.errors import InputError
+from designloop.ood import ood_scores
+from designloop.prediction import RegressionPrediction
+from designloop.representation import choose_encoding
+from designloop.surrogates import make_surrogate
+from designloop.surrogates.gp import GPRegressor
+
+CONFORMAL_LEVEL = 0.9
+MIN_DIAGNOSTIC_OBSERVATIONS = 5
+
+
+@dataclass
+class Fitted:
+    """A surrogate fitted to a campaign's observations."""
+
+    model: object
+    X: Tensor  # (N, d) features of every candidate
+    rows: np.ndarray  # (n,) candidate index of each observation (replicates repeat)
+    y: Tensor  # (n,) values or class codes
+    classes: list[str] | None
+    params: dict
+    oof: object = None  # out-of-fold predictions, when diagnostics ran
+
+
+def observed(campaign, obs) -> tuple[np.ndarray, Tensor, list[str] | None]:
+    """Observation rows, targets (class codes for classification) and the class names."""
+    rows = np.array(obs["candidate_id"], dtype=np.int64)
+    if campaign.config.task == "classification":
+        labels = obs["value"].astype(str)
+        classes = sorted(set(labels))
+        return rows, torch.tensor([classes.index(v) for v in labels]), classes
+    return rows, torch.tensor(obs["value"].astype(float).to_numpy()), None
+
+
+def features(campaign, rows, y, info: dict) -> tuple[Tensor, str | None]:
+    """Candidate features under the configured (or, for "auto", chosen) SMILES encoding."""
+    cfg = campaign.config
+    encoding = None
+    if campaign.encoder.has_smiles:
+        if cfg.smiles_encoding == "auto":
+            encoding, why = choose_encoding(campaign.encoder, torch.as_tensor(rows), y,
+                                            cfg.task, len(set(np.asarray(rows).tolist())),
+                                            cfg.seed)
+            info.update(why)
+        else:
+            encoding = cfg.smiles_encoding
+        info["encoding"] = encoding
+    return campaign.encoder.features(encoding), encoding
+
+
+def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
+    """Fit the campaign's surrogate; log fit time, settings and (optionally) diagnostics."""
+    cfg = campaign.config
+    rows, y, classes = observed(campaign, obs)
+    if classes is not None:
+        info["classes"] = classes
+    X, encoding = features(campaign, rows, y, info)
+    params = dict(cfg.surrogate_params)
+    if cfg.surrogate == "gp" and "kernel" not in params:
+        params["kernel"] = campaign.encoder.default_kernel(encoding)
+    params.setdefault("seed", cfg.seed)
+    start = time.perf_counter()
+    custom = campaign._surrogate_object
+    model = (custom if custom is not None else make_surrogate(cfg.surrogate, **params)).fit(
+        X[rows], y)
+    info["fit_seconds"] = round(time.perf_counter() - start, 4)
+    if hasattr(model, "get_params"):
+        info["surrogate_params"] = dict(model.get_params())
+    fitted = Fitted(model, X, rows, y, classes, params)
+    if diagnostics and len(rows) >= MIN_DIAGNOSTIC_OBSERVATIONS and hasattr(model, "clone"):
+        fitted.oof = cross_validated(model, X[rows], y.numpy(), seed=cfg.seed)
+        if cfg.task == "regression":
+            diag = regression_diagnostics(y.numpy(), *fitted.oof)
+            diag["method"] = "leave-one-out" if isinstance(model, GPRegressor) else "5-fold"
+        else:
+            diag = classification_diagnostics(y.numpy(), _full_width(fitted.oof, classes))
+            diag["method"] = "5-fold"
+        info["diagnostics"] = diag
+        info["warnings"] = calibration_warnings(diag)
+    return fitted
+
+
+def _full_width(probs: np.ndarray, classes) -> np.ndarray:
+    out = np.zeros((probs.shape[0], len(classes)))
+    out[:, : probs.shape[1]] = probs
+    return out
+
+
+def score(campaign, fitted: Fitted, available: np.ndarray, rng, info: dict | None = None):
+    """Prediction, acquisition scores `(len(available),)` and the acquisition context."""
+    cfg = campaign.config
+    model = fitted.model
+    pred = model.predict(fitted.X[available])
+    context = dict(cfg.acquisition_params)
+    context.update(goal=cfg.goal, rng=rng, X=fitted.X[available], model=model)
+    if cfg.goal in ("maximize", "minimize"):
+        y = fitted.y
+        context["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
+        if info is not None:
+            info["best_f"] = context["best_f"]
+    function = campaign._acquisition_fn()
+    scores = torch.as_tensor(function(pred, **context), dtype=torch.float64)
+    if scores.shape != (len(available),):
+        raise InputError(f"the acquisition function returned shape {tuple(scores.shape)}; it "
+                         f"must return one score per candidate ({len(available)},)")
+    return pred, scores, context
+
+
+def describe(campaign, fitted: Fitted, pred, available, local, info: dict) -> list[dict]:
+    """Per pick: predicted mean/sd or class probabilities, a conformal 90% interval or
+    prediction set, and the out-of-distribution score and flag."""
+    rows = [_prediction(pred, i, fitted.classes) for i in local]
+    picks = available[local]
+    sub = _subset(pred, local)
+    scores, flags, method = ood_scores(fitted.model, fitted.X[picks], fitted.X[fitted.rows], sub)
+    info["ood_method"] = method
+    for row, s, f in zip(rows, scores, flags, strict=True):
+        row["ood_score"] = float(s)
+        row["extrapolation"] = bool(f)
+    bounds = _conformal(fitted, picks, sub, pred, local)
+    if bounds is not None:
+        info["conformal_level"] = CONFORMAL_LEVEL
+        for row, b in zip(rows, bounds, strict=True):
+            row.update(b)
+    return rows
+
+
+def _conformal(fitted: Fitted, picks, sub, pred, local):
+    model = fitted.model
+    if isinstance(model, GPRegressor) and len(fitted.rows) >= MIN_DIAGNOSTIC_OBSERVATIONS:
+        lo, hi = gp_jackknife_plus(model, fitted.X[picks], CONFORMAL_LEVEL)
+        return [{"interval_lo": float(a), "interval_hi": float(b)}
+                for a, b in zip(lo, hi, strict=True)]
+    if fitted.oof is None:
+        return None
+    y = fitted.y.numpy()
+    if isinstance(pred, RegressionPrediction):
+        mean, var = fitted.oof  # normalised residuals of out-of-fold predictions
+        q = conformal_quantile(np.abs(y - mean) / np.sqrt(np.maximum(var, 1e-300)),
+                               CONFORMAL_LEVEL)
+        sd = sub.total_var.sqrt().numpy()
+        return [{"interval_lo": float(m - q * s), "interval_hi": float(m + q * s)}
+                for m, s in zip(sub.mean.numpy(), sd, strict=True)]
+    probs = _full_width(fitted.oof, fitted.classes)
+    q = conformal_quantile(1 - probs[np.arange(len(y)), y], CONFORMAL_LEVEL)
+    mean_probs = pred.mean_probs[torch.as_tensor(np.asarray(local))].numpy()
+    return [{"prediction_set": "|".join(c for c, p in zip(fitted.classes, row, strict=False)
+                                        if 1 - p <= q)} for row in mean_probs]
+
+
+def _prediction(pred, i: int, classes) -> dict:
+    if isinstance(pred, RegressionPrediction):
+        noise = pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[i]
+        return {"mean": float(pred.mean[i]),
+                "sd": float((pred.epistemic_var[i] + noise).sqrt()),
+                "epistemic_sd": float(pred.epistemic_var[i].sqrt())}
+    probs = pred.mean_probs[i].tolist()
+    return {f"prob_{c}": float(p) for c, p in zip(classes, probs, strict=False)}
+
+
+def _subset(pred, idx):
+    """The regression prediction restricted to candidates idx (None for classification)."""
+    if not isinstance(pred, RegressionPrediction):
+        return None
+    idx = torch.as_tensor(np.asarray(idx, dtype=np.int64))
+    noise = pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[idx]
+    return RegressionPrediction(pred.mean[idx], pred.epistemic_var[idx], noise)
+
+
+def acquisition_function(campaign):
+    """The campaign's acquisition: the user's own function or the registered one."""
+    if campaign._acquisition_object is not None:
+        return campaign._acquisition_object
+    return acq.get_acquisition(campaign.config.acquisition)
