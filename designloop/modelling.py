@@ -167,8 +167,10 @@ def _conformal(fitted: Fitted, picks, sub, pred, local):
     probs = _full_width(fitted.oof, fitted.classes)
     q = conformal_quantile(1 - probs[np.arange(len(y)), y], CONFORMAL_LEVEL)
     mean_probs = pred.mean_probs[torch.as_tensor(np.asarray(local))].numpy()
-    return [{"prediction_set": "|".join(c for c, p in zip(fitted.classes, row, strict=False)
-                                        if 1 - p <= q)} for row in mean_probs]
+    # LAC sets, never empty: the most probable class is always in (coverage only grows)
+    return [{"prediction_set": "|".join(c for j, (c, p) in enumerate(
+        zip(fitted.classes, row, strict=False)) if 1 - p <= q or j == row.argmax())}
+        for row in mean_probs]
 
 
 def _prediction(pred, i: int, classes) -> dict:
