@@ -9,6 +9,7 @@ from designloop.campaign import Campaign
 from designloop.encoding import Encoder
 from designloop.errors import (
     AcquisitionError,
+    CalibrationWarning,
     DesignloopError,
     InputError,
     NotFittedError,
@@ -35,6 +36,7 @@ __all__ = [
     "SURROGATES",
     "AcquisitionError",
     "BootstrapCommittee",
+    "CalibrationWarning",
     "Campaign",
     "Encoder",
     "ClassificationPrediction",

@@ -8,6 +8,7 @@ measured. A simulation and a scientist run the same code: only who answers diffe
 from __future__ import annotations
 
 import html
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from designloop import modelling
 from designloop.campaign_config import CampaignConfig, target_values
 from designloop.diversity import initial_design
 from designloop.encoding import Encoder
-from designloop.errors import InputError
+from designloop.errors import CalibrationWarning, InputError
 from designloop.matching import ID, match_rows
 from designloop.selecting import choose_selection, select_batch
 from designloop.selection import maximin
@@ -182,6 +183,8 @@ class Campaign:
             for r, c in enumerate(picks)
         ]
         self.store.record_cycle(cycle, kind, surrogate, acq_name, len(obs), info, rows)
+        for message in info.get("warnings", []):
+            warnings.warn(message, CalibrationWarning, stacklevel=2)
         return self._suggestion_frame(cycle, rows)
 
     def _model_step(self, obs, measured, excluded, k, rng, info):

@@ -25,3 +25,7 @@ class NotFittedError(DesignloopError, RuntimeError):
 class SurrogateFitError(DesignloopError, RuntimeError):
     """A surrogate could not be fitted (for example a GP whose kernel matrix is not positive
     definite even with added jitter). Never silently replaced by something else."""
+
+
+class CalibrationWarning(UserWarning):
+    """The surrogate's uncertainty is clearly miscalibrated on the campaign's own data."""

@@ -121,3 +121,16 @@ def test_suggestions_carry_conformal_intervals_and_sets():
     picks = c.suggest(3)
     sets = picks.prediction_set.tolist()
     assert all(s and set(s.split("|")) <= {"hi", "lo"} for s in sets)
+
+
+def test_miscalibrated_surrogate_warns_in_suggest_and_status():
+    # a GP with a fixed, far too small noise on noisy data is overconfident out of sample
+    gen = np.random.default_rng(3)
+    x = gen.uniform(0, 1, 80)
+    y = np.sin(6 * x) + 1.0 * gen.normal(size=80)
+    c = dl.Campaign(pd.DataFrame({"x": x}), target="y", seed=0,
+                    surrogate_params={"noise": 1e-4})
+    c.observe(pd.DataFrame({"candidate_id": range(40), "y": y[:40]}))
+    with pytest.warns(dl.CalibrationWarning, match="overconfident"):
+        c.suggest(1)
+    assert "overconfident" in c.status()["warning"]
