@@ -36,6 +36,12 @@ class Surrogate(Protocol):
 class SurrogateBase:
     """Shared machinery: parameters, cloning, fitted checks and tensor conversion."""
 
+    def _store(self, params: dict) -> None:
+        """Keep the constructor's arguments as attributes (`self._store(locals())`)."""
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     def get_params(self) -> dict:
         """The constructor's hyper-parameters by name (for logging and cloning)."""
         names = [

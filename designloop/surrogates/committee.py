@@ -32,11 +32,7 @@ class BootstrapCommittee(SurrogateBase):
 
     def __init__(self, base: str = "gp_classifier", task: str = "classification",
                  n_members: int = 5, base_params: dict | None = None, seed: int = 0):
-        self.base = base
-        self.task = task
-        self.n_members = n_members
-        self.base_params = base_params
-        self.seed = seed
+        self._store(locals())
 
     def fit(self, X, y) -> BootstrapCommittee:
         """Fit each member to a bootstrap resample (classification resamples keep at least

@@ -119,16 +119,7 @@ class DeepEnsemble(_NeuralSurrogate):
                  hidden: tuple[int, ...] = (64, 64), epochs: int = 300,
                  learning_rate: float = 1e-2, weight_decay: float = 1e-4, batch_size: int = 512,
                  n_classes: int | None = None, chunk_size: int = 8192, seed: int = 0):
-        self.task = task
-        self.n_members = n_members
-        self.hidden = hidden
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.n_classes = n_classes
-        self.chunk_size = chunk_size
-        self.seed = seed
+        self._store(locals())
 
 
 class MCDropout(_NeuralSurrogate):
@@ -152,17 +143,7 @@ class MCDropout(_NeuralSurrogate):
                  hidden: tuple[int, ...] = (128, 128), epochs: int = 300,
                  learning_rate: float = 1e-2, weight_decay: float = 1e-4, batch_size: int = 512,
                  n_classes: int | None = None, chunk_size: int = 4096, seed: int = 0):
-        self.task = task
-        self.dropout = dropout
-        self.n_passes = n_passes
-        self.hidden = hidden
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.n_classes = n_classes
-        self.chunk_size = chunk_size
-        self.seed = seed
+        self._store(locals())
 
     def fit(self, X, y) -> MCDropout:
         if not 0 < self.dropout < 1:

@@ -45,13 +45,7 @@ class RandomForest(SurrogateBase):
     def __init__(self, task: str = "regression", n_estimators: int = 100,
                  min_samples_leaf: int = 1, max_features: float | str | None = None,
                  n_classes: int | None = None, chunk_size: int = 50_000, seed: int = 0):
-        self.task = task
-        self.n_estimators = n_estimators
-        self.min_samples_leaf = min_samples_leaf
-        self.max_features = max_features
-        self.n_classes = n_classes
-        self.chunk_size = chunk_size
-        self.seed = seed
+        self._store(locals())
 
     def fit(self, X, y) -> RandomForest:
         """Grow the trees on `X (n, d)` and `y (n,)`."""

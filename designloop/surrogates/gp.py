@@ -98,11 +98,7 @@ class GPRegressor(SurrogateBase):
 
     def __init__(self, kernel: str = "matern", noise: float | None = None,
                  max_iter: int = 200, chunk_size: int = 2048, seed: int = 0):
-        self.kernel = kernel
-        self.max_iter = max_iter
-        self.noise = noise
-        self.chunk_size = chunk_size
-        self.seed = seed
+        self._store(locals())
 
     def fit(self, X, y) -> GPRegressor:
         """Fit the GP hyper-parameters to `X (n, d)`, `y (n,)` by maximum marginal likelihood."""

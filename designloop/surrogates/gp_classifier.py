@@ -86,13 +86,7 @@ class GPClassifier(SurrogateBase):
     def __init__(self, n_classes: int | None = None, alpha_epsilon: float = 0.01,
                  n_samples: int = 64, n_iter: int = 100, learning_rate: float = 0.1,
                  chunk_size: int = 2048, seed: int = 0):
-        self.n_classes = n_classes
-        self.alpha_epsilon = alpha_epsilon
-        self.n_iter = n_iter
-        self.learning_rate = learning_rate
-        self.n_samples = n_samples
-        self.chunk_size = chunk_size
-        self.seed = seed
+        self._store(locals())
 
     def fit(self, X, y) -> GPClassifier:
         """Fit one latent GP per class to `X (n, d)` and integer labels `y (n,)`."""
