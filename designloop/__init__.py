@@ -16,7 +16,9 @@ from designloop.errors import (
     SurrogateFitError,
 )
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
+from designloop.problems import make_problem
 from designloop.selection import maximin, top_k
+from designloop.simulate import simulate
 from designloop.store import Store
 from designloop.surrogates import (
     SURROGATES,
@@ -51,7 +53,9 @@ __all__ = [
     "RegressionPrediction",
     "SurrogateFitError",
     "get_acquisition",
+    "make_problem",
     "make_surrogate",
+    "simulate",
     "Store",
     "maximin",
     "top_k",
