@@ -107,3 +107,10 @@ def test_summary_by_hand_and_plot():
     assert table.loc["a", "winner"] and not table.loc["b", "winner"]
     fig = plot_curves(df, title="t")
     assert len(fig.axes[0].lines) == 2 and fig.axes[0].get_ylabel() == "simple regret"
+
+
+def test_parquet_output(small, tmp_path):
+    out = tmp_path / "runs.parquet"
+    df = simulate(small, "random", seeds=1, budget=6, batch_size=3, output=out, progress=False)
+    back = pd.read_parquet(out)
+    assert len(back) == len(df) == 2 and list(back.columns) == list(df.columns)
