@@ -26,7 +26,12 @@ def exclusion_mask(n: int, exclude: Iterable[int] | np.ndarray | torch.Tensor | 
     mask = np.zeros(n, dtype=bool)
     if exclude is None:
         return mask
-    ex = np.asarray(exclude.cpu() if isinstance(exclude, torch.Tensor) else list(exclude))
+    if isinstance(exclude, torch.Tensor):
+        ex = exclude.cpu().numpy()
+    elif isinstance(exclude, np.ndarray):
+        ex = exclude
+    else:
+        ex = np.asarray(list(exclude))
     if ex.dtype == bool:
         if ex.shape != (n,):
             raise InputError(f"exclude mask must have length {n}, got shape {ex.shape}")
@@ -83,10 +88,21 @@ def top_k(
     if np.isnan(vals).any():
         raise InputError(f"scores hold NaN at candidates {available[np.isnan(vals)][:5].tolist()}")
     gen = _as_generator(rng)
-    order = gen.permutation(available.size) if gen is not None else np.arange(available.size)
-    # stable sort of the (shuffled) candidates by decreasing score: ties keep the shuffled order
-    best = order[np.argsort(-vals[order], kind="stable")[:k]]
-    return available[best].astype(np.int64)
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    # the k-th largest value splits the candidates into sure picks and tied ones
+    kth = np.partition(vals, vals.size - k)[vals.size - k]
+    above = np.flatnonzero(vals > kth)
+    ties = np.flatnonzero(vals == kth)
+    need = k - above.size
+    if gen is not None:
+        above, ties = gen.permutation(above), gen.permutation(ties)[:need]
+    else:
+        ties = ties[:need]
+    chosen = np.concatenate([above, ties])
+    # decreasing score; among equal scores the (seeded) order in which they were chosen
+    order = np.lexsort((np.arange(chosen.size), -vals[chosen]))
+    return available[chosen[order]].astype(np.int64)
 
 
 def maximin(

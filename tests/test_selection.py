@@ -37,3 +37,12 @@ def test_top_k_errors_clearly():
         dl.top_k(np.array([1.0, np.nan]), 1)
     with pytest.raises(dl.InputError, match="outside"):
         dl.top_k(np.arange(5.0), 1, exclude=[7])
+
+
+def test_top_k_orders_equal_scores_by_the_seed_and_never_loses_a_better_one():
+    scores = np.array([3.0, 3.0, 1.0, 1.0, 5.0, 1.0])
+    for seed in range(10):
+        picks = dl.top_k(scores, 4, rng=seed).tolist()
+        assert picks[0] == 4 and set(picks[1:3]) == {0, 1} and picks[3] in {2, 3, 5}
+    orders = {tuple(dl.top_k(scores, 3, rng=seed).tolist()) for seed in range(20)}
+    assert orders == {(4, 0, 1), (4, 1, 0)}
