@@ -1,0 +1,245 @@
+"""Seconds to suggest the next experiments from large pools, against BoTorch and BayBE.
+
+On the same data (Hartmann6 pool of N scrambled-uniform points, n = 50 observations,
+d = 6, GP fit included in every time), one run times:
+- designloop `Campaign.suggest(k)` for k = 1, 5, 96 (default settings: GP + log EI, greedy
+  conditioning for batches);
+- BoTorch `optimize_acqf_discrete` with qLogNoisyExpectedImprovement (k = 1, 5) and with
+  the posterior standard deviation (k = 1);
+- BayBE `Campaign.recommend` (k = 1, 5) in its own environment (created by this script
+  with `python -m venv` + `pip install torch==2.13.0 baybe` unless --baybe-python is
+  given; BayBE is never a dependency of designloop);
+and, with --million, designloop's max-variance scoring over N = 1,000,000 with
+n = 1,000 observations against the arithmetic bound n^2 N / (measured matmul rate).
+Every measurement runs in a fresh process and reports that process's peak memory. The
+batch quality column is the qLogNEI value of each k = 5 batch under one common model.
+
+    python benchmarks/suggest_speed.py [--sizes 1000,10000,100000] [--million]
+                                       [--baybe-python PATH | --no-baybe]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+N_OBS, D = 50, 6
+
+
+def data(n_pool: int, n_obs: int = N_OBS, seed: int = 0):
+    import pandas as pd
+    import torch
+    from botorch.test_functions import Hartmann
+
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.rand(n_pool, D, generator=gen, dtype=torch.float64)
+    y = Hartmann(dim=D).evaluate_true(X[:n_obs])
+    pool = pd.DataFrame(X.numpy(), columns=[f"x{i}" for i in range(D)])
+    return X, y, pool
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_designloop(n_pool: int, ks, queue) -> None:
+    import pandas as pd
+
+    import designloop as dl
+
+    _, y, pool = data(n_pool)
+    campaign = dl.Campaign(pool, target="y", goal="minimize", seed=0)
+    campaign.observe(pd.DataFrame({"candidate_id": range(N_OBS), "y": y.numpy()}))
+    campaign.suggest(1)  # warm-up: first-call imports and allocations are not timed
+    campaign.release()
+    out = {}
+    for k in ks:
+        start = time.perf_counter()
+        picks = campaign.suggest(k)
+        out[k] = (time.perf_counter() - start, picks["candidate_id"].tolist())
+        campaign.release()
+    queue.put((out, _peak_mb()))
+
+
+def run_botorch(n_pool: int, ks, queue) -> None:
+    import torch
+    from botorch.acquisition import PosteriorStandardDeviation
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.optim import optimize_acqf_discrete
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    X, y, _ = data(n_pool)
+    out = {}
+
+    def fit():
+        model = SingleTaskGP(X[:N_OBS], -y[:, None])  # BoTorch maximises
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        return model
+
+    fit()  # warm-up
+    for k in ks:
+        start = time.perf_counter()
+        model = fit()
+        acq = qLogNoisyExpectedImprovement(model, X_baseline=X[:N_OBS])
+        chosen, _ = optimize_acqf_discrete(acq, q=k, choices=X[N_OBS:], max_batch_size=2048)
+        seconds = time.perf_counter() - start
+        ids = (torch.cdist(chosen, X).argmin(1)).tolist()
+        out[f"qlognei-{k}"] = (seconds, ids)
+    start = time.perf_counter()
+    model = fit()
+    chosen, _ = optimize_acqf_discrete(PosteriorStandardDeviation(model), q=1,
+                                       choices=X[N_OBS:], max_batch_size=2048)
+    out["variance-1"] = (time.perf_counter() - start, torch.cdist(chosen, X).argmin(1).tolist())
+    queue.put((out, _peak_mb()))
+
+
+def run_million(queue) -> None:
+    import torch
+
+    import designloop as dl
+
+    n_obs, n_pool = 1000, 1_000_000
+    X, y, _ = data(n_pool, n_obs=n_obs)
+    a = torch.rand(2000, 2000, dtype=torch.float64)
+    a @ a
+    start = time.perf_counter()
+    for _ in range(5):
+        a @ a
+    rate = 5 * 2 * 2000**3 / (time.perf_counter() - start)
+    start = time.perf_counter()
+    gp = dl.GPRegressor(chunk_size=8192).fit(X[:n_obs], y)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    pred = gp.predict(X)
+    scores = dl.ACQUISITIONS["max_variance"](pred)
+    dl.top_k(scores, 1)
+    score_s = time.perf_counter() - start
+    bound = n_obs**2 * n_pool / rate
+    queue.put(({"fit": fit_s, "score": score_s, "bound": bound, "rate": rate}, _peak_mb()))
+
+
+def in_process(target, *args):
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def baybe_python(given: str | None) -> str | None:
+    if given:
+        return given
+    venv = HERE / ".venv-baybe"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print("# creating a separate environment for BayBE (one time)...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "baybe"], check=True)
+    return str(python)
+
+
+def run_baybe(python: str, n_pool: int, ks):
+    _, y, pool = data(n_pool)
+    with tempfile.TemporaryDirectory() as tmp:
+        pool_csv, obs_csv = Path(tmp) / "pool.csv", Path(tmp) / "obs.csv"
+        pool.to_csv(pool_csv, index=False)
+        observed = pool.iloc[:N_OBS].copy()
+        observed["y"] = y.numpy()
+        observed.to_csv(obs_csv, index=False)
+        cmd = ["/usr/bin/time", "-f", "%M", python, str(HERE / "_baybe_worker.py"),
+               str(pool_csv), str(obs_csv), *map(str, ks)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    peak = float(proc.stderr.strip().splitlines()[-1]) / 1024
+    return {r["k"]: (r["seconds"], r["picks"]) for r in rows}, peak
+
+
+def batch_quality(n_pool: int, batches: dict) -> dict:
+    """qLogNEI of each batch under one reference model (higher is better)."""
+    import torch
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.sampling import SobolQMCNormalSampler
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    X, y, _ = data(n_pool)
+    torch.manual_seed(0)
+    model = SingleTaskGP(X[:N_OBS], -y[:, None])
+    fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+    acq = qLogNoisyExpectedImprovement(model, X_baseline=X[:N_OBS],
+                                       sampler=SobolQMCNormalSampler(torch.Size([4096]), seed=0))
+    with torch.no_grad():
+        return {name: float(acq(X[ids][None])) for name, ids in batches.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--million", action="store_true")
+    parser.add_argument("--baybe-python", default=None)
+    parser.add_argument("--no-baybe", action="store_true")
+    parser.add_argument("--out", default=None, help="also write the table to this Markdown file")
+    args = parser.parse_args()
+    import torch
+
+    lines: list[str] = []
+
+    def emit(text: str) -> None:
+        """Print a line of the table and keep it for --out."""
+        lines.append(text)
+        print(text, flush=True)
+
+    emit(f"# {platform.machine()}, {mp.cpu_count()} cores, torch {torch.__version__}, "
+          f"Hartmann6 pool, n = {N_OBS}, d = {D}; seconds include the GP fit")
+    python = None if args.no_baybe else baybe_python(args.baybe_python)
+    emit(f"{'N':>8s} {'method':28s} {'seconds':>9s} {'peak MB':>8s} {'x designloop':>13s} "
+          f"{'qLogNEI of batch':>17s}")
+    for n_pool in [int(s) for s in args.sizes.split(",")]:
+        dl_out, dl_peak = in_process(run_designloop, n_pool, (1, 5, 96))
+        bt_out, bt_peak = in_process(run_botorch, n_pool, (1, 5))
+        rows = [(f"designloop suggest k={k}", *dl_out[k], dl_peak) for k in (1, 5, 96)]
+        rows += [(f"botorch qLogNEI k={k}", *bt_out[f"qlognei-{k}"], bt_peak) for k in (1, 5)]
+        rows.append(("botorch posterior sd k=1", *bt_out["variance-1"], bt_peak))
+        if python:
+            by_out, by_peak = run_baybe(python, n_pool, (1, 5))
+            rows += [(f"baybe recommend k={k}", *by_out[k], by_peak) for k in (1, 5)]
+        quality = batch_quality(n_pool, {r[0]: r[2] for r in rows if "k=5" in r[0]})
+        reference = {1: dl_out[1][0], 5: dl_out[5][0], 96: dl_out[96][0]}
+        for name, seconds, _ids, peak in rows:
+            k = int(name.rsplit("=", 1)[1])
+            ratio = seconds / reference[k]
+            q = f"{quality[name]:17.3f}" if name in quality else ""
+            emit(f"{n_pool:8d} {name:28s} {seconds:9.2f} {peak:8.0f} {ratio:13.1f} {q}")
+    if args.million:
+        out, peak = in_process(run_million)
+        emit(f"\n# max-variance over N = 1,000,000 with n = 1,000: fit {out['fit']:.1f} s, "
+              f"scoring {out['score']:.2f} s, bound n^2 N / rate = {out['bound']:.2f} s "
+              f"(matmul {out['rate'] / 1e9:.0f} GFLOP/s), ratio {out['score'] / out['bound']:.2f}, "
+              f"peak {peak:.0f} MB")
+    if args.out:
+        body = "\n".join(lines)
+        Path(args.out).write_text(
+            "# Performance\n\nGenerated by `python benchmarks/suggest_speed.py --million "
+            f"--out {args.out}`; do not edit by hand.\n\n```\n{body}\n```\n")
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()
