@@ -20,18 +20,10 @@ from torch import Tensor
 
 from designloop.errors import InputError
 from designloop.prediction import RegressionPrediction
-from designloop.selection import exclusion_mask, top_k
+from designloop.selection import check_k, exclusion_mask, top_k
 from designloop.surrogates.gp import GPRegressor
 
 _CACHE_ELEMENTS = 50_000_000  # cache k(pool, train) when it fits in ~400 MB
-
-
-def _check_k(k: int, available: int) -> int:
-    if isinstance(k, bool) or int(k) != k or k < 0:
-        raise InputError(f"k must be a whole number >= 0, got {k!r}")
-    if k > available:
-        raise InputError(f"asked for {k} candidates but only {available} are left")
-    return int(k)
 
 
 class _ConditionalCovariance:
@@ -97,7 +89,7 @@ def greedy_conditional(
     pool = torch.as_tensor(pool, dtype=torch.float64)
     n = pool.shape[0]
     blocked = exclusion_mask(n, exclude)
-    k = _check_k(k, int((~blocked).sum()))
+    k = check_k(k, blocked)
     pred = pred if pred is not None else gp.predict(pool)
     scale = gp.factors()["y_std"] ** 2
     noise = (pred.noise_var / scale).expand(n)
@@ -150,7 +142,7 @@ def kriging_believer(
     """
     pool = torch.as_tensor(pool, dtype=torch.float64)
     blocked = exclusion_mask(pool.shape[0], exclude)
-    k = _check_k(k, int((~blocked).sum()))
+    k = check_k(k, blocked)
     gen = rng if isinstance(rng, np.random.Generator) or rng is None else np.random.default_rng(rng)
     Xt, yt = torch.as_tensor(X_train), torch.as_tensor(y_train, dtype=torch.float64)
     picks, picked_scores = [], []
@@ -203,7 +195,7 @@ def botorch_batch(
 
     X = torch.as_tensor(X, dtype=torch.float64)
     blocked = exclusion_mask(X.shape[0], exclude)
-    k = _check_k(k, int((~blocked).sum()))
+    k = check_k(k, blocked)
     available = np.flatnonzero(~blocked)
     sign = {"maximize": 1.0, "minimize": -1.0}.get(goal)
     if sign is None:

@@ -11,9 +11,9 @@ import torch
 from torch import Tensor
 
 from designloop.acquisition.classification import shannon_entropy
-from designloop.errors import AcquisitionError, InputError
+from designloop.errors import AcquisitionError
 from designloop.prediction import ClassificationPrediction
-from designloop.selection import exclusion_mask, top_k
+from designloop.selection import check_k, exclusion_mask, top_k
 
 _CHUNK_ELEMENTS = 2**24
 
@@ -72,8 +72,7 @@ def batch_bald(
     probs = pred.probs
     s, n, c = probs.shape
     blocked = exclusion_mask(n, exclude)
-    if isinstance(k, bool) or int(k) != k or k < 0 or k > int((~blocked).sum()):
-        raise InputError(f"k must be between 0 and {int((~blocked).sum())}, got {k!r}")
+    k = check_k(k, blocked)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(
         0 if rng is None else rng)
     tgen = torch.Generator().manual_seed(int(gen.integers(2**31)))
@@ -83,7 +82,7 @@ def batch_bald(
     conditional_sum = 0.0
     picks: list[int] = []
     info: list[float] = []
-    for _ in range(int(k)):
+    for _ in range(k):
         chunk = max(1, _CHUNK_ELEMENTS // max(1, s * prev.shape[1] * c))
         scores = torch.empty(n, dtype=torch.float64)
         for start in range(0, n, chunk):

@@ -26,13 +26,8 @@ MIN_OBSERVATIONS = 5
 def gp_leave_one_out(gp: GPRegressor) -> tuple[np.ndarray, np.ndarray]:
     """Closed-form LOO predictive mean and variance of each training target (target units):
     mu_-i = y_i - alpha_i / [K^-1]_ii, var_-i = 1 / [K^-1]_ii (Rasmussen & Williams 5.4.2)."""
-    f = gp.factors()
-    precision = f["L_inv"].pow(2).sum(0)
-    y_std = f["y_std"]
-    targets = gp.model_.train_targets * y_std + gp.model_.outcome_transform.means.reshape(())
-    mean = targets - f["alpha"] / precision * y_std
-    var = precision.reciprocal() * y_std**2
-    return mean.detach().numpy(), var.detach().numpy()
+    mean, var = gp.leave_one_out()
+    return mean.numpy(), var.numpy()
 
 
 def _folds(n: int, n_folds: int, seed: int) -> np.ndarray:
@@ -114,21 +109,28 @@ def classification_diagnostics(labels, probs: np.ndarray) -> dict:
     return out
 
 
+def calibrate(surrogate, X, y, n_folds: int = 5, seed: int = 0) -> tuple[dict, object]:
+    """Calibration diagnostics of `surrogate` on the observations `X, y`, and the
+    out-of-fold predictions they came from (({}, None) while there are fewer than
+    MIN_OBSERVATIONS)."""
+    n = len(y)
+    if n < MIN_OBSERVATIONS:
+        return {}, None
+    oof = cross_validated(surrogate, X, y, n_folds, seed)
+    if surrogate.task == "regression":
+        out = regression_diagnostics(y, *oof)
+        out["method"] = "leave-one-out" if isinstance(surrogate, GPRegressor) else \
+            f"{min(n_folds, n)}-fold"
+        return out, oof
+    out = classification_diagnostics(y, oof)
+    out["method"] = f"{min(n_folds, n)}-fold"
+    return out, oof
+
+
 def diagnose(surrogate, X, y, n_folds: int = 5, seed: int = 0) -> dict:
     """Calibration diagnostics of `surrogate` on the observations `X, y` (empty dict while
     there are fewer than MIN_OBSERVATIONS)."""
-    n = len(y)
-    if n < MIN_OBSERVATIONS:
-        return {}
-    result = cross_validated(surrogate, X, y, n_folds, seed)
-    if surrogate.task == "regression":
-        out = regression_diagnostics(y, *result)
-        out["method"] = "leave-one-out" if isinstance(surrogate, GPRegressor) else \
-            f"{min(n_folds, n)}-fold"
-        return out
-    out = classification_diagnostics(y, result)
-    out["method"] = f"{min(n_folds, n)}-fold"
-    return out
+    return calibrate(surrogate, X, y, n_folds, seed)[0]
 
 
 def warnings(diagnostics: dict) -> list[str]:

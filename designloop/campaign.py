@@ -157,21 +157,21 @@ class Campaign:
         info: dict = {"k": int(k), "seed": cfg.seed}
         predictions: list[dict] = [{} for _ in range(k)]
         scores: np.ndarray = np.full(k, np.nan)
+        single_class = cfg.task == "classification" and not obs.empty and labels.nunique() < 2
+        if obs.empty or single_class:  # no model yet: spread the picks over the features
+            features, _ = modelling.features(self, np.zeros(0, dtype=np.int64), torch.zeros(0),
+                                             info)
         if obs.empty:
             kind, surrogate, acq_name = "initial", None, cfg.initial_design
             info["reason"] = (f"nothing measured yet: a space-filling initial design "
                               f"({cfg.initial_design})")
-            features, _ = modelling.features(self, np.zeros(0, dtype=np.int64), torch.zeros(0),
-                                             info)
             picks = initial_design(features, k, cfg.initial_design, exclude=excluded, rng=rng)
-        elif cfg.task == "classification" and labels.nunique() < 2:
+        elif single_class:
             kind, surrogate, acq_name = "diversity", None, "maximin"
             info["reason"] = (
                 f"only the class {labels.iloc[0]!r} observed so far; a classifier needs two, so "
                 "candidates far from the measured ones are picked until a second class appears"
             )
-            features, _ = modelling.features(self, np.zeros(0, dtype=np.int64), torch.zeros(0),
-                                             info)
             picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
         else:
             kind, surrogate, acq_name = "model", cfg.surrogate, cfg.acquisition
@@ -190,7 +190,6 @@ class Campaign:
     def _model_step(self, obs, measured, excluded, k, rng, info):
         cfg = self.config
         fitted = modelling.fit(self, obs, info, cfg.diagnostics)
-        self.last_model_ = fitted.model
         available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
         pred, scores, context = modelling.score(self, fitted, available, rng, info)
         method = choose_selection(cfg, fitted.model, pred, k)
@@ -198,15 +197,12 @@ class Campaign:
         local, picked_scores = select_batch(
             method, k=k, scores=scores, pred=pred, model=fitted.model, X=fitted.X,
             available=available, excluded=excluded, measured=measured,
-            X_obs=fitted.X[fitted.rows], y_obs=fitted.y, acquisition=self._acquisition_fn(),
-            context=context, rng=rng, seed=cfg.seed,
+            X_obs=fitted.X[fitted.rows], y_obs=fitted.y,
+            acquisition=modelling.acquisition_function(self), context=context, rng=rng, seed=cfg.seed,
             surrogate_factory=lambda: make_surrogate(cfg.surrogate, **fitted.params),
         )
         predictions = modelling.describe(self, fitted, pred, available, local, info)
         return available[local], picked_scores, predictions
-
-    def _acquisition_fn(self):
-        return modelling.acquisition_function(self)
 
     def _suggestion_frame(self, cycle: int, rows: list[dict]) -> pd.DataFrame:
         ids = [r["candidate_id"] for r in rows]

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from designloop.errors import InputError
-from designloop.selection import _as_generator, exclusion_mask, maximin, top_k
+from designloop.selection import _as_generator, check_k, exclusion_mask, maximin, top_k
 
 INITIAL_DESIGNS = ("random", "maximin", "kmeans")
 
@@ -43,14 +43,13 @@ def kmeans_pp(X: Tensor, k: int, exclude=None, rng=None, anchors=None) -> np.nda
     X = torch.as_tensor(X, dtype=torch.float64)
     n = X.shape[0]
     blocked = exclusion_mask(n, exclude)
-    if isinstance(k, bool) or int(k) != k or k < 0 or k > int((~blocked).sum()):
-        raise InputError(f"k must be between 0 and {int((~blocked).sum())}, got {k!r}")
+    k = check_k(k, blocked)
     gen = _as_generator(rng) or np.random.default_rng(0)
     d2 = torch.full((n,), float("inf"), dtype=torch.float64)
     for a in anchors or []:
         d2 = torch.minimum(d2, (X - X[int(a)]).pow(2).sum(1))
     picks: list[int] = []
-    for _ in range(int(k)):
+    for _ in range(k):
         weights = np.where(blocked, 0.0, d2.numpy())
         if not np.isfinite(weights).all() or weights.sum() <= 0:
             choice = int(gen.choice(np.flatnonzero(~blocked)))
@@ -133,10 +132,8 @@ def initial_design(X: Tensor, k: int, method: str = "maximin", exclude=None,
     blocked = exclusion_mask(X.shape[0], exclude)
     gen = _as_generator(rng) or np.random.default_rng(0)
     if method == "random":
-        available = np.flatnonzero(~blocked)
-        if k > available.size:
-            raise InputError(f"asked for {k} candidates but only {available.size} are left")
-        return gen.choice(available, int(k), replace=False).astype(np.int64)
+        k = check_k(k, blocked)
+        return gen.choice(np.flatnonzero(~blocked), k, replace=False).astype(np.int64)
     if method == "maximin":
         return maximin(X, k, exclude=blocked, rng=gen)
     if method == "kmeans":

@@ -80,9 +80,8 @@ def status_dict(campaign) -> dict:
         if diag:
             key = "coverage90" if "coverage90" in diag else "ece"
             out[f"calibration ({diag['method']} {key})"] = round(diag[key], 3)
-        warned = [w for w in last.get("warnings", [])]
-        if warned:
-            out["warning"] = " ".join(warned)
+        if last.get("warnings"):
+            out["warning"] = " ".join(last["warnings"])
     if cfg.goal in ("maximize", "minimize") and len(obs):
         values = obs["value"].astype(float)
         out["best"] = float(values.max() if cfg.goal == "maximize" else values.min())

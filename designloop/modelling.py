@@ -14,11 +14,7 @@ import torch
 from torch import Tensor
 
 from designloop import acquisition as acq
-from designloop.calibration import (
-    classification_diagnostics,
-    cross_validated,
-    regression_diagnostics,
-)
+from designloop.calibration import MIN_OBSERVATIONS, calibrate
 from designloop.calibration import warnings as calibration_warnings
 from designloop.conformal import conformal_quantile, gp_jackknife_plus
 from designloop.errors import InputError
@@ -29,7 +25,6 @@ from designloop.surrogates import make_surrogate
 from designloop.surrogates.gp import GPRegressor
 
 CONFORMAL_LEVEL = 0.9
-MIN_DIAGNOSTIC_OBSERVATIONS = 5
 
 
 @dataclass
@@ -90,16 +85,11 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
     if hasattr(model, "get_params"):
         info["surrogate_params"] = dict(model.get_params())
     fitted = Fitted(model, X, rows, y, classes, params)
-    if diagnostics and len(rows) >= MIN_DIAGNOSTIC_OBSERVATIONS and hasattr(model, "clone"):
-        fitted.oof = cross_validated(model, X[rows], y.numpy(), seed=cfg.seed)
-        if cfg.task == "regression":
-            diag = regression_diagnostics(y.numpy(), *fitted.oof)
-            diag["method"] = "leave-one-out" if isinstance(model, GPRegressor) else "5-fold"
-        else:
-            diag = classification_diagnostics(y.numpy(), _full_width(fitted.oof, classes))
-            diag["method"] = "5-fold"
-        info["diagnostics"] = diag
-        info["warnings"] = calibration_warnings(diag)
+    if diagnostics and hasattr(model, "clone"):
+        diag, fitted.oof = calibrate(model, X[rows], y.numpy(), seed=cfg.seed)
+        if diag:
+            info["diagnostics"] = diag
+            info["warnings"] = calibration_warnings(diag)
     return fitted
 
 
@@ -121,7 +111,7 @@ def score(campaign, fitted: Fitted, available: np.ndarray, rng, info: dict | Non
         context["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
         if info is not None:
             info["best_f"] = context["best_f"]
-    function = campaign._acquisition_fn()
+    function = acquisition_function(campaign)
     scores = torch.as_tensor(function(pred, **context), dtype=torch.float64)
     if scores.shape != (len(available),):
         raise InputError(f"the acquisition function returned shape {tuple(scores.shape)}; it "
@@ -150,7 +140,7 @@ def describe(campaign, fitted: Fitted, pred, available, local, info: dict) -> li
 
 def _conformal(fitted: Fitted, picks, sub, pred, local):
     model = fitted.model
-    if isinstance(model, GPRegressor) and len(fitted.rows) >= MIN_DIAGNOSTIC_OBSERVATIONS:
+    if isinstance(model, GPRegressor) and len(fitted.rows) >= MIN_OBSERVATIONS:
         lo, hi = gp_jackknife_plus(model, fitted.X[picks], CONFORMAL_LEVEL)
         return [{"interval_lo": float(a), "interval_hi": float(b)}
                 for a, b in zip(lo, hi, strict=True)]

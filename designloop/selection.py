@@ -46,6 +46,25 @@ def exclusion_mask(n: int, exclude: Iterable[int] | np.ndarray | torch.Tensor | 
     return mask
 
 
+def check_k(k, excluded: np.ndarray) -> int:
+    """`k` as an int, after checking it is a whole number no larger than what is left.
+
+    Args:
+        k: how many candidates are asked for.
+        excluded: `(N,)` boolean mask of candidates that may not be picked.
+    """
+    if isinstance(k, bool) or int(k) != k or k < 0:
+        raise InputError(f"k must be a whole number >= 0, got {k!r}")
+    available = int((~excluded).sum())
+    if k > available:
+        raise InputError(
+            f"asked for {int(k)} candidates but only {available} are left "
+            f"({excluded.size} in all, {int(excluded.sum())} measured or pending); ask for at "
+            f"most {available}"
+        )
+    return int(k)
+
+
 def top_k(
     scores,
     k: int,
@@ -72,18 +91,9 @@ def top_k(
     s = s.astype(np.float64, copy=False)
     if s.ndim != 1:
         raise InputError(f"scores must have shape (N,), got {s.shape}")
-    n = s.shape[0]
-    if isinstance(k, bool) or int(k) != k or k < 0:
-        raise InputError(f"k must be a whole number >= 0, got {k!r}")
-    k = int(k)
-    excluded = exclusion_mask(n, exclude)
+    excluded = exclusion_mask(s.shape[0], exclude)
+    k = check_k(k, excluded)
     available = np.flatnonzero(~excluded)
-    if k > available.size:
-        raise InputError(
-            f"asked for {k} candidates but only {available.size} are left "
-            f"({n} in all, {int(excluded.sum())} measured or pending); ask for at most "
-            f"{available.size}"
-        )
     vals = s[available]
     if np.isnan(vals).any():
         raise InputError(f"scores hold NaN at candidates {available[np.isnan(vals)][:5].tolist()}")
@@ -136,14 +146,7 @@ def maximin(
     X = torch.as_tensor(X, dtype=torch.float64)
     n = X.shape[0]
     excluded = exclusion_mask(n, exclude)
-    available = int((~excluded).sum())
-    if isinstance(k, bool) or int(k) != k or k < 0:
-        raise InputError(f"k must be a whole number >= 0, got {k!r}")
-    if k > available:
-        raise InputError(
-            f"asked for {k} candidates but only {available} are left ({n} in all); ask for at "
-            f"most {available}"
-        )
+    k = check_k(k, excluded)
     gen = _as_generator(rng) or np.random.default_rng(0)
     anchor_idx = [int(a) for a in (anchors or [])]
     min_dist = torch.full((n,), float("inf"), dtype=torch.float64)
@@ -151,7 +154,7 @@ def maximin(
         min_dist = torch.minimum(min_dist, (X - X[a]).pow(2).sum(1))
     picks: list[int] = []
     blocked = torch.from_numpy(excluded.copy())
-    for _ in range(int(k)):
+    for _ in range(k):
         if not picks and not anchor_idx:
             choice = int(gen.choice(np.flatnonzero(~blocked.numpy())))
         else:

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from designloop import modelling
 from designloop.campaign import Campaign
 from designloop.errors import InputError
 from designloop.metrics import classification_metrics, regression_metrics
 from designloop.problems import Problem
 from designloop.strategies import Strategy, parse_strategies
-from designloop.surrogates import make_surrogate
 
 
 def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
@@ -70,38 +70,23 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
             row["top1_found"] = int(top[np.unique(measured)].sum())
             row["top1_fraction"] = row["top1_found"] / int(top.sum())
         if metrics:
-            row.update(_model_quality(problem, strategy, campaign, measured, values, seed))
+            row.update(_model_quality(problem, campaign))
         rows.append(row)
     return rows
 
 
-def _model_quality(problem, strategy, campaign, measured, values, seed) -> dict:
-    """Fit the strategy's surrogate to everything measured and score it on the whole pool."""
-    X = campaign.encoder.features(_encoding(campaign))
-    rows = np.asarray(measured)
-    name = strategy.surrogate or ("gp" if problem.task == "regression" else "gp_classifier")
-    params = dict(campaign.config.surrogate_params)
-    params["seed"] = seed
-    if name in ("ensemble", "mc_dropout", "forest"):
-        params["task"] = problem.task
-    if problem.task == "regression":
-        model = make_surrogate(name, **params).fit(X[rows], np.asarray(values, dtype=float))
-        return regression_metrics(model.predict(X), problem.values)
-    classes = sorted(set(map(str, values)))
-    if len(classes) < 2:
-        majority = classes[0]
+def _model_quality(problem, campaign) -> dict:
+    """Fit the campaign's surrogate to everything measured (as its next cycle would) and
+    score it on the whole pool."""
+    obs = campaign.store.observations()
+    if problem.task == "classification" and obs["value"].astype(str).nunique() < 2:
+        majority = str(obs["value"].iloc[0])
         return {"accuracy": float(np.mean(problem.values.astype(str) == majority))}
-    codes = np.asarray([classes.index(str(v)) for v in values])
-    model = make_surrogate(name, **params).fit(X[rows], codes)
-    return classification_metrics(model.predict(X), problem.values.astype(str).tolist(), classes)
-
-
-def _encoding(campaign):
-    cycles = campaign.store.cycles()
-    if not campaign.encoder.has_smiles:
-        return None
-    chosen = [i.get("encoding") for i in cycles["info"] if i.get("encoding")]
-    return chosen[-1] if chosen else "morgan"
+    fitted = modelling.fit(campaign, obs, {}, diagnostics=False)
+    pred = fitted.model.predict(fitted.X)
+    if problem.task == "regression":
+        return regression_metrics(pred, problem.values)
+    return classification_metrics(pred, problem.values.astype(str).tolist(), fitted.classes)
 
 
 def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size: int = 1,

@@ -212,13 +212,24 @@ class GPRegressor(SurrogateBase):
         Reference: Rasmussen & Williams, "Gaussian Processes for Machine Learning", 2006,
         section 5.4.2.
         """
-        self._check_fitted()
-        c = self._cache()
-        precision_diag = c["L_inv"].pow(2).sum(0)  # diag(K^-1) = column norms of L^-1
-        var = precision_diag.reciprocal()
-        resid = c["alpha"] * var
+        resid, var = self._loo_standardised()
         ll = -0.5 * torch.log(2 * torch.pi * var) - 0.5 * resid.pow(2) / var
         return float(ll.mean())
+
+    def _loo_standardised(self) -> tuple[Tensor, Tensor]:
+        """LOO residuals y_i - mu_-i and variances var_-i, standardised units."""
+        self._check_fitted()
+        c = self._cache()
+        var = c["L_inv"].pow(2).sum(0).reciprocal()  # 1 / diag(K^-1): column norms of L^-1
+        return c["alpha"] * var, var
+
+    def leave_one_out(self) -> tuple[Tensor, Tensor]:
+        """Closed-form leave-one-out predictive mean and variance `(n,)` of each training
+        target, in the target's units (hyper-parameters kept fixed)."""
+        resid, var = self._loo_standardised()
+        c = self._cache()
+        targets = self.model_.train_targets * c["y_std"] + c["y_mean"]
+        return (targets - resid * c["y_std"]).detach(), (var * c["y_std"] ** 2).detach()
 
     def predict(self, X) -> RegressionPrediction:
         """Posterior mean, epistemic (latent-function) variance and noise variance for
