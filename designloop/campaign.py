@@ -198,7 +198,8 @@ class Campaign:
             method, k=k, scores=scores, pred=pred, model=fitted.model, X=fitted.X,
             available=available, excluded=excluded, measured=measured,
             X_obs=fitted.X[fitted.rows], y_obs=fitted.y,
-            acquisition=modelling.acquisition_function(self), context=context, rng=rng, seed=cfg.seed,
+            acquisition=modelling.acquisition_function(self), context=context, rng=rng,
+            seed=cfg.seed,
             surrogate_factory=lambda: make_surrogate(cfg.surrogate, **fitted.params),
         )
         predictions = modelling.describe(self, fitted, pred, available, local, info)
