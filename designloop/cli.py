@@ -206,7 +206,10 @@ def _print_status(campaign: Campaign) -> None:
 
 @app.command()
 def status(db: Db) -> None:
-    """Show the campaign: counts, pending suggestions, best so far."""
+    """Show the campaign: counts, pending suggestions, best so far, calibration.
+
+    Example: designloop status lab.db
+    """
     _print_status(_open(db))
 
 
@@ -216,7 +219,10 @@ def history(
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV to standard output")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write CSV to a file")] = None,
 ) -> None:
-    """Every suggestion of every cycle, with what came back."""
+    """Every suggestion of every cycle, with what came back.
+
+    Example: designloop history lab.db --csv > history.csv
+    """
     frame = _open(db).history()
     if output is not None:
         frame.to_csv(output, index=False)
@@ -234,7 +240,10 @@ def release(
     db: Db,
     ids: Annotated[str | None, typer.Option(help="Comma-separated candidate ids (default: all)")] = None,
 ) -> None:
-    """Release pending suggestions so they can be suggested again."""
+    """Release pending suggestions so they can be suggested again.
+
+    Example: designloop release lab.db --ids 12,40
+    """
     campaign = _open(db)
     chosen = None
     if ids:
@@ -333,7 +342,10 @@ def report(
 
 @app.command()
 def acquisitions() -> None:
-    """List the acquisition functions with their meaning."""
+    """List the acquisition functions with their meaning.
+
+    Example: designloop acquisitions
+    """
     table = Table(header_style="bold")
     table.add_column("name")
     table.add_column("meaning")
