@@ -81,6 +81,22 @@ def test_greedy_conditional_uncached_equals_cached(gp_problem, monkeypatch):
     assert a.tolist() == b.tolist() and torch.allclose(sa, sb, atol=1e-10)
 
 
+@pytest.mark.parametrize("name", ["max_variance", "log_expected_improvement", "ucb"])
+def test_lazy_greedy_gives_the_whole_pool_greedy(gp_problem, name):
+    model, X, y, _ = gp_problem
+    pool = torch.rand(6000, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    acquisition = dl.ACQUISITIONS[name]
+    context = {"best_f": float(y.max()), "goal": "maximize"}
+    exclude = np.arange(0, 6000, 7)
+    fast, fast_scores = greedy_conditional(model, pool, 40, acquisition, exclude=exclude, rng=0,
+                                           **context)
+    full, full_scores = greedy_conditional(model, pool, 40, acquisition, exclude=exclude, rng=0,
+                                           lazy=False, **context)
+    assert fast.tolist() == full.tolist()
+    assert torch.allclose(fast_scores, full_scores, atol=1e-9, rtol=0)
+    assert not set(fast.tolist()) & set(exclude.tolist())
+
+
 def test_kriging_believer_keeps_the_mean_and_excludes(gp_problem):
     model, X, y, pool = gp_problem
     picks, _ = greedy_conditional(model, pool, 4, dl.ACQUISITIONS["ucb"], exclude=[0, 1],

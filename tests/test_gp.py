@@ -5,8 +5,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from gpytorch.kernels import MaternKernel, RBFKernel, ScaleKernel
 
 import designloop as dl
+from designloop.surrogates.kernels import dense_cross_covariance
 
 
 def test_variance_small_at_data_and_large_far_away():
@@ -113,15 +115,17 @@ def test_unknown_kernel_lists_choices():
         dl.GPRegressor(kernel="periodic").fit(torch.rand(3, 1), torch.rand(3))
 
 
-@pytest.mark.parametrize("kernel, noise", [("matern", None), ("rbf", 0.01), ("tanimoto", None)])
-def test_cached_cholesky_prediction_equals_botorch_posterior(kernel, noise):
+@pytest.mark.parametrize("kernel, noise, n", [("matern", None, 80), ("rbf", 0.01, 80),
+                                              ("tanimoto", None, 80), ("matern", None, 600)])
+def test_cached_cholesky_prediction_equals_botorch_posterior(kernel, noise, n):
+    # n = 600 takes the blocked-triangle path of the variance (column blocks of L^-T)
     gen = torch.Generator().manual_seed(6)
-    X = torch.rand(80, 5, generator=gen, dtype=torch.float64)
+    X = torch.rand(n, 5, generator=gen, dtype=torch.float64)
     pool = torch.rand(500, 5, generator=gen, dtype=torch.float64)
     if kernel == "tanimoto":
         X, pool = (X > 0.5).double(), (pool > 0.5).double()
-    y = torch.sin(3 * X.sum(1)) + 0.1 * torch.randn(80, generator=gen, dtype=torch.float64)
-    model = dl.GPRegressor(kernel=kernel, noise=noise, chunk_size=128).fit(X, y)
+    y = torch.sin(3 * X.sum(1)) + 0.1 * torch.randn(n, generator=gen, dtype=torch.float64)
+    model = dl.GPRegressor(kernel=kernel, noise=noise, chunk_size=128, max_iter=50).fit(X, y)
     pred = model.predict(pool)
     with torch.no_grad():
         post = model.model_.posterior(pool.unsqueeze(-2))
@@ -142,3 +146,30 @@ def test_a_fit_that_keeps_failing_says_so(monkeypatch):
     with pytest.raises(dl.SurrogateFitError, match="failed even with jitter 0.01"):
         dl.GPRegressor().fit(torch.rand(5, 2, dtype=torch.float64), torch.rand(5))
     assert tried == [None, 1e-6, 1e-4, 1e-2]  # retried with more jitter before giving up
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MaternKernel(nu=0.5), lambda: MaternKernel(nu=1.5),
+    lambda: MaternKernel(nu=2.5, ard_num_dims=4), lambda: RBFKernel(ard_num_dims=4),
+    lambda: ScaleKernel(MaternKernel(nu=2.5, ard_num_dims=4)),
+])
+def test_dense_cross_covariance_equals_gpytorch(make):
+    gen = torch.Generator().manual_seed(2)
+    kernel = make().double()
+    with torch.no_grad():
+        for _name, param in kernel.named_parameters():
+            param.copy_(torch.randn(param.shape, generator=gen, dtype=torch.float64))
+        A = torch.rand(300, 4, generator=gen, dtype=torch.float64)
+        B = torch.rand(40, 4, generator=gen, dtype=torch.float64)
+        B[:5] = A[:5]  # zero distances
+        dense = dense_cross_covariance(kernel, A, B, center=B.mean(0))
+        expected = kernel(A, B).to_dense()
+    assert torch.allclose(dense, expected, atol=1e-12, rtol=0)
+
+
+def test_dense_cross_covariance_declines_other_kernels():
+    from designloop.surrogates.kernels import TanimotoKernel
+
+    A = torch.rand(5, 3, dtype=torch.float64)
+    assert dense_cross_covariance(TanimotoKernel(), A, A) is None
+    assert dense_cross_covariance(MaternKernel(nu=2.5, active_dims=[0, 1]), A, A) is None

@@ -21,6 +21,8 @@ from designloop.surrogates.base import (
     resolve_n_classes,
 )
 
+_ACTIVATION_ELEMENTS = 2**20
+
 
 class _NeuralSurrogate(SurrogateBase):
     """Fitting and committee prediction shared by DeepEnsemble and MCDropout."""
@@ -56,28 +58,34 @@ class _NeuralSurrogate(SurrogateBase):
         self.n_features_ = X.shape[1]
         return self
 
-    def _outputs(self, Xs: Tensor) -> Tensor:
+    def _outputs(self, Xs: Tensor, masks: list[Tensor] | None) -> Tensor:
         """Committee outputs `(S, N, out)` for scaled inputs; S members or dropout passes."""
-        if self.dropout > 0:
-            gen = torch.Generator().manual_seed(self.seed + 1)
-            outs = []
-            for _ in range(self.n_passes):  # one pass at a time keeps masks (S, N, h) small
-                masks = networks.dropout_masks(self.net_.hidden_widths, (1, Xs.shape[0]),
-                                               self.dropout, gen)
-                outs.append(self.net_(Xs, masks))
-            return torch.cat(outs, dim=0)
-        return self.net_(Xs)
+        return self.net_(Xs, masks)
+
+    def _pass_masks(self) -> list[Tensor] | None:
+        """One dropout mask per pass `(T, 1, width)`, shared by every candidate: each pass is
+        one sub-network, so the passes are coherent function draws like ensemble members,
+        and the same whatever the order or chunking of the pool."""
+        if self.dropout <= 0:
+            return None
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        return networks.dropout_masks(self.net_.hidden_widths, (self.n_passes, 1), self.dropout,
+                                      gen)
 
     def predict(self, X):
         """A RegressionPrediction (member means as samples) or `probs (S, N, C)`."""
         self._check_fitted()
         Xs = self.x_scaler_.transform(self._check_X(X))
         n = Xs.shape[0]
+        size = self.n_passes if self.dropout > 0 else self.n_members
+        # keep each chunk's hidden activations (S, rows, width) near 1M numbers (cache-sized)
+        width = max(self.hidden, default=1)
+        rows = min(self.chunk_size, max(64, _ACTIVATION_ELEMENTS // (size * width)))
+        masks = self._pass_masks()
         pieces = []
         with torch.no_grad():
-            for piece in iter_chunks(n, self.chunk_size):
-                pieces.append(self._outputs(Xs[piece]))
-            size = self.n_passes if self.dropout > 0 else self.n_members
+            for piece in iter_chunks(n, rows):
+                pieces.append(self._outputs(Xs[piece], masks))
             n_out = 2 if self.task == "regression" else self.n_classes_
             out = torch.cat(pieces, dim=1) if pieces else torch.zeros(size, 0, n_out,
                                                                        dtype=torch.float64)
@@ -123,8 +131,9 @@ class DeepEnsemble(_NeuralSurrogate):
 
 
 class MCDropout(_NeuralSurrogate):
-    """MLP trained with dropout and kept stochastic at prediction: T passes with fresh
-    masks form the committee (`samples (T, N)` or `probs (T, N, C)`).
+    """MLP trained with dropout and kept stochastic at prediction: T passes, each with its own
+    dropout mask shared by all candidates (one sub-network per pass), form the committee
+    (`samples (T, N)` or `probs (T, N, C)`), so that the passes are coherent function draws.
 
     Args:
         task: "regression" or "classification".

@@ -1,7 +1,10 @@
 """Exact GP regression on BoTorch's SingleTaskGP: Matern-5/2 ARD, RBF, or fingerprint kernels.
 
-Fitting maximises the marginal likelihood (`fit_gpytorch_mll`); prediction is chunked so the
-memory used depends on the chunk size, not on the size of the pool.
+Fitting maximises the marginal likelihood (`fit_gpytorch_mll`). Prediction runs on a cache
+built once per fit (the inverse Cholesky factor of the training covariance and K^-1 y): each
+chunk of candidates costs one dense kernel block and a few matrix products, about n^2 / 2
+multiply-adds per candidate, and the memory used depends on the chunk size, not on the size
+of the pool.
 """
 
 from __future__ import annotations
@@ -24,9 +27,31 @@ from torch import Tensor
 from designloop.errors import InputError, SurrogateFitError
 from designloop.prediction import RegressionPrediction
 from designloop.surrogates.base import SurrogateBase, as_targets, iter_chunks
-from designloop.surrogates.kernels import MinMaxKernel, TanimotoKernel
+from designloop.surrogates.kernels import MinMaxKernel, TanimotoKernel, dense_cross_covariance
 
 KERNELS = ("matern", "rbf", "tanimoto", "minmax")
+
+BLOCK_ELEMENTS = 2**20  # kernel entries per chunk of candidates (8 MB in float64)
+_TRIANGLE_BLOCK = 128  # column block of the inverse Cholesky factor in the variance product
+
+
+def chunk_rows(n_train: int, chunk_size: int | None) -> int:
+    """Candidates per chunk: the given size, or as many as keep one kernel block of
+    `(rows, n_train)` within BLOCK_ELEMENTS (between 256 and 65,536 rows)."""
+    if chunk_size is not None:
+        return chunk_size
+    return int(min(65_536, max(256, BLOCK_ELEMENTS // max(n_train, 1))))
+
+
+def triangle_blocks(L_inv: Tensor) -> list[tuple[int, Tensor]]:
+    """Column blocks of `L_inv^T` with the zeros of the triangle cut off: `(end, B_j)` with
+    `B_j = L_inv[lo:end, :end]^T`, so that `K_s L_inv^T` is the concatenation of
+    `K_s[:, :end] @ B_j`. For n training points this takes about n^2 / 2 multiply-adds per
+    candidate instead of n^2."""
+    n = L_inv.shape[0]
+    width = n if n < 2 * _TRIANGLE_BLOCK else max(_TRIANGLE_BLOCK, -(-n // 8))
+    return [(min(lo + width, n), L_inv[lo : lo + width, : lo + width].T.contiguous())
+            for lo in range(0, n, width)]
 
 
 MAX_CHOLESKY_SIZE = 20_000
@@ -88,7 +113,8 @@ class GPRegressor(SurrogateBase):
         noise: observation-noise variance in the target's units; None learns it.
         max_iter: L-BFGS iterations for the hyper-parameters (bounds the fit time with many
             ARD lengthscales).
-        chunk_size: candidates predicted at once (bounds memory).
+        chunk_size: candidates predicted at once (bounds memory); None sizes each chunk so
+            that its kernel block has about a million entries (8 MB).
         seed: seeds the random restarts the optimiser may need.
 
     Fitted attributes: `model_` (the BoTorch model), `n_features_`, `n_observations_`.
@@ -97,7 +123,7 @@ class GPRegressor(SurrogateBase):
     task = "regression"
 
     def __init__(self, kernel: str = "matern", noise: float | None = None,
-                 max_iter: int = 200, chunk_size: int = 2048, seed: int = 0):
+                 max_iter: int = 200, chunk_size: int | None = None, seed: int = 0):
         self._store(locals())
 
     def fit(self, X, y) -> GPRegressor:
@@ -181,7 +207,8 @@ class GPRegressor(SurrogateBase):
                 alpha = torch.cholesky_solve((yt - mean0)[:, None], L)[:, 0]
             tf = model.outcome_transform
             self.cache_ = {"Xn": Xn, "alpha": alpha, "L_inv": L_inv, "mean0": mean0,
-                           "y_mean": tf.means.reshape(()), "y_std": tf.stdvs.reshape(())}
+                           "y_mean": tf.means.reshape(()), "y_std": tf.stdvs.reshape(()),
+                           "center": Xn.mean(0), "blocks": triangle_blocks(L_inv)}
         return self.cache_
 
     def transform_inputs(self, X) -> Tensor:
@@ -196,7 +223,16 @@ class GPRegressor(SurrogateBase):
         in standardised target units."""
         self._check_fitted()
         with torch.no_grad():
-            return self.model_.covar_module(A, B).to_dense()
+            dense = dense_cross_covariance(self.model_.covar_module, A, B,
+                                           center=self._cache()["center"])
+            return dense if dense is not None else self.model_.covar_module(A, B).to_dense()
+
+    def prior_variance(self, A: Tensor) -> Tensor:
+        """Prior variance `(len(A),)` at inputs already in the model's space (standardised
+        target units)."""
+        self._check_fitted()
+        with torch.no_grad():
+            return self.model_.covar_module(A, A, diag=True)
 
     def factors(self) -> dict:
         """The fitted posterior's building blocks (standardised units): transformed training
@@ -238,22 +274,21 @@ class GPRegressor(SurrogateBase):
         self._check_fitted()
         X = self._check_X(X)
         c = self._cache()
-        model = self.model_
         n = X.shape[0]
         mean = torch.empty(n, dtype=torch.float64)
         var = torch.empty(n, dtype=torch.float64)
         with torch.no_grad():
-            for piece in iter_chunks(n, self.chunk_size):
-                Xc = X[piece]
-                if getattr(model, "input_transform", None) is not None:
-                    Xc = model.input_transform(Xc)
-                Ks = model.covar_module(Xc, c["Xn"]).to_dense()  # (B, n)
-                prior = model.covar_module(Xc, Xc, diag=True)
-                V = Ks @ c["L_inv"].T  # (B, n): rows of L^-1 K_s^T
-                mean[piece] = c["mean0"] + Ks @ c["alpha"]
-                var[piece] = prior - V.pow(2).sum(-1)
-        mean = mean * c["y_std"] + c["y_mean"]
-        var = var.clamp_min(0.0) * c["y_std"] ** 2
+            Xn = self.transform_inputs(X)
+            var.copy_(self.prior_variance(Xn))
+            for piece in iter_chunks(n, chunk_rows(c["Xn"].shape[0], self.chunk_size)):
+                Ks = self.prior_covariance(Xn[piece], c["Xn"])  # (B, n)
+                mean[piece] = torch.mv(Ks, c["alpha"])
+                explained = var[piece]
+                for end, block in c["blocks"]:  # rows of K_s L^-T, one column block at a time
+                    V = Ks[:, :end] @ block
+                    explained.sub_(torch.einsum("ij,ij->i", V, V))
+            mean = (mean + c["mean0"]) * c["y_std"] + c["y_mean"]
+            var = var.clamp_min(0.0) * c["y_std"] ** 2
         return RegressionPrediction(mean, var, self.noise_variance())
 
     def sample_posterior(self, X, n_samples: int, seed: int = 0) -> Tensor:

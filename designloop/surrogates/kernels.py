@@ -1,12 +1,15 @@
-"""Kernels for molecular fingerprints, which neither GPyTorch nor BoTorch provide.
+"""Kernels for molecular fingerprints, which neither GPyTorch nor BoTorch provide, and a
+fast dense evaluation of the stationary kernels for scoring large pools.
 
 Tanimoto (Jaccard) similarity for bit or count vectors, and MinMax for count fingerprints.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
-from gpytorch.kernels import Kernel
+from gpytorch.kernels import Kernel, MaternKernel, RBFKernel, ScaleKernel
 from torch import Tensor
 
 _MINMAX_CHUNK_ELEMENTS = 2**24
@@ -67,3 +70,52 @@ class MinMaxKernel(Kernel):
             pieces.append(torch.minimum(a, x2[..., None, :, :]).sum(-1))
         mins = torch.cat(pieces, dim=-2)
         return _safe_ratio(mins, total1 + total2 - mins)
+
+
+_MATERN_SCALE = {0.5: 1.0, 1.5: math.sqrt(3.0), 2.5: math.sqrt(5.0)}
+
+
+def dense_cross_covariance(kernel: Kernel, A: Tensor, B: Tensor, center: Tensor | None = None
+                           ) -> Tensor | None:
+    """`k(A, B)` as one dense `(len(A), len(B))` block, computed in place for the stationary
+    kernels the GP uses (Matern 1/2, 3/2, 5/2 and RBF with one or ARD lengthscales, optionally
+    under a ScaleKernel), without GPyTorch's lazy-tensor machinery.
+
+    The squared distances come from one matrix product, |a|^2 + |b|^2 - 2 a.b, on inputs
+    centred at `center` (pass the training inputs' mean so that every chunk of a pool is
+    centred alike) and scaled by the lengthscales; GPyTorch's kernels use the same expansion.
+    Returns None for any other kernel: the caller falls back to calling the module.
+    """
+    scale = None
+    base = kernel
+    if isinstance(kernel, ScaleKernel):
+        if kernel.outputscale.numel() != 1:
+            return None
+        scale = kernel.outputscale.reshape(())
+        base = kernel.base_kernel
+    if type(base) not in (MaternKernel, RBFKernel) or base.active_dims is not None:
+        return None
+    if isinstance(base, MaternKernel) and float(base.nu) not in _MATERN_SCALE:
+        return None
+    lengthscale = base.lengthscale
+    if lengthscale.dim() > 2 or lengthscale.shape[0] != 1:
+        return None
+    lengthscale = lengthscale.reshape(-1)
+    if center is not None:
+        A, B = A - center, B - center
+    a, b = A / lengthscale, B / lengthscale
+    sq = torch.addmm(a.pow(2).sum(1, keepdim=True), a, b.T, alpha=-2.0)
+    sq.add_(b.pow(2).sum(1)).clamp_min_(0.0)
+    if isinstance(base, RBFKernel):
+        K = sq.mul_(-0.5).exp_()
+    else:
+        nu = float(base.nu)
+        r = sq.sqrt_().mul_(_MATERN_SCALE[nu])
+        decay = torch.exp(r.neg())
+        if nu == 0.5:
+            K = decay
+        elif nu == 1.5:
+            K = r.add_(1.0).mul_(decay)
+        else:
+            K = r.mul_(r.div(3.0).add_(1.0)).add_(1.0).mul_(decay)
+    return K.mul_(scale) if scale is not None else K

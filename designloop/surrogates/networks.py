@@ -53,12 +53,18 @@ class BatchedMLP(nn.Module):
         dropout passes when M = 1. `masks[l]` multiplies hidden layer l (already rescaled)."""
         h = X
         last = len(self.weights) - 1
+        inplace = not torch.is_grad_enabled()
         for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.matmul(h, w) + b
+            if w.shape[0] == 1:  # one network (MC dropout): one product over passes and rows
+                h = torch.addmm(b[0], h.reshape(-1, h.shape[-1]), w[0]).reshape(
+                    *h.shape[:-1], w.shape[-1])
+            else:
+                h = torch.matmul(h, w) + b
             if layer < last:
-                h = F.relu(h)
+                h = h.relu_() if inplace else F.relu(h)
                 if masks is not None:
-                    h = h * masks[layer]
+                    h = h.mul_(masks[layer]) if inplace and h.shape == torch.broadcast_shapes(
+                        h.shape, masks[layer].shape) else h * masks[layer]
         return h
 
 
