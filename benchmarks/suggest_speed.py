@@ -49,6 +49,21 @@ def data(n_pool: int, n_obs: int = N_OBS, seed: int = 0):
     return X, y, pool
 
 
+def machine() -> str:
+    """CPU model, cores and memory of this machine, in words."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 2**20:.0f} GiB memory"
+    except (OSError, ValueError, IndexError):
+        memory = ""
+    return f"{cpu}, {mp.cpu_count()} cores{memory}"
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -206,8 +221,9 @@ def main() -> None:
         lines.append(text)
         print(text, flush=True)
 
-    emit(f"# {platform.machine()}, {mp.cpu_count()} cores, torch {torch.__version__}, "
-          f"Hartmann6 pool, n = {N_OBS}, d = {D}; seconds include the GP fit")
+    emit(f"# {machine()}, torch {torch.__version__}, float64")
+    emit(f"# Hartmann6 pool, n = {N_OBS} observations, d = {D}; seconds include the GP fit; "
+         "x designloop = seconds / designloop's seconds for the same k")
     python = None if args.no_baybe else baybe_python(args.baybe_python)
     emit(f"{'N':>8s} {'method':28s} {'seconds':>9s} {'peak MB':>8s} {'x designloop':>13s} "
           f"{'qLogNEI of batch':>17s}")

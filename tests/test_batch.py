@@ -81,8 +81,12 @@ def test_greedy_conditional_uncached_equals_cached(gp_problem, monkeypatch):
     assert a.tolist() == b.tolist() and torch.allclose(sa, sb, atol=1e-10)
 
 
+@pytest.mark.parametrize("active_min", [1024, 16])
 @pytest.mark.parametrize("name", ["max_variance", "log_expected_improvement", "ucb"])
-def test_lazy_greedy_gives_the_whole_pool_greedy(gp_problem, name):
+def test_lazy_greedy_gives_the_whole_pool_greedy(gp_problem, name, active_min, monkeypatch):
+    import designloop.batch as batch
+
+    monkeypatch.setattr(batch, "_ACTIVE_MIN", active_min)  # 16: the active set must grow
     model, X, y, _ = gp_problem
     pool = torch.rand(6000, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     acquisition = dl.ACQUISITIONS[name]
