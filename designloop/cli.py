@@ -257,7 +257,7 @@ def release(
 @app.command()
 def benchmark(
     problem: Annotated[str | None, typer.Option(help="Problem name (see --help of designloop.problems) e.g. hartmann6, suzuki, breast_cancer")] = None,
-    strategies: Annotated[str, typer.Option(help="Comma-separated: acquisition[@surrogate][/selection], e.g. random,max-variance,ei")] = "random,ei",
+    strategies: Annotated[str, typer.Option(help="Comma-separated: acquisition, acquisition@surrogate or acquisition@surrogate/selection, e.g. random,max-variance,ei")] = "random,ei",
     seeds: Annotated[int, typer.Option(help="Number of seeds per strategy")] = 5,
     budget: Annotated[int, typer.Option(help="Measurements per campaign")] = 30,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Experiments per cycle")] = 1,

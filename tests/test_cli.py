@@ -210,3 +210,10 @@ def test_benchmark_command(tmp_path, capsys, monkeypatch):
     code, _, err = run(["benchmark", "--problem", "branin", "--strategies", "magic"], capsys,
                        monkeypatch)
     assert code == 2 and "unknown acquisition 'magic'" in err
+
+
+@pytest.mark.parametrize("command", ["init", "suggest", "observe", "status", "history",
+                                     "release", "benchmark", "report", "acquisitions"])
+def test_every_command_has_help(command, capsys, monkeypatch):
+    code, out, err = run([command, "--help"], capsys, monkeypatch)
+    assert code == 0 and "Usage:" in out and "--help" in out and "Traceback" not in out + err

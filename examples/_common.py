@@ -1,0 +1,23 @@
+"""Helpers shared by the examples: where figures go, and random-search baselines."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def output_dir() -> Path:
+    """Folder for the examples' figures: $DESIGNLOOP_EXAMPLE_OUTPUT or the current folder."""
+    path = Path(os.environ.get("DESIGNLOOP_EXAMPLE_OUTPUT", "."))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def random_best_so_far(values: np.ndarray, budget: int, repeats: int = 2000,
+                       seed: int = 0) -> np.ndarray:
+    """`(repeats, budget)` best-so-far curves of random picks without replacement."""
+    gen = np.random.default_rng(seed)
+    picks = np.stack([gen.choice(len(values), budget, replace=False) for _ in range(repeats)])
+    return np.maximum.accumulate(values[picks], axis=1)
