@@ -37,7 +37,7 @@ def run(args: list[str], cwd: Path) -> str:
 
 
 def block(args: list[str], output: str) -> str:
-    return f"```console\n$ designloop {shlex.join(args)}\n{output}\n```\n"
+    return f"```console\n$ designloop {shlex.join(args)}\n{output}\n```\n\n"
 
 
 def main() -> None:

@@ -1,0 +1,49 @@
+"""The documentation builds strictly, its generated getting-started page can be regenerated,
+and every example runs to its computed conclusion (a failing example fails CI)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ["materials_campaign", "molecule_campaign", "classification_study",
+            "hartmann6_study"]
+
+
+def _run(args, cwd, env=None, timeout=600):
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "MPLBACKEND": "Agg", **(env or {})}, check=False)
+
+
+@pytest.mark.slow
+def test_docs_build_strictly(tmp_path):
+    proc = _run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path)],
+                ROOT, env={"NO_MKDOCS_2_WARNING": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    api = (tmp_path / "api" / "index.html").read_text()
+    assert "greedy_conditional" in api and "Campaign" in api
+    assert (tmp_path / "concepts" / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_getting_started_page_regenerates(tmp_path):
+    out = tmp_path / "getting-started.md"
+    proc = _run([sys.executable, "docs/getting_started.py", "--out", str(out)], ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    assert text.count("$ designloop suggest lab.db -n 4") == 3
+    assert text.count("Recorded 4 result(s)") == 3
+    assert "Suggestions, cycle 3" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_runs_to_its_conclusion(name, tmp_path):
+    proc = _run([sys.executable, f"{name}.py"], ROOT / "examples",
+                env={"DESIGNLOOP_EXAMPLE_OUTPUT": str(tmp_path)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+    assert proc.stdout.strip(), "the example prints its conclusion"
