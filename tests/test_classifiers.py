@@ -88,3 +88,14 @@ def test_gp_classifier_cached_latent_equals_gpytorch_posterior():
         exact = model.model_(model.scaler_.transform(torch.tensor(X[120:])))
     assert torch.allclose(mean, exact.mean.T, atol=1e-7)
     assert torch.allclose(var, exact.variance.T, atol=1e-7)
+
+
+def test_gp_classifier_fits_hyperparameters_on_a_subset_of_large_data():
+    gen = torch.Generator().manual_seed(4)
+    X = torch.rand(700, 2, generator=gen, dtype=torch.float64)
+    y = (X[:, 0] + X[:, 1] > 1).long()
+    model = dl.GPClassifier(max_fit_points=100, n_iter=30).fit(X[:500], y[:500])
+    assert model.fit_subset_.shape == (100,)
+    assert model.model_.train_inputs[0].shape[0] == 500
+    accuracy = (model.predict(X[500:]).mean_probs.argmax(1) == y[500:]).double().mean()
+    assert accuracy >= 0.93

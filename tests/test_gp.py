@@ -138,7 +138,7 @@ def test_a_fit_that_keeps_failing_says_so(monkeypatch):
 
     tried = []
 
-    def always_fails(self, X, y, d, jitter):
+    def always_fails(self, X, y, d, jitter, subset=None):
         tried.append(jitter)
         raise NotPSDError("matrix not positive definite")
 
@@ -173,3 +173,25 @@ def test_dense_cross_covariance_declines_other_kernels():
     A = torch.rand(5, 3, dtype=torch.float64)
     assert dense_cross_covariance(TanimotoKernel(), A, A) is None
     assert dense_cross_covariance(MaternKernel(nu=2.5, active_dims=[0, 1]), A, A) is None
+
+
+def test_large_fits_use_a_subset_for_hyperparameters_and_condition_on_everything():
+    gen = torch.Generator().manual_seed(3)
+    X = torch.rand(400, 3, generator=gen, dtype=torch.float64)
+    y = torch.sin(5 * X[:, 0]) + X[:, 1] ** 2 + 0.01 * torch.randn(400, generator=gen,
+                                                                   dtype=torch.float64)
+    test = torch.rand(2000, 3, generator=gen, dtype=torch.float64)
+    truth = torch.sin(5 * test[:, 0]) + test[:, 1] ** 2
+    model = dl.GPRegressor(max_fit_points=60, max_iter=50).fit(X, y)
+    assert model.fit_subset_.shape == (60,) and len(set(model.fit_subset_.tolist())) == 60
+    assert model.model_.train_inputs[0].shape[0] == 400
+    pred = model.predict(test)
+    with torch.no_grad():
+        post = model.model_.posterior(test.unsqueeze(-2))
+    assert torch.allclose(pred.mean, post.mean.reshape(-1), atol=1e-8, rtol=0)
+    assert torch.allclose(pred.epistemic_var, post.variance.reshape(-1), atol=1e-8, rtol=0)
+    only_subset = dl.GPRegressor(max_iter=50).fit(X[model.fit_subset_], y[model.fit_subset_])
+    rmse = float((pred.mean - truth).pow(2).mean().sqrt())
+    rmse_subset = float((only_subset.predict(test).mean - truth).pow(2).mean().sqrt())
+    assert rmse < 0.5 * rmse_subset
+    assert dl.GPRegressor(max_iter=50).fit(X[:100], y[:100]).fit_subset_ is None

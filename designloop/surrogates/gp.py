@@ -115,15 +115,21 @@ class GPRegressor(SurrogateBase):
             ARD lengthscales).
         chunk_size: candidates predicted at once (bounds memory); None sizes each chunk so
             that its kernel block has about a million entries (8 MB).
-        seed: seeds the random restarts the optimiser may need.
+        max_fit_points: with more observations than this, the hyper-parameters are fitted
+            on a seeded random subset of this size (each marginal-likelihood step costs
+            O(n^3)), and the GP then conditions on all observations with them: the posterior
+            is exact given those hyper-parameters. None always fits on everything.
+        seed: seeds the random restarts the optimiser may need, and the subset.
 
-    Fitted attributes: `model_` (the BoTorch model), `n_features_`, `n_observations_`.
+    Fitted attributes: `model_` (the BoTorch model), `n_features_`, `n_observations_`,
+    `fit_subset_` (indices the hyper-parameters were fitted on, or None for all).
     """
 
     task = "regression"
 
     def __init__(self, kernel: str = "matern", noise: float | None = None,
-                 max_iter: int = 200, chunk_size: int | None = None, seed: int = 0):
+                 max_iter: int = 200, chunk_size: int | None = None,
+                 max_fit_points: int | None = 1000, seed: int = 0):
         self._store(locals())
 
     def fit(self, X, y) -> GPRegressor:
@@ -135,10 +141,17 @@ class GPRegressor(SurrogateBase):
         if self.noise is not None and not self.noise > 0:
             raise InputError(f"noise must be a positive variance or None, got {self.noise}")
         d = X.shape[1]
+        if self.max_fit_points is not None and self.max_fit_points < 2:
+            raise InputError(f"max_fit_points must be >= 2 or None, got {self.max_fit_points}")
+        subset = None
+        if self.max_fit_points is not None and X.shape[0] > self.max_fit_points:
+            gen = torch.Generator().manual_seed(self.seed)
+            subset = torch.randperm(X.shape[0], generator=gen)[: self.max_fit_points]
         model, jitter = fit_with_jitter(
-            lambda j: self._fit_once(X, y, d, j), (None, 1e-6, 1e-4, 1e-2),
+            lambda j: self._fit_once(X, y, d, j, subset), (None, 1e-6, 1e-4, 1e-2),
             "GP fit", "Check for constant or duplicated feature columns, or try kernel='rbf' "
             "or a fixed noise.")
+        self.fit_subset_ = subset
         self.model_ = model
         self.jitter_ = jitter
         self.cache_ = None
@@ -146,23 +159,36 @@ class GPRegressor(SurrogateBase):
         self.n_observations_ = X.shape[0]
         return self
 
-    def _fit_once(self, X: Tensor, y: Tensor, d: int, jitter: float | None) -> SingleTaskGP:
+    def _build(self, X: Tensor, y: Tensor, d: int, bounds: Tensor | None) -> SingleTaskGP:
         fingerprint = self.kernel in ("tanimoto", "minmax")
         train_yvar = None
         if self.noise is not None:
             train_yvar = torch.full_like(y[:, None], float(self.noise))
-        model = SingleTaskGP(
+        return SingleTaskGP(
             X, y[:, None], train_Yvar=train_yvar,
             covar_module=make_kernel(self.kernel, d),
-            input_transform=None if fingerprint else Normalize(d),
+            input_transform=None if fingerprint else Normalize(d, bounds=bounds),
             outcome_transform=Standardize(1),
         )
+
+    def _fit_once(self, X: Tensor, y: Tensor, d: int, jitter: float | None,
+                  subset: Tensor | None = None) -> SingleTaskGP:
+        # a subset fit normalises inputs by the bounds of all the data, so that its
+        # lengthscales mean the same in the full model
+        bounds = None if subset is None else torch.stack([X.min(0).values, X.max(0).values])
+        fit_X, fit_y = (X, y) if subset is None else (X[subset], y[subset])
+        model = self._build(fit_X, fit_y, d, bounds)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         with torch.random.fork_rng(), warnings.catch_warnings():
             torch.manual_seed(self.seed)  # restarts sample from the priors; keep them seeded
             warnings.simplefilter("ignore")
             with gp_settings(jitter):
                 fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": self.max_iter}})
+        if subset is not None:  # condition on everything with the subset's hyper-parameters
+            fitted = model
+            model = self._build(X, y, d, bounds)
+            for name in ("covar_module", "mean_module", "likelihood"):
+                getattr(model, name).load_state_dict(getattr(fitted, name).state_dict())
         model.eval()
         self._check_posterior(model, X[:1], jitter)
         return model

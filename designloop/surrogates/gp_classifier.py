@@ -73,9 +73,12 @@ class GPClassifier(SurrogateBase):
         n_iter, learning_rate: Adam steps on the exact marginal likelihood of the
             hyper-parameters.
         chunk_size: candidates predicted at once (bounds memory).
-        seed: seeds the posterior draws.
+        max_fit_points: with more observations than this, the hyper-parameters are fitted
+            on a seeded random subset of this size and the GPs then condition on all
+            observations with them. None always fits on everything.
+        seed: seeds the posterior draws and the subset.
 
-    Fitted attributes: `model_`, `n_classes_`, `n_features_`.
+    Fitted attributes: `model_`, `n_classes_`, `n_features_`, `fit_subset_`.
 
     Reference: Milios, Camoriano, Michiardi, Rosasco & Filippone, "Dirichlet-based Gaussian
     processes for large-scale calibrated classification", NeurIPS 2018.
@@ -85,7 +88,7 @@ class GPClassifier(SurrogateBase):
 
     def __init__(self, n_classes: int | None = None, alpha_epsilon: float = 0.01,
                  n_samples: int = 64, n_iter: int = 100, learning_rate: float = 0.1,
-                 chunk_size: int = 2048, seed: int = 0):
+                 chunk_size: int = 2048, max_fit_points: int | None = 1000, seed: int = 0):
         self._store(locals())
 
     def fit(self, X, y) -> GPClassifier:
@@ -95,11 +98,18 @@ class GPClassifier(SurrogateBase):
         n_classes = resolve_n_classes(y, self.n_classes)
         if self.n_samples < 1:
             raise InputError(f"n_samples must be >= 1, got {self.n_samples}")
+        if self.max_fit_points is not None and self.max_fit_points < 2:
+            raise InputError(f"max_fit_points must be >= 2 or None, got {self.max_fit_points}")
         self.scaler_ = Standardizer(X)
         Xs = self.scaler_.transform(X)
+        subset = None
+        if self.max_fit_points is not None and X.shape[0] > self.max_fit_points:
+            gen = torch.Generator().manual_seed(self.seed)
+            subset = torch.randperm(X.shape[0], generator=gen)[: self.max_fit_points]
         model, jitter = fit_with_jitter(
-            lambda j: self._fit_once(Xs, y, n_classes, j), (1e-8, 1e-6, 1e-4, 1e-2),
+            lambda j: self._fit_once(Xs, y, n_classes, j, subset), (1e-8, 1e-6, 1e-4, 1e-2),
             "GP classifier fit")
+        self.fit_subset_ = subset
         self.model_ = model
         self.jitter_ = jitter
         self.cache_ = None
@@ -107,12 +117,20 @@ class GPClassifier(SurrogateBase):
         self.n_features_ = X.shape[1]
         return self
 
-    def _fit_once(self, Xs: Tensor, y: Tensor, n_classes: int, jitter: float) -> _DirichletGP:
+    def _build(self, Xs: Tensor, y: Tensor, n_classes: int) -> tuple[_DirichletGP, Tensor]:
         noise, targets = dirichlet_targets(y, n_classes, self.alpha_epsilon)
         likelihood = FixedNoiseGaussianLikelihood(
             noise=noise, learn_additional_noise=True, batch_shape=torch.Size((n_classes,))
         )
-        model = _DirichletGP(Xs, targets, likelihood, n_classes).double()
+        return _DirichletGP(Xs, targets, likelihood, n_classes).double(), targets
+
+    def _fit_once(self, Xs: Tensor, y: Tensor, n_classes: int, jitter: float,
+                  subset: Tensor | None = None) -> _DirichletGP:
+        full_Xs, full_y = Xs, y
+        if subset is not None:
+            Xs, y = Xs[subset], y[subset]
+        model, targets = self._build(Xs, y, n_classes)
+        likelihood = model.likelihood
         mll = ExactMarginalLogLikelihood(likelihood, model)
         model.train()
         likelihood.train()
@@ -126,8 +144,15 @@ class GPClassifier(SurrogateBase):
                     raise NanError("the marginal likelihood became non-finite")
                 loss.backward()
                 optimizer.step()
+        if subset is not None:  # condition on everything with the subset's hyper-parameters
+            fitted = model
+            model, _ = self._build(full_Xs, full_y, n_classes)
+            model.covar_module.load_state_dict(fitted.covar_module.state_dict())
+            model.mean_module.load_state_dict(fitted.mean_module.state_dict())
+            model.likelihood.second_noise_covar.load_state_dict(
+                fitted.likelihood.second_noise_covar.state_dict())
         model.eval()
-        likelihood.eval()
+        model.likelihood.eval()
         return model
 
     def _cache(self) -> dict:
