@@ -267,6 +267,7 @@ def benchmark(
     lookup: Annotated[Path | None, typer.Option(help="Your own CSV as a lookup table")] = None,
     target: Annotated[str | None, typer.Option(help="With --lookup: the measured column")] = None,
     goal: Annotated[str, typer.Option(help="With --lookup: maximize | minimize")] = "maximize",
+    task: Annotated[str, typer.Option(help="With --lookup: regression | classification")] = "regression",
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Local processes")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")] = None,
     metric: Annotated[str | None, typer.Option(help="Metric to summarise (default: by problem)")] = None,
@@ -286,7 +287,10 @@ def benchmark(
     if lookup is not None:
         if target is None:
             raise InputError("--lookup needs --target, the measured column")
-        prob = problem_from_csv(lookup, target, goal)
+        if task not in ("regression", "classification"):
+            raise InputError(f"--task must be regression or classification, got {task!r}")
+        prob = problem_from_csv(lookup, target, "explore" if task == "classification" else goal,
+                                task)
     else:
         params = {"n_candidates": n_candidates, "noise_std": noise} if problem.lower().startswith(
             ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (

@@ -207,6 +207,17 @@ def test_benchmark_command(tmp_path, capsys, monkeypatch):
     code, text, err = run(["benchmark", "--lookup", lookup, "--target", "y", "--strategies",
                            "random,ucb", "--seeds", "1", "--budget", "6"], capsys, monkeypatch)
     assert code == 0 and "simple_regret after 6" in " ".join(text.split())
+    labels = tmp_path / "labels.csv"
+    grid = np.linspace(0, 1, 60)
+    pd.DataFrame({"x": grid, "phase": np.where(grid > 0.4, "beta", "alpha")}).to_csv(
+        labels, index=False)
+    code, text, err = run(["benchmark", "--lookup", labels, "--target", "phase", "--task",
+                           "classification", "--strategies", "random@forest,entropy@forest",
+                           "--seeds", "1", "--budget", "10"], capsys, monkeypatch)
+    assert code == 0 and "accuracy after 10" in " ".join(text.split()), err
+    code, _, err = run(["benchmark", "--lookup", labels, "--target", "phase", "--task", "phase"],
+                       capsys, monkeypatch)
+    assert code == 2 and "--task must be regression or classification" in err
     code, _, err = run(["benchmark", "--problem", "branin", "--strategies", "magic"], capsys,
                        monkeypatch)
     assert code == 2 and "unknown acquisition 'magic'" in err
