@@ -33,7 +33,9 @@ def relative_mahalanobis(X: Tensor, X_obs: Tensor, ridge: float = 1e-3) -> Tenso
     centre = X_obs.mean(0)
     diff_obs = X_obs - centre
     cov = diff_obs.T @ diff_obs / max(1, X_obs.shape[0] - 1)
-    scale = X.var(0).mean().clamp_min(1e-12)
+    both = torch.cat([X, X_obs])  # the ridge's scale: a single candidate has no variance
+    scale = both.var(0).mean() if both.shape[0] > 1 else torch.tensor(1.0, dtype=torch.float64)
+    scale = torch.nan_to_num(scale, nan=1.0).clamp_min(1e-12)
     cov = cov + ridge * scale * torch.eye(X.shape[1], dtype=torch.float64)
     L = torch.linalg.cholesky(cov)
 

@@ -134,3 +134,12 @@ def test_miscalibrated_surrogate_warns_in_suggest_and_status():
     with pytest.warns(dl.CalibrationWarning, match="overconfident"):
         c.suggest(1)
     assert "overconfident" in c.status()["warning"]
+
+
+def test_mahalanobis_score_of_a_single_candidate():
+    from designloop.ood import relative_mahalanobis
+
+    X_obs = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
+    inside = relative_mahalanobis(torch.tensor([[0.5, 0.5]], dtype=torch.float64), X_obs)
+    outside = relative_mahalanobis(torch.tensor([[3.0, 3.0]], dtype=torch.float64), X_obs)
+    assert inside.item() == pytest.approx(0.0, abs=1e-12) and outside.item() > 1.0
