@@ -1,3 +1,15 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
 # %% [markdown]
 # # Active learning for a classification target: which query strategy needs fewest labels?
 #
@@ -11,9 +23,7 @@
 # %%
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 from _common import output_dir
 
 import designloop as dl
@@ -30,8 +40,9 @@ table = summarize(results, "accuracy")
 print(table.round(4).to_string(index=False))
 
 # %%
-fig = plot_curves(results, "accuracy", title="Breast cancer: accuracy on the pool vs labels")
-fig.savefig(output_dir() / "classification_study.png")
+fig, ax = plt.subplots(figsize=(6.4, 4.2))
+plot_curves(results, "accuracy", ax=ax, title="Breast cancer: accuracy on the pool vs labels")
+fig.savefig(output_dir() / "classification_study.png", dpi=120)
 
 # %% [markdown]
 # ## Conclusion (computed)

@@ -47,3 +47,14 @@ def test_example_runs_to_its_conclusion(name, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / f"{name}.png").stat().st_size > 10_000
     assert proc.stdout.strip(), "the example prints its conclusion"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_notebook_is_paired_with_its_script(name):
+    import jupytext
+
+    script = jupytext.read(ROOT / "examples" / f"{name}.py")
+    notebook = jupytext.read(ROOT / "examples" / f"{name}.ipynb")
+    assert [(c.cell_type, c.source) for c in script.cells] == [
+        (c.cell_type, c.source) for c in notebook.cells], (
+        f"examples/{name}.ipynb is out of date: run jupytext --sync examples/{name}.py")
