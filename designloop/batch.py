@@ -21,7 +21,7 @@ from torch import Tensor
 from designloop.acquisition import ACQUISITIONS
 from designloop.errors import InputError
 from designloop.prediction import RegressionPrediction
-from designloop.selection import check_k, exclusion_mask, top_k
+from designloop.selection import as_generator, check_k, exclusion_mask, top_k
 from designloop.surrogates.gp import GPRegressor
 
 _CACHE_ELEMENTS = 50_000_000  # cache k(pool, train) when it fits in ~400 MB
@@ -158,9 +158,9 @@ def greedy_conditional(
     blocked = torch.as_tensor(exclusion_mask(n, exclude))
     k = check_k(k, blocked.numpy())
     pred = pred if pred is not None else gp.predict(pool)
-    gen = rng if isinstance(rng, np.random.Generator) or rng is None else np.random.default_rng(rng)
+    gen = as_generator(rng)
     scale = gp.factors()["y_std"] ** 2
-    noise = (pred.noise_var / scale).expand(n)
+    noise_var = pred.noise_var.expand(n)
     if lazy and shrinks_with_variance(acquisition) and n > 2 * max(8 * k, _ACTIVE_MIN):
         bounds = acquisition(pred, rng=gen, **context).masked_fill(blocked, float("-inf"))
         order = torch.argsort(bounds, descending=True, stable=True)
@@ -175,9 +175,8 @@ def greedy_conditional(
     for j in range(k):
         while True:
             index = active.index
-            current = RegressionPrediction(
-                pred.mean[index], active.var.clamp_min(0.0) * scale,
-                pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[index])
+            current = RegressionPrediction(pred.mean[index], active.var.clamp_min(0.0) * scale,
+                                           noise_var[index])
             scores = acquisition(current, rng=gen, **context)
             local = int(top_k(scores, 1, exclude=blocked[index].numpy(), rng=gen)[0])
             tracked = index.numel()
@@ -189,7 +188,7 @@ def greedy_conditional(
         picked_scores.append(float(scores[local]))
         blocked[p] = True
         if j < k - 1:
-            active.condition(local, float(noise[p]))
+            active.condition(local, float(noise_var[p] / scale))
     return np.asarray(picks, dtype=np.int64), torch.tensor(picked_scores, dtype=torch.float64)
 
 
@@ -220,7 +219,7 @@ def kriging_believer(
     pool = torch.as_tensor(pool, dtype=torch.float64)
     blocked = exclusion_mask(pool.shape[0], exclude)
     k = check_k(k, blocked)
-    gen = rng if isinstance(rng, np.random.Generator) or rng is None else np.random.default_rng(rng)
+    gen = as_generator(rng)
     Xt, yt = torch.as_tensor(X_train), torch.as_tensor(y_train, dtype=torch.float64)
     picks, picked_scores = [], []
     for _ in range(k):

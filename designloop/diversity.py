@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from designloop.errors import InputError
-from designloop.selection import _as_generator, check_k, exclusion_mask, maximin, top_k
+from designloop.selection import as_generator, check_k, exclusion_mask, maximin, top_k
 
 INITIAL_DESIGNS = ("random", "maximin", "kmeans")
 
@@ -44,7 +44,7 @@ def kmeans_pp(X: Tensor, k: int, exclude=None, rng=None, anchors=None) -> np.nda
     n = X.shape[0]
     blocked = exclusion_mask(n, exclude)
     k = check_k(k, blocked)
-    gen = _as_generator(rng) or np.random.default_rng(0)
+    gen = as_generator(rng) or np.random.default_rng(0)
     d2 = torch.full((n,), float("inf"), dtype=torch.float64)
     for a in anchors or []:
         d2 = torch.minimum(d2, (X - X[int(a)]).pow(2).sum(1))
@@ -75,7 +75,7 @@ def information_density(scores: Tensor, X: Tensor, beta: float = 1.0, n_referenc
     X = torch.as_tensor(X, dtype=torch.float64)
     scores = torch.as_tensor(scores, dtype=torch.float64)
     n = X.shape[0]
-    gen = _as_generator(rng) or np.random.default_rng(0)
+    gen = as_generator(rng) or np.random.default_rng(0)
     ref = X if n <= n_reference else X[torch.from_numpy(gen.choice(n, n_reference, False))]
     density = torch.empty(n, dtype=torch.float64)
     scale = None
@@ -130,7 +130,7 @@ def initial_design(X: Tensor, k: int, method: str = "maximin", exclude=None,
     """
     X = torch.as_tensor(X, dtype=torch.float64)
     blocked = exclusion_mask(X.shape[0], exclude)
-    gen = _as_generator(rng) or np.random.default_rng(0)
+    gen = as_generator(rng) or np.random.default_rng(0)
     if method == "random":
         k = check_k(k, blocked)
         return gen.choice(np.flatnonzero(~blocked), k, replace=False).astype(np.int64)

@@ -19,9 +19,7 @@ DISTANCE_THRESHOLD = 1.0
 
 def variance_ratio(gp: GPRegressor, X: Tensor, epistemic_var: Tensor) -> Tensor:
     """`(N,)` posterior / prior variance of the latent function."""
-    Xn = gp.transform_inputs(X)
-    with torch.no_grad():
-        prior = gp.model_.covar_module(Xn, Xn, diag=True) * gp.factors()["y_std"] ** 2
+    prior = gp.prior_variance(gp.transform_inputs(X)) * gp.factors()["y_std"] ** 2
     return (epistemic_var / prior.clamp_min(1e-300)).clamp(0.0, 1.0)
 
 

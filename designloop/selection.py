@@ -10,7 +10,8 @@ import torch
 from designloop.errors import InputError
 
 
-def _as_generator(rng) -> np.random.Generator | None:
+def as_generator(rng) -> np.random.Generator | None:
+    """`rng` as a numpy Generator: a Generator or None as it is, anything else as a seed."""
     if rng is None or isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)
@@ -97,7 +98,7 @@ def top_k(
     vals = s[available]
     if np.isnan(vals).any():
         raise InputError(f"scores hold NaN at candidates {available[np.isnan(vals)][:5].tolist()}")
-    gen = _as_generator(rng)
+    gen = as_generator(rng)
     if k == 0:
         return np.zeros(0, dtype=np.int64)
     # the k-th largest value splits the candidates into sure picks and tied ones
@@ -147,7 +148,7 @@ def maximin(
     n = X.shape[0]
     excluded = exclusion_mask(n, exclude)
     k = check_k(k, excluded)
-    gen = _as_generator(rng) or np.random.default_rng(0)
+    gen = as_generator(rng) or np.random.default_rng(0)
     anchor_idx = [int(a) for a in (anchors or [])]
     min_dist = torch.full((n,), float("inf"), dtype=torch.float64)
     for a in anchor_idx:

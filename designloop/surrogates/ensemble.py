@@ -58,10 +58,6 @@ class _NeuralSurrogate(SurrogateBase):
         self.n_features_ = X.shape[1]
         return self
 
-    def _outputs(self, Xs: Tensor, masks: list[Tensor] | None) -> Tensor:
-        """Committee outputs `(S, N, out)` for scaled inputs; S members or dropout passes."""
-        return self.net_(Xs, masks)
-
     def _pass_masks(self) -> list[Tensor] | None:
         """One dropout mask per pass `(T, 1, width)`, shared by every candidate: each pass is
         one sub-network, so the passes are coherent function draws like ensemble members,
@@ -85,7 +81,7 @@ class _NeuralSurrogate(SurrogateBase):
         pieces = []
         with torch.no_grad():
             for piece in iter_chunks(n, rows):
-                pieces.append(self._outputs(Xs[piece], masks))
+                pieces.append(self.net_(Xs[piece], masks))  # (S, rows, out)
             n_out = 2 if self.task == "regression" else self.n_classes_
             out = torch.cat(pieces, dim=1) if pieces else torch.zeros(size, 0, n_out,
                                                                        dtype=torch.float64)

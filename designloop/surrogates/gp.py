@@ -43,6 +43,16 @@ def chunk_rows(n_train: int, chunk_size: int | None) -> int:
     return int(min(65_536, max(256, BLOCK_ELEMENTS // max(n_train, 1))))
 
 
+def fit_subset(n: int, max_fit_points: int | None, seed: int) -> Tensor | None:
+    """Seeded random indices of the observations to fit hyper-parameters on, or None when
+    all `n` fit (`max_fit_points` None or at least n)."""
+    if max_fit_points is not None and max_fit_points < 2:
+        raise InputError(f"max_fit_points must be >= 2 or None, got {max_fit_points}")
+    if max_fit_points is None or n <= max_fit_points:
+        return None
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_fit_points]
+
+
 def triangle_blocks(L_inv: Tensor) -> list[tuple[int, Tensor]]:
     """Column blocks of `L_inv^T` with the zeros of the triangle cut off: `(end, B_j)` with
     `B_j = L_inv[lo:end, :end]^T`, so that `K_s L_inv^T` is the concatenation of
@@ -141,12 +151,7 @@ class GPRegressor(SurrogateBase):
         if self.noise is not None and not self.noise > 0:
             raise InputError(f"noise must be a positive variance or None, got {self.noise}")
         d = X.shape[1]
-        if self.max_fit_points is not None and self.max_fit_points < 2:
-            raise InputError(f"max_fit_points must be >= 2 or None, got {self.max_fit_points}")
-        subset = None
-        if self.max_fit_points is not None and X.shape[0] > self.max_fit_points:
-            gen = torch.Generator().manual_seed(self.seed)
-            subset = torch.randperm(X.shape[0], generator=gen)[: self.max_fit_points]
+        subset = fit_subset(X.shape[0], self.max_fit_points, self.seed)
         model, jitter = fit_with_jitter(
             lambda j: self._fit_once(X, y, d, j, subset), (None, 1e-6, 1e-4, 1e-2),
             "GP fit", "Check for constant or duplicated feature columns, or try kernel='rbf' "
@@ -240,7 +245,9 @@ class GPRegressor(SurrogateBase):
     def transform_inputs(self, X) -> Tensor:
         """`X (N, d)` mapped to the model's input space (unit cube for Matern/RBF)."""
         self._check_fitted()
-        X = self._check_X(X)
+        return self._model_space(self._check_X(X))
+
+    def _model_space(self, X: Tensor) -> Tensor:
         transform = getattr(self.model_, "input_transform", None)
         return transform(X) if transform is not None else X
 
@@ -304,7 +311,7 @@ class GPRegressor(SurrogateBase):
         mean = torch.empty(n, dtype=torch.float64)
         var = torch.empty(n, dtype=torch.float64)
         with torch.no_grad():
-            Xn = self.transform_inputs(X)
+            Xn = self._model_space(X)
             var.copy_(self.prior_variance(Xn))
             for piece in iter_chunks(n, chunk_rows(c["Xn"].shape[0], self.chunk_size)):
                 Ks = self.prior_covariance(Xn[piece], c["Xn"])  # (B, n)

@@ -28,7 +28,7 @@ from designloop.surrogates.base import (
     iter_chunks,
     resolve_n_classes,
 )
-from designloop.surrogates.gp import fit_with_jitter, gp_settings
+from designloop.surrogates.gp import fit_subset, fit_with_jitter, gp_settings
 
 
 def dirichlet_targets(y: Tensor, n_classes: int, alpha_epsilon: float) -> tuple[Tensor, Tensor]:
@@ -98,14 +98,9 @@ class GPClassifier(SurrogateBase):
         n_classes = resolve_n_classes(y, self.n_classes)
         if self.n_samples < 1:
             raise InputError(f"n_samples must be >= 1, got {self.n_samples}")
-        if self.max_fit_points is not None and self.max_fit_points < 2:
-            raise InputError(f"max_fit_points must be >= 2 or None, got {self.max_fit_points}")
+        subset = fit_subset(X.shape[0], self.max_fit_points, self.seed)
         self.scaler_ = Standardizer(X)
         Xs = self.scaler_.transform(X)
-        subset = None
-        if self.max_fit_points is not None and X.shape[0] > self.max_fit_points:
-            gen = torch.Generator().manual_seed(self.seed)
-            subset = torch.randperm(X.shape[0], generator=gen)[: self.max_fit_points]
         model, jitter = fit_with_jitter(
             lambda j: self._fit_once(Xs, y, n_classes, j, subset), (1e-8, 1e-6, 1e-4, 1e-2),
             "GP classifier fit")
