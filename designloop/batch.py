@@ -160,7 +160,7 @@ def greedy_conditional(
     pred = pred if pred is not None else gp.predict(pool)
     gen = as_generator(rng)
     scale = gp.factors()["y_std"] ** 2
-    noise_var = pred.noise_var.expand(n)
+    noise = (pred.noise_var / scale).expand(n)
     if lazy and shrinks_with_variance(acquisition) and n > 2 * max(8 * k, _ACTIVE_MIN):
         bounds = acquisition(pred, rng=gen, **context).masked_fill(blocked, float("-inf"))
         order = torch.argsort(bounds, descending=True, stable=True)
@@ -175,8 +175,9 @@ def greedy_conditional(
     for j in range(k):
         while True:
             index = active.index
-            current = RegressionPrediction(pred.mean[index], active.var.clamp_min(0.0) * scale,
-                                           noise_var[index])
+            current = RegressionPrediction(  # a scalar noise stays scalar: cheaper to score
+                pred.mean[index], active.var.clamp_min(0.0) * scale,
+                pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[index])
             scores = acquisition(current, rng=gen, **context)
             local = int(top_k(scores, 1, exclude=blocked[index].numpy(), rng=gen)[0])
             tracked = index.numel()
@@ -188,7 +189,7 @@ def greedy_conditional(
         picked_scores.append(float(scores[local]))
         blocked[p] = True
         if j < k - 1:
-            active.condition(local, float(noise_var[p] / scale))
+            active.condition(local, float(noise[p]))
     return np.asarray(picks, dtype=np.int64), torch.tensor(picked_scores, dtype=torch.float64)
 
 
