@@ -129,25 +129,40 @@ def run_million(queue) -> None:
     import torch
 
     import designloop as dl
+    from designloop.batch import greedy_conditional
 
     n_obs, n_pool = 1000, 1_000_000
     X, y, _ = data(n_pool, n_obs=n_obs)
     a = torch.rand(2000, 2000, dtype=torch.float64)
     a @ a
-    start = time.perf_counter()
-    for _ in range(5):
-        a @ a
-    rate = 5 * 2 * 2000**3 / (time.perf_counter() - start)
+
+    def matmul_rate() -> float:
+        start = time.perf_counter()
+        for _ in range(5):
+            a @ a
+        return 5 * 2 * 2000**3 / (time.perf_counter() - start)
+
+    rate = matmul_rate()
     start = time.perf_counter()
     gp = dl.GPRegressor().fit(X[:n_obs], y)
     fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    pred = gp.predict(X)
-    scores = dl.ACQUISITIONS["max_variance"](pred)
-    dl.top_k(scores, 1)
-    score_s = time.perf_counter() - start
-    bound = n_obs**2 * n_pool / rate
-    queue.put(({"fit": fit_s, "score": score_s, "bound": bound, "rate": rate}, _peak_mb()))
+    max_variance = dl.ACQUISITIONS["max_variance"]
+    full, screened = [], {1: [], 5: []}
+    for _ in range(REPEATS):
+        start = time.perf_counter()  # every candidate's variance, then the best one
+        pick = dl.top_k(max_variance(gp.predict(X)), 1)
+        full.append(time.perf_counter() - start)
+        for k in screened:
+            gp.cache_.pop("screen", None)  # each suggestion builds its screening factors
+            start = time.perf_counter()
+            picks, _ = greedy_conditional(gp, X, k, max_variance)
+            screened[k].append(time.perf_counter() - start)
+            if k == 1 and picks.tolist() != pick.tolist():
+                raise AssertionError(f"screening picked {picks} instead of {pick}")
+    rate = max(rate, matmul_rate())  # the faster rate: the stricter bound
+    queue.put(({"fit": fit_s, "score": float(np.median(full)), "rate": rate,
+                "screen": {k: float(np.median(v)) for k, v in screened.items()},
+                "bound": n_obs**2 * n_pool / rate}, _peak_mb()))
 
 
 def in_process(target, *args):
@@ -265,11 +280,17 @@ def main() -> None:
     million = None
     if args.million:
         out, peak = in_process(run_million)
-        emit(f"\n# max-variance over N = 1,000,000 with n = 1,000: fit {out['fit']:.1f} s, "
-              f"scoring {out['score']:.2f} s, bound n^2 N / rate = {out['bound']:.2f} s "
-              f"(matmul {out['rate'] / 1e9:.0f} GFLOP/s), ratio {out['score'] / out['bound']:.2f}, "
-              f"peak {peak:.0f} MB")
-        million = (out["score"] / out["bound"], peak)
+        emit(f"\n# max-variance over N = 1,000,000 with n = 1,000: GP fit {out['fit']:.1f} s "
+             "(not in the times below); bound n^2 N / rate = "
+             f"{out['bound']:.2f} s at the measured matmul rate {out['rate'] / 1e9:.0f} GFLOP/s")
+        emit(f"{'method':58s} {'seconds':>8s} {'x bound':>8s}")
+        emit(f"{'every candidate predicted, then the best (GPRegressor.predict)':58s} "
+             f"{out['score']:8.2f} {out['score'] / out['bound']:8.2f}")
+        for k, seconds in out["screen"].items():
+            emit(f"{f'screened greedy, k = {k} (same pick as above for k = 1)':58s} "
+                 f"{seconds:8.2f} {seconds / out['bound']:8.2f}")
+        emit(f"# peak memory {peak:.0f} MB")
+        million = (out["score"] / out["bound"], out["screen"][1] / out["bound"], peak)
     summary += million_lines(million)
     for line in summary:
         print(line)
@@ -315,10 +336,12 @@ def summary_lines(seconds_of: dict, quality_of: dict) -> list[str]:
 def million_lines(million) -> list[str]:
     if million is None:
         return []
-    ratio, peak = million
-    return [f"N = 1,000,000, n = 1,000, max-variance: {ratio:.2f}x the arithmetic bound "
-            f"(target at most 1.5x): {'met' if ratio <= 1.5 else 'not met'}; peak memory "
-            f"{peak:.0f} MB (target under 2 GB): {'met' if peak < 2048 else 'not met'}."]
+    full, screened, peak = million
+    return [f"N = 1,000,000, n = 1,000, max-variance with every candidate's variance computed: "
+            f"{full:.2f}x the arithmetic bound (target at most 1.5x): "
+            f"{'met' if full <= 1.5 else 'not met'}. The same pick by screening (exact; "
+            f"variances computed only where they can win): {screened:.2f}x the bound. Peak "
+            f"memory {peak:.0f} MB (target under 2 GB): {'met' if peak < 2048 else 'not met'}."]
 
 
 if __name__ == "__main__":

@@ -32,11 +32,17 @@ _ACTIVE_MIN = 1024
 # as the batch grows, which lets `greedy_conditional` leave most of a large pool untouched.
 SHRINK_WITH_VARIANCE = ("max_variance", "bald", "ucb", "expected_improvement",
                         "log_expected_improvement")
+# Of those, the ones that read the variance alone: screening them needs no posterior mean.
+VARIANCE_ONLY = ("max_variance", "bald")
 
 
 def shrinks_with_variance(acquisition: Callable[..., Tensor]) -> bool:
     """Whether `acquisition` is one of SHRINK_WITH_VARIANCE."""
     return any(acquisition is ACQUISITIONS[name] for name in SHRINK_WITH_VARIANCE)
+
+
+def _variance_only(acquisition: Callable[..., Tensor]) -> bool:
+    return any(acquisition is ACQUISITIONS[name] for name in VARIANCE_ONLY)
 
 
 class _ActiveSet:
@@ -47,7 +53,8 @@ class _ActiveSet:
     factor `L_P` of `Sigma(P, P) + noise I`, so a candidate joining late gets its columns in
     one triangular solve: `L_P c(x) = Sigma(x, P)`."""
 
-    def __init__(self, gp: GPRegressor, Xn: Tensor, var0: Tensor, k: int, chunk_size: int):
+    def __init__(self, gp: GPRegressor, Xn: Tensor, var0: Callable[[Tensor], Tensor], k: int,
+                 chunk_size: int):
         f = gp.factors()
         self.gp, self.Xn, self.var0, self.chunk_size = gp, Xn, var0, chunk_size
         self.train = f["Xn"]
@@ -85,7 +92,7 @@ class _ActiveSet:
         else:
             self.Ks = None
         C = torch.zeros(self.C.shape[0], new.numel(), dtype=torch.float64)
-        var = self.var0[new].clone()
+        var = self.var0(new)
         if self.j:
             j = self.j
             S = self._cross(rows, self.X_P[:j], self.W[:, :j], Ks)  # (M, j)
@@ -113,6 +120,63 @@ class _ActiveSet:
         self.j += 1
 
 
+class _Frontier:
+    """The candidates the greedy does not track yet, best first by an upper bound on their
+    score. Without `refine` the bounds are the scores before any conditioning. With it they
+    start loose (screening), and candidates get their exact scores before conditioning,
+    `refine(rows)`, a chunk at a time in the order of their loose bounds, before they are
+    handed over; so only candidates that can still win are tracked."""
+
+    def __init__(self, bounds: Tensor, refine: Callable[[Tensor], Tensor] | None, chunk: int):
+        self.bounds, self.refine, self.chunk = bounds, refine, chunk
+        self.order = torch.argsort(bounds, descending=True, stable=True)
+        self.next = 0  # order[next:] are known by their first bounds only
+        self.ready = torch.zeros(0, dtype=torch.long)  # refined, best first
+        self.ready_scores = torch.zeros(0, dtype=torch.float64)
+
+    def _first_bound(self) -> float:
+        if self.next == self.order.numel():
+            return float("-inf")
+        return float(self.bounds[self.order[self.next]])
+
+    def peek(self) -> float:
+        """An upper bound on the score of every candidate not handed over yet (-inf when
+        none is left)."""
+        best = float(self.ready_scores[0]) if self.ready.numel() else float("-inf")
+        return max(best, self._first_bound())
+
+    def _refine_while(self, more) -> None:
+        while self.next < self.order.numel() and more():
+            rows = self.order[self.next : self.next + self.chunk]
+            self.next += rows.numel()
+            scores = torch.cat([self.ready_scores, self.refine(rows)])
+            rank = torch.argsort(scores, descending=True, stable=True)
+            self.ready, self.ready_scores = torch.cat([self.ready, rows])[rank], scores[rank]
+
+    def _hand_over(self, m: int) -> Tensor:
+        if self.refine is None:
+            out = self.order[self.next : self.next + m]
+            self.next += out.numel()
+            return out
+        out = self.ready[:m]
+        self.ready, self.ready_scores = self.ready[m:], self.ready_scores[m:]
+        return out
+
+    def take(self, m: int) -> Tensor:
+        """Hand over m candidates (fewer if fewer are left), the best of those refined."""
+        if self.refine is not None:
+            self._refine_while(lambda: self.ready.numel() < m)
+        return self._hand_over(m)
+
+    def take_above(self, threshold: float) -> Tensor:
+        """Hand over every candidate whose score before conditioning reaches `threshold`."""
+        if self.refine is None:
+            ahead = self.bounds[self.order[self.next :]] >= threshold
+            return self._hand_over(int(ahead.sum()))
+        self._refine_while(lambda: self._first_bound() >= threshold)
+        return self._hand_over(int((self.ready_scores >= threshold).sum()))
+
+
 def greedy_conditional(
     gp: GPRegressor,
     pool: Tensor,
@@ -123,6 +187,7 @@ def greedy_conditional(
     rng: np.random.Generator | int | None = None,
     chunk_size: int = 8192,
     lazy: bool = True,
+    screen: bool = True,
     **context,
 ) -> tuple[np.ndarray, Tensor]:
     """Greedy batch for an exact GP by sequential conditioning on the picks.
@@ -131,7 +196,11 @@ def greedy_conditional(
     best-scoring candidates are tracked (at first max(8k, 1024) of them), and the set doubles
     whenever the best tracked score does not beat the first score left out. Scores only fall
     as the batch grows, so the picks are those of the greedy over the whole pool, and a batch
-    of 96 from 100,000 candidates costs little more than a single suggestion.
+    of 96 from 100,000 candidates costs little more than a single suggestion. Without `pred`
+    the pool is first screened (`GPRegressor.variance_bound`): the lazy greedy starts from
+    upper bounds on the scores, which cost a small fraction of a full prediction, and only
+    the candidates it tracks get exact variances. The picks are the same; over a million
+    candidates with a thousand observations this is about 20 times faster for max-variance.
 
     Args:
         gp: a fitted GPRegressor.
@@ -143,6 +212,8 @@ def greedy_conditional(
         rng: generator or seed for ties.
         chunk_size: pool rows per kernel block when k(pool, train) is too big to cache.
         lazy: allow the lazy conditioning above (False tracks the whole pool).
+        screen: without `pred`, screen the pool with variance bounds (False predicts the
+            whole pool exactly first).
         **context: passed to the acquisition (best_f, goal, beta, X, ...).
 
     Returns:
@@ -157,33 +228,50 @@ def greedy_conditional(
     n = pool.shape[0]
     blocked = torch.as_tensor(exclusion_mask(n, exclude))
     k = check_k(k, blocked.numpy())
-    pred = pred if pred is not None else gp.predict(pool)
     gen = as_generator(rng)
     scale = gp.factors()["y_std"] ** 2
+    lazy = lazy and shrinks_with_variance(acquisition) and n > 2 * max(8 * k, _ACTIVE_MIN)
+    screened = lazy and pred is None and screen and gp.screens()
+    if screened:  # loose upper bounds on every score from a fraction of the observations
+        bound, mean = gp.variance_bound(pool, with_mean=not _variance_only(acquisition))
+        pred = RegressionPrediction(mean if mean is not None else torch.zeros(n), bound,
+                                    gp.noise_variance())
+        exact_var = torch.full((n,), float("nan"), dtype=torch.float64)
+    else:
+        pred = pred if pred is not None else gp.predict(pool)
+        exact_var = pred.epistemic_var / scale
     noise = (pred.noise_var / scale).expand(n)
-    if lazy and shrinks_with_variance(acquisition) and n > 2 * max(8 * k, _ACTIVE_MIN):
+
+    def prediction(rows: Tensor, var: Tensor) -> RegressionPrediction:
+        return RegressionPrediction(  # a scalar noise stays scalar: cheaper to score
+            pred.mean[rows], var.clamp_min(0.0) * scale,
+            pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[rows])
+
+    def refine(rows: Tensor) -> Tensor:  # exact scores before any conditioning
+        exact_var[rows] = gp.predict(pool[rows]).epistemic_var / scale
+        scores = acquisition(prediction(rows, exact_var[rows]), rng=gen, **context)
+        return scores.masked_fill(blocked[rows], float("-inf"))
+
+    if lazy:
         bounds = acquisition(pred, rng=gen, **context).masked_fill(blocked, float("-inf"))
-        order = torch.argsort(bounds, descending=True, stable=True)
         size = max(8 * k, _ACTIVE_MIN)
     else:
-        bounds, order, size = None, torch.arange(n), n
-    active = _ActiveSet(gp, gp.transform_inputs(pool), pred.epistemic_var / scale, k,
+        bounds, size = torch.zeros(n), n
+    frontier = _Frontier(bounds, refine if screened else None, chunk=max(4 * size, 8192))
+    active = _ActiveSet(gp, gp.transform_inputs(pool), lambda rows: exact_var[rows].clone(), k,
                         chunk_size)
-    active.extend(order[:size])
+    active.extend(frontier.take(size))
     picks: list[int] = []
     picked_scores: list[float] = []
     for j in range(k):
         while True:
             index = active.index
-            current = RegressionPrediction(  # a scalar noise stays scalar: cheaper to score
-                pred.mean[index], active.var.clamp_min(0.0) * scale,
-                pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[index])
-            scores = acquisition(current, rng=gen, **context)
+            scores = acquisition(prediction(index, active.var), rng=gen, **context)
             local = int(top_k(scores, 1, exclude=blocked[index].numpy(), rng=gen)[0])
-            tracked = index.numel()
-            if tracked == n or float(scores[local]) > float(bounds[order[tracked]]):
+            best = float(scores[local])
+            if best > frontier.peek() or frontier.peek() == float("-inf"):
                 break
-            active.extend(order[tracked : 2 * tracked])
+            active.extend(frontier.take_above(best))
         p = int(index[local])
         picks.append(p)
         picked_scores.append(float(scores[local]))

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from designloop import modelling
+from designloop.batch import greedy_conditional
 from designloop.campaign_config import CampaignConfig, target_values
 from designloop.diversity import initial_design
 from designloop.encoding import Encoder
@@ -191,6 +192,19 @@ class Campaign:
         cfg = self.config
         fitted = modelling.fit(self, obs, info, cfg.diagnostics)
         available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
+        method = choose_selection(cfg, fitted.model, None, k)
+        if modelling.screens(self, fitted, method, len(available)):
+            # exact picks without predicting every candidate: see greedy_conditional
+            info.update(selection=method, screened=True)
+            ctx = modelling.context(self, fitted, available, rng, info)
+            ctx = {key: v for key, v in ctx.items() if key != "rng"}
+            local, picked = greedy_conditional(
+                fitted.model, fitted.X[available], k, modelling.acquisition_function(self),
+                rng=rng, **ctx)
+            picks = available[local]
+            pred = fitted.model.predict(fitted.X[picks])
+            predictions = modelling.describe(self, fitted, pred, picks, np.arange(k), info)
+            return picks, picked.numpy(), predictions
         pred, scores, context = modelling.score(self, fitted, available, rng, info)
         method = choose_selection(cfg, fitted.model, pred, k)
         info["selection"] = method

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from designloop import acquisition as acq
+from designloop.batch import shrinks_with_variance
 from designloop.calibration import MIN_OBSERVATIONS, calibrate
 from designloop.calibration import warnings as calibration_warnings
 from designloop.conformal import conformal_quantile, gp_jackknife_plus
@@ -25,6 +26,7 @@ from designloop.surrogates import make_surrogate
 from designloop.surrogates.gp import GPRegressor
 
 CONFORMAL_LEVEL = 0.9
+SCREEN_MIN_POOL = 20_000  # candidates; below this a full prediction costs little anyway
 
 
 @dataclass
@@ -99,24 +101,43 @@ def _full_width(probs: np.ndarray, classes) -> np.ndarray:
     return out
 
 
-def score(campaign, fitted: Fitted, available: np.ndarray, rng, info: dict | None = None):
-    """Prediction, acquisition scores `(len(available),)` and the acquisition context."""
+def context(campaign, fitted: Fitted, available: np.ndarray, rng, info: dict | None = None
+            ) -> dict:
+    """Keyword arguments for the acquisition over the candidates `available`: its
+    parameters, the goal, the generator, the features, the model and, when optimising,
+    `best_f` (also written to `info`)."""
     cfg = campaign.config
-    model = fitted.model
-    pred = model.predict(fitted.X[available])
-    context = dict(cfg.acquisition_params)
-    context.update(goal=cfg.goal, rng=rng, X=fitted.X[available], model=model)
+    out = dict(cfg.acquisition_params)
+    out.update(goal=cfg.goal, rng=rng, X=fitted.X[available], model=fitted.model)
     if cfg.goal in ("maximize", "minimize"):
         y = fitted.y
-        context["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
+        out["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
         if info is not None:
-            info["best_f"] = context["best_f"]
+            info["best_f"] = out["best_f"]
+    return out
+
+
+def score(campaign, fitted: Fitted, available: np.ndarray, rng, info: dict | None = None):
+    """Prediction, acquisition scores `(len(available),)` and the acquisition context."""
+    pred = fitted.model.predict(fitted.X[available])
+    ctx = context(campaign, fitted, available, rng, info)
     function = acquisition_function(campaign)
-    scores = torch.as_tensor(function(pred, **context), dtype=torch.float64)
+    scores = torch.as_tensor(function(pred, **ctx), dtype=torch.float64)
     if scores.shape != (len(available),):
         raise InputError(f"the acquisition function returned shape {tuple(scores.shape)}; it "
                          f"must return one score per candidate ({len(available)},)")
-    return pred, scores, context
+    return pred, scores, ctx
+
+
+def screens(campaign, fitted: Fitted, method: str, n_available: int) -> bool:
+    """Whether the batch is picked by screening the pool (`greedy_conditional` without a
+    prediction of every candidate): an exact GP with enough observations, a built-in
+    acquisition whose scores only fall as the variance does, top-k or greedy selection, and
+    a pool large enough for the greedy to be lazy. The picks are those of the full path."""
+    model = fitted.model
+    return (isinstance(model, GPRegressor) and method in ("top_k", "greedy")
+            and n_available >= SCREEN_MIN_POOL and model.screens()
+            and shrinks_with_variance(acquisition_function(campaign)))
 
 
 def describe(campaign, fitted: Fitted, pred, available, local, info: dict) -> list[dict]:

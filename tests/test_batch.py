@@ -188,3 +188,51 @@ def test_top_m_then_diverse_stays_in_the_shortlist_and_spreads():
     picks = top_m_then_diverse(scores, X, 2, m=6)
     assert set(picks.tolist()) <= set(range(14, 20))
     assert abs(int(picks[0]) - int(picks[1])) >= 4
+
+
+@pytest.fixture(scope="module")
+def screened_problem():
+    gen = torch.Generator().manual_seed(4)
+    X = torch.rand(300, 3, generator=gen, dtype=torch.float64)
+    y = torch.sin(4 * X.sum(1)) + 0.05 * torch.randn(300, generator=gen, dtype=torch.float64)
+    pool = torch.rand(6000, 3, generator=gen, dtype=torch.float64)
+    return dl.GPRegressor().fit(X, y), X, y, pool
+
+
+def test_variance_bound_is_the_posterior_given_the_pivots(screened_problem):
+    model, _, _, pool = screened_problem
+    assert model.screens()
+    pred = model.predict(pool)
+    bound, mean = model.variance_bound(pool, with_mean=True)
+    assert torch.allclose(mean, pred.mean, atol=1e-10, rtol=0)
+    assert bool((bound >= pred.epistemic_var).all())
+    # by hand: the posterior variance given only the 64 pivots (max(64, 300 / 8)), same
+    # hyper-parameters, in the target's units
+    f = model.factors()
+    pivots = model._screen()["pivots"]
+    assert pivots.numel() == 64 and len(set(pivots.tolist())) == 64
+    gp = model.model_
+    with torch.no_grad():
+        Xp = f["Xn"][pivots]
+        K = gp.covar_module(Xp).to_dense() + gp.likelihood.noise * torch.eye(64)
+        Kxp = gp.covar_module(model.transform_inputs(pool), Xp).to_dense()
+        prior = gp.covar_module(model.transform_inputs(pool[:1])).to_dense()[0, 0]
+        by_hand = (prior - (Kxp @ torch.linalg.solve(K, Kxp.T)).diagonal()) * f["y_std"] ** 2
+    assert torch.allclose(bound, by_hand, atol=1e-8, rtol=0)
+    # tight enough to screen: few candidates could beat the exact maximum
+    assert (bound >= pred.epistemic_var.max()).float().mean() < 0.05
+
+
+@pytest.mark.parametrize("k", [1, 5, 30])
+@pytest.mark.parametrize("name", ["max_variance", "bald", "ucb", "expected_improvement"])
+def test_screened_greedy_picks_what_the_full_greedy_picks(screened_problem, name, k):
+    model, _, y, pool = screened_problem
+    acquisition = dl.ACQUISITIONS[name]
+    context = {"best_f": float(y.max()), "goal": "maximize"}
+    exclude = np.arange(0, 6000, 11)
+    fast, fast_scores = greedy_conditional(model, pool, k, acquisition, exclude=exclude, rng=0,
+                                           **context)
+    full, full_scores = greedy_conditional(model, pool, k, acquisition, exclude=exclude, rng=0,
+                                           pred=model.predict(pool), **context)
+    assert fast.tolist() == full.tolist()
+    assert torch.allclose(fast_scores, full_scores, atol=1e-9, rtol=0)

@@ -294,3 +294,29 @@ def test_notebook_view_shows_status_and_last_cycle():
     view = c._repr_html_()
     assert "Cycle 2 (model, log_expected_improvement)" in view and "predicted_mean" in view
     assert "pending" in view and "<table" in view
+
+
+@pytest.mark.parametrize("acquisition", ["max_variance", "ucb"])
+def test_large_pools_are_screened_with_the_same_suggestions(acquisition, monkeypatch):
+    from designloop import modelling
+
+    gen = np.random.default_rng(3)
+    pool = pd.DataFrame(gen.uniform(size=(3000, 2)), columns=["a", "b"])
+    truth = np.sin(5 * pool.a) + pool.b ** 2 + gen.normal(0, 0.05, 3000)
+    measured = pool.iloc[:150].assign(y=truth[:150])
+
+    def suggest(min_pool):
+        monkeypatch.setattr(modelling, "SCREEN_MIN_POOL", min_pool)
+        c = dl.Campaign(pool, target="y", goal="maximize", acquisition=acquisition,
+                        batch_size=4, seed=0)
+        c.observe(measured)
+        return c.suggest(), c.store.cycles()["info"].iloc[-1]
+
+    screened, info = suggest(1000)
+    full, full_info = suggest(10**9)
+    assert info["screened"] and "screened" not in full_info
+    assert info["selection"] == full_info["selection"] == "greedy"
+    assert screened.candidate_id.tolist() == full.candidate_id.tolist()
+    cols = ["score", "predicted_mean", "predicted_sd", "interval_lo", "interval_hi"]
+    np.testing.assert_allclose(screened[cols].to_numpy(float), full[cols].to_numpy(float),
+                               rtol=0, atol=1e-8)

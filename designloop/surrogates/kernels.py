@@ -75,17 +75,9 @@ class MinMaxKernel(Kernel):
 _MATERN_SCALE = {0.5: 1.0, 1.5: math.sqrt(3.0), 2.5: math.sqrt(5.0)}
 
 
-def dense_cross_covariance(kernel: Kernel, A: Tensor, B: Tensor, center: Tensor | None = None
-                           ) -> Tensor | None:
-    """`k(A, B)` as one dense `(len(A), len(B))` block, computed in place for the stationary
-    kernels the GP uses (Matern 1/2, 3/2, 5/2 and RBF with one or ARD lengthscales, optionally
-    under a ScaleKernel), without GPyTorch's lazy-tensor machinery.
-
-    The squared distances come from one matrix product, |a|^2 + |b|^2 - 2 a.b, on inputs
-    centred at `center` (pass the training inputs' mean so that every chunk of a pool is
-    centred alike) and scaled by the lengthscales; GPyTorch's kernels use the same expansion.
-    Returns None for any other kernel: the caller falls back to calling the module.
-    """
+def _stationary_parts(kernel: Kernel):
+    """`(base, outputscale or None)` for the stationary kernels computed densely here, else
+    None."""
     scale = None
     base = kernel
     if isinstance(kernel, ScaleKernel):
@@ -97,25 +89,54 @@ def dense_cross_covariance(kernel: Kernel, A: Tensor, B: Tensor, center: Tensor 
         return None
     if isinstance(base, MaternKernel) and float(base.nu) not in _MATERN_SCALE:
         return None
-    lengthscale = base.lengthscale
-    if lengthscale.dim() > 2 or lengthscale.shape[0] != 1:
+    if base.lengthscale.dim() > 2 or base.lengthscale.shape[0] != 1:
         return None
-    lengthscale = lengthscale.reshape(-1)
+    return base, scale
+
+
+def stationary_variance(kernel: Kernel, n: int) -> Tensor | None:
+    """`k(x, x)` for `n` inputs of a kernel `dense_cross_covariance` handles: the output
+    scale (1 without a ScaleKernel) for every input. None for any other kernel."""
+    parts = _stationary_parts(kernel)
+    if parts is None:
+        return None
+    scale = parts[1] if parts[1] is not None else torch.tensor(1.0, dtype=torch.float64)
+    return scale.detach().to(torch.float64).expand(n).clone()
+
+
+def dense_cross_covariance(kernel: Kernel, A: Tensor, B: Tensor, center: Tensor | None = None
+                           ) -> Tensor | None:
+    """`k(A, B)` as one dense `(len(A), len(B))` block, computed in place for the stationary
+    kernels the GP uses (Matern 1/2, 3/2, 5/2 and RBF with one or ARD lengthscales, optionally
+    under a ScaleKernel), without GPyTorch's lazy-tensor machinery.
+
+    The squared distances come from one matrix product, |a|^2 + |b|^2 - 2 a.b, on inputs
+    centred at `center` (pass the training inputs' mean so that every chunk of a pool is
+    centred alike) and scaled by the lengthscales; GPyTorch's kernels use the same expansion.
+    Returns None for any other kernel: the caller falls back to calling the module.
+    """
+    parts = _stationary_parts(kernel)
+    if parts is None:
+        return None
+    base, scale = parts
+    lengthscale = base.lengthscale.reshape(-1)
+    nu = float(base.nu) if isinstance(base, MaternKernel) else None
+    factor = _MATERN_SCALE[nu] if nu is not None else math.sqrt(0.5)
     if center is not None:
         A, B = A - center, B - center
-    a, b = A / lengthscale, B / lengthscale
+    a, b = A * (factor / lengthscale), B * (factor / lengthscale)
+    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, the expansion (and rounding) GPyTorch uses
     sq = torch.addmm(a.pow(2).sum(1, keepdim=True), a, b.T, alpha=-2.0)
-    sq.add_(b.pow(2).sum(1)).clamp_min_(0.0)
-    if isinstance(base, RBFKernel):
-        K = sq.mul_(-0.5).exp_()
-    else:
-        nu = float(base.nu)
-        r = sq.sqrt_().mul_(_MATERN_SCALE[nu])
+    sq.add_(b.pow(2).sum(1)).clamp_min_(0.0)  # r^2, with r the scaled distance
+    if nu is None:  # RBF: exp(-|x - x'|^2 / (2 l^2))
+        K = sq.neg_().exp_()
+    elif nu == 0.5:
+        K = sq.sqrt_().neg_().exp_()
+    elif nu == 1.5:  # (1 + r) exp(-r)
+        r = sq.sqrt_()
         decay = torch.exp(r.neg())
-        if nu == 0.5:
-            K = decay
-        elif nu == 1.5:
-            K = r.add_(1.0).mul_(decay)
-        else:
-            K = r.mul_(r.div(3.0).add_(1.0)).add_(1.0).mul_(decay)
+        K = r.add_(1.0).mul_(decay)
+    else:  # (1 + r + r^2 / 3) exp(-r)
+        r = sq.sqrt()
+        K = sq.mul_(1.0 / 3.0).add_(r).add_(1.0).mul_(r.neg_().exp_())
     return K.mul_(scale) if scale is not None else K
