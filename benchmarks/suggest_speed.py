@@ -287,7 +287,8 @@ def main() -> None:
         emit(f"{'every candidate predicted, then the best (GPRegressor.predict)':58s} "
              f"{out['score']:8.2f} {out['score'] / out['bound']:8.2f}")
         for k, seconds in out["screen"].items():
-            emit(f"{f'screened greedy, k = {k} (same pick as above for k = 1)':58s} "
+            label = f"screened greedy, k = {k}" + (" (the same pick as above)" if k == 1 else "")
+            emit(f"{label:58s} "
                  f"{seconds:8.2f} {seconds / out['bound']:8.2f}")
         emit(f"# peak memory {peak:.0f} MB")
         million = (out["score"] / out["bound"], out["screen"][1] / out["bound"], peak)

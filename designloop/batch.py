@@ -26,6 +26,8 @@ from designloop.surrogates.gp import GPRegressor
 
 _CACHE_ELEMENTS = 50_000_000  # cache k(pool, train) when it fits in ~400 MB
 _ACTIVE_MIN = 1024
+_RESCORE = 256  # tracked candidates rescored first, by their earlier scores
+_EXTEND_MIN = 512  # candidates added to the tracked set at least, when it must grow
 
 # Scores that, at a fixed mean, never rise when the epistemic variance falls. Conditioning on
 # a pick only lowers variances and leaves the mean alone, so a candidate's score can only fall
@@ -64,18 +66,49 @@ class _ActiveSet:
         self.L_P = torch.zeros(k, k, dtype=torch.float64)
         self.X_P = torch.zeros(k, Xn.shape[1], dtype=torch.float64)
         self.j = 0
-        self.index = torch.zeros(0, dtype=torch.long)
-        self.rows = torch.zeros(0, Xn.shape[1], dtype=torch.float64)
-        self.var = torch.zeros(0, dtype=torch.float64)
-        self.C = torch.zeros(k, 0, dtype=torch.float64)
-        self.Ks: Tensor | None = torch.zeros(0, n_train, dtype=torch.float64)
+        # buffers with room to grow (capacity doubles); the tracked rows are the first `size`
+        self.size = 0
+        self._index = torch.zeros(0, dtype=torch.long)
+        self._rows = torch.zeros(0, Xn.shape[1], dtype=torch.float64)
+        self._var = torch.zeros(0, dtype=torch.float64)
+        self._C = torch.zeros(k, 0, dtype=torch.float64)
+        self._Ks: Tensor | None = torch.zeros(0, n_train, dtype=torch.float64)
+
+    index = property(lambda self: self._index[: self.size])
+    rows = property(lambda self: self._rows[: self.size])
+    var = property(lambda self: self._var[: self.size])
+    C = property(lambda self: self._C[:, : self.size])
+    Ks = property(lambda self: None if self._Ks is None else self._Ks[: self.size])
+
+    def _reserve(self, total: int) -> None:
+        capacity = self._index.numel()
+        if total <= capacity:
+            return
+        capacity = max(total, 2 * capacity)
+        n_train = self.train.shape[0]
+        if self._Ks is not None and total * n_train > _CACHE_ELEMENTS:
+            self._Ks = None  # too big to cache: kernel rows are recomputed in chunks
+        elif self._Ks is not None:
+            capacity = min(capacity, _CACHE_ELEMENTS // n_train)
+
+        def grown(buffer: Tensor, dim: int = 0) -> Tensor:
+            shape = list(buffer.shape)
+            shape[dim] = capacity
+            out = buffer.new_zeros(shape)
+            out.narrow(dim, 0, self.size).copy_(buffer.narrow(dim, 0, self.size))
+            return out
+
+        self._index, self._rows, self._var = grown(self._index), grown(self._rows), grown(self._var)
+        self._C = grown(self._C, 1)
+        if self._Ks is not None:
+            self._Ks = grown(self._Ks)
 
     def _cross(self, rows: Tensor, points: Tensor, W: Tensor, Ks: Tensor | None) -> Tensor:
         """Posterior covariance given the training data, `(len(rows), len(points))`:
         k(rows, points) - k(rows, X) W with W = K^-1 k(X, points)."""
         out = self.gp.prior_covariance(rows, points)
         if Ks is not None:
-            return out - Ks @ W
+            return out.sub_(Ks @ W)
         for start in range(0, rows.shape[0], self.chunk_size):
             part = slice(start, start + self.chunk_size)
             out[part] -= self.gp.prior_covariance(rows[part], self.train) @ W
@@ -83,25 +116,24 @@ class _ActiveSet:
 
     def extend(self, new: Tensor) -> None:
         """Track the pool rows `new` too, conditioned on the picks made so far."""
+        start, end = self.size, self.size + new.numel()
+        self._reserve(end)
         rows = self.Xn[new]
-        total = (self.index.numel() + new.numel()) * self.train.shape[0]
         Ks = None
-        if self.Ks is not None and total <= _CACHE_ELEMENTS:
-            Ks = self.gp.prior_covariance(rows, self.train)
-            self.Ks = torch.cat([self.Ks, Ks])
-        else:
-            self.Ks = None
-        C = torch.zeros(self.C.shape[0], new.numel(), dtype=torch.float64)
+        if self._Ks is not None:
+            Ks = self._Ks[start:end]
+            Ks.copy_(self.gp.prior_covariance(rows, self.train))
         var = self.var0(new)
         if self.j:
             j = self.j
             S = self._cross(rows, self.X_P[:j], self.W[:, :j], Ks)  # (M, j)
-            C[:j] = torch.linalg.solve_triangular(self.L_P[:j, :j], S.T, upper=False)
-            var -= C[:j].pow(2).sum(0)
-        self.index = torch.cat([self.index, new])
-        self.rows = torch.cat([self.rows, rows])
-        self.var = torch.cat([self.var, var])
-        self.C = torch.cat([self.C, C], dim=1)
+            C = torch.linalg.solve_triangular(self.L_P[:j, :j], S.T, upper=False)
+            self._C[:j, start:end] = C
+            var -= C.pow(2).sum(0)
+        self._index[start:end] = new
+        self._rows[start:end] = rows
+        self._var[start:end] = var
+        self.size = end
 
     def condition(self, local: int, noise: float) -> None:
         """Condition every tracked candidate on the tracked candidate `local`."""
@@ -115,8 +147,8 @@ class _ActiveSet:
         self.X_P[j] = x[0]
         column = self._cross(self.rows, x, w[:, None], self.Ks)[:, 0]
         column -= self.C[:j].T @ self.C[:j, local]
-        self.C[j] = column / s
-        self.var = self.var - self.C[j].pow(2)
+        self._C[j, : self.size] = column.div_(s)
+        self.var.sub_(column.pow(2))
         self.j += 1
 
 
@@ -168,13 +200,16 @@ class _Frontier:
             self._refine_while(lambda: self.ready.numel() < m)
         return self._hand_over(m)
 
-    def take_above(self, threshold: float) -> Tensor:
-        """Hand over every candidate whose score before conditioning reaches `threshold`."""
+    def take_above(self, threshold: float, at_least: int) -> Tensor:
+        """Hand over every candidate whose score before conditioning reaches `threshold`,
+        and at least `at_least` of the best (those refined, with `refine`): growing the
+        tracked set geometrically keeps the number of extensions small."""
         if self.refine is None:
             ahead = self.bounds[self.order[self.next :]] >= threshold
-            return self._hand_over(int(ahead.sum()))
+            return self._hand_over(max(int(ahead.sum()), at_least))
         self._refine_while(lambda: self._first_bound() >= threshold)
-        return self._hand_over(int((self.ready_scores >= threshold).sum()))
+        above = int((self.ready_scores >= threshold).sum())
+        return self._hand_over(max(above, min(at_least, self.ready.numel())))
 
 
 def greedy_conditional(
@@ -193,10 +228,13 @@ def greedy_conditional(
     """Greedy batch for an exact GP by sequential conditioning on the picks.
 
     For the acquisitions in SHRINK_WITH_VARIANCE the conditioning is lazy: only the
-    best-scoring candidates are tracked (at first max(8k, 1024) of them), and the set doubles
-    whenever the best tracked score does not beat the first score left out. Scores only fall
-    as the batch grows, so the picks are those of the greedy over the whole pool, and a batch
-    of 96 from 100,000 candidates costs little more than a single suggestion. Without `pred`
+    best-scoring candidates are tracked (at first max(8k, 1024) of them), and whenever the
+    best tracked score does not beat the best score left out, every candidate left out that
+    could beat it joins (at least 512 at a time). Scores only fall as the batch grows, so the
+    picks are those of the greedy over the whole pool; the same argument lets each step
+    rescore only the 256 tracked candidates with the best earlier scores when one of them
+    still beats every other earlier score. A batch of 96 from 100,000 candidates costs about
+    twice a single suggestion. Without `pred`
     the pool is first screened (`GPRegressor.variance_bound`): the lazy greedy starts from
     upper bounds on the scores, which cost a small fraction of a full prediction, and only
     the candidates it tracks get exact variances. The picks are the same; over a million
@@ -263,18 +301,41 @@ def greedy_conditional(
     active.extend(frontier.take(size))
     picks: list[int] = []
     picked_scores: list[float] = []
+    # scores only fall under conditioning, so old scores of the tracked candidates bound the
+    # current ones: rescoring the best few by their old scores usually settles the pick
+    bounded = shrinks_with_variance(acquisition)
+    stale = torch.zeros(0, dtype=torch.float64)
     for j in range(k):
         while True:
             index = active.index
-            scores = acquisition(prediction(index, active.var), rng=gen, **context)
-            local = int(top_k(scores, 1, exclude=blocked[index].numpy(), rng=gen)[0])
-            best = float(scores[local])
+            excluded = blocked[index]
+            if stale.numel() < index.numel():  # rows tracked since: score them now
+                fresh = slice(stale.numel(), index.numel())
+                stale = torch.cat([stale, acquisition(
+                    prediction(index[fresh], active.var[fresh]), rng=gen, **context)])
+            local = None
+            if bounded and index.numel() > 2 * _RESCORE:
+                upper = stale.masked_fill(excluded, float("-inf"))
+                top = torch.topk(upper, _RESCORE).indices
+                if not bool(excluded[top].all()):
+                    scores = acquisition(prediction(index[top], active.var[top]), rng=gen,
+                                         **context)
+                    stale[top] = scores
+                    upper[top] = float("-inf")
+                    i = int(top_k(scores, 1, exclude=excluded[top].numpy(), rng=gen)[0])
+                    if float(scores[i]) > float(upper.max()):
+                        local, best = int(top[i]), float(scores[i])
+            if local is None:
+                scores = acquisition(prediction(index, active.var), rng=gen, **context)
+                stale = scores.clone()
+                local = int(top_k(scores, 1, exclude=excluded.numpy(), rng=gen)[0])
+                best = float(scores[local])
             if best > frontier.peek() or frontier.peek() == float("-inf"):
                 break
-            active.extend(frontier.take_above(best))
+            active.extend(frontier.take_above(best, at_least=_EXTEND_MIN))
         p = int(index[local])
         picks.append(p)
-        picked_scores.append(float(scores[local]))
+        picked_scores.append(best)
         blocked[p] = True
         if j < k - 1:
             active.condition(local, float(noise[p]))
