@@ -90,6 +90,30 @@ def test_gp_classifier_cached_latent_equals_gpytorch_posterior():
     assert torch.allclose(var, exact.variance.T, atol=1e-7)
 
 
+def test_gp_classifier_latent_by_triangle_blocks_equals_gpytorch_posterior():
+    import warnings
+
+    gen = torch.Generator().manual_seed(5)
+    X = torch.rand(400, 3, generator=gen, dtype=torch.float64)  # n = 400: several blocks
+    y = (X[:, 0] > 0.4).long() + (X[:, 1] > 0.6).long()  # three classes
+    pool = torch.rand(700, 3, generator=gen, dtype=torch.float64)
+    model = dl.GPClassifier(n_iter=30).fit(X, y)
+    assert len(model._cache()["blocks"][0]) > 1
+    mean, var = model.latent(pool)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exact = model.model_(model.scaler_.transform(pool))
+        c = model._cache()  # the plain product with the whole inverse factor
+        Ks = model.model_.covar_module(model.scaler_.transform(pool), c["Xn"]).to_dense()
+        V = Ks @ c["L_inv"].transpose(-1, -2)
+        plain_mean = (c["mean0"] + Ks @ c["alpha"][..., None])[..., 0].T
+        plain_var = (1.0 - V.pow(2).sum(-1)).T
+    assert torch.allclose(mean, plain_mean, atol=1e-12, rtol=0)
+    assert torch.allclose(var, plain_var, atol=1e-12, rtol=0)
+    assert torch.allclose(mean, exact.mean.T, atol=1e-7, rtol=0)
+    assert torch.allclose(var, exact.variance.T, atol=1e-7, rtol=0)
+
+
 def test_gp_classifier_fits_hyperparameters_on_a_subset_of_large_data():
     gen = torch.Generator().manual_seed(4)
     X = torch.rand(700, 2, generator=gen, dtype=torch.float64)

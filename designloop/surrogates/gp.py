@@ -80,7 +80,7 @@ def triangle_blocks(L_inv: Tensor, alpha: Tensor | None = None) -> list[tuple[in
     return [(end, block.contiguous()) for end, block in blocks]
 
 
-def _explain(Ks: Tensor, blocks: list[tuple[int, Tensor]], var: Tensor,
+def subtract_explained(Ks: Tensor, blocks: list[tuple[int, Tensor]], var: Tensor,
              carries_alpha: bool = False) -> Tensor | None:
     """Subtract from `var (B,)`, in place, the variance that the observations behind
     `blocks` explain at candidates with prior covariances `Ks (B, n)` to them: the squared
@@ -349,7 +349,7 @@ class GPRegressor(SurrogateBase):
             var = self.prior_variance(Xn)
             for piece in iter_chunks(n, chunk_rows(c["Xn"].shape[0], self.chunk_size)):
                 Ks = self.prior_covariance(Xn[piece], c["Xn"])  # (B, n)
-                mean[piece] = _explain(Ks, c["blocks"], var[piece], carries_alpha=True)
+                mean[piece] = subtract_explained(Ks, c["blocks"], var[piece], carries_alpha=True)
             mean = (mean + c["mean0"]) * c["y_std"] + c["y_mean"]
             var = var.clamp_min(0.0) * c["y_std"] ** 2
         return RegressionPrediction(mean, var, self.noise_variance())
@@ -411,7 +411,7 @@ class GPRegressor(SurrogateBase):
                 if with_mean:
                     mean[piece] = torch.mv(Ks, c["alpha"])
                     Ks = Ks[:, screen["pivots"]]
-                _explain(Ks, screen["blocks"], var[piece])
+                subtract_explained(Ks, screen["blocks"], var[piece])
             # a margin for rounding, so that the bound is never below `predict`'s variance
             var = (var.clamp_min(0.0) + 1e-10 * prior) * c["y_std"] ** 2
             if with_mean:

@@ -28,7 +28,15 @@ from designloop.surrogates.base import (
     iter_chunks,
     resolve_n_classes,
 )
-from designloop.surrogates.gp import fit_subset, fit_with_jitter, gp_settings
+from designloop.surrogates.gp import (
+    chunk_rows,
+    fit_subset,
+    fit_with_jitter,
+    gp_settings,
+    subtract_explained,
+    triangle_blocks,
+)
+from designloop.surrogates.kernels import dense_cross_covariance_batch
 
 
 def dirichlet_targets(y: Tensor, n_classes: int, alpha_epsilon: float) -> tuple[Tensor, Tensor]:
@@ -72,7 +80,8 @@ class GPClassifier(SurrogateBase):
         n_samples: posterior draws S of the latent functions returned as `probs (S, N, C)`.
         n_iter, learning_rate: Adam steps on the exact marginal likelihood of the
             hyper-parameters.
-        chunk_size: candidates predicted at once (bounds memory).
+        chunk_size: candidates predicted at once (bounds memory); None sizes each chunk so
+            that its kernel blocks, one per class, hold about a million entries in all.
         max_fit_points: with more observations than this, the hyper-parameters are fitted
             on a seeded random subset of this size and the GPs then condition on all
             observations with them. None always fits on everything.
@@ -88,7 +97,7 @@ class GPClassifier(SurrogateBase):
 
     def __init__(self, n_classes: int | None = None, alpha_epsilon: float = 0.01,
                  n_samples: int = 64, n_iter: int = 100, learning_rate: float = 0.1,
-                 chunk_size: int = 2048, max_fit_points: int | None = 1000, seed: int = 0):
+                 chunk_size: int | None = None, max_fit_points: int | None = 1000, seed: int = 0):
         self._store(locals())
 
     def fit(self, X, y) -> GPClassifier:
@@ -166,7 +175,10 @@ class GPClassifier(SurrogateBase):
                 mean0 = prior.mean[..., :1].reshape(-1, 1, 1)  # (C, 1, 1): the constant
                 resid = (model.train_targets - prior.mean)[..., None]
                 alpha = torch.cholesky_solve(resid, L)[..., 0]  # (C, n)
-            self.cache_ = {"Xn": Xn, "L_inv": L_inv, "alpha": alpha, "mean0": mean0}
+            self.cache_ = {"Xn": Xn, "L_inv": L_inv, "alpha": alpha, "mean0": mean0,
+                           "center": Xn.mean(0),
+                           "blocks": [triangle_blocks(L_inv[c], alpha[c])
+                                      for c in range(L_inv.shape[0])]}
         return self.cache_
 
     def latent(self, X) -> tuple[Tensor, Tensor]:
@@ -179,13 +191,22 @@ class GPClassifier(SurrogateBase):
         mean = torch.empty(n, self.n_classes_, dtype=torch.float64)
         var = torch.empty(n, self.n_classes_, dtype=torch.float64)
         covar = self.model_.covar_module
+        n_train, n_classes = c["Xn"].shape[0], self.n_classes_
+        rows = chunk_rows(n_train * n_classes, self.chunk_size)
         with torch.no_grad():
-            for piece in iter_chunks(n, self.chunk_size):
-                Ks = covar(Xs[piece], c["Xn"]).to_dense()  # (C, B, n)
-                V = Ks @ c["L_inv"].transpose(-1, -2)
-                mean[piece] = (c["mean0"] + Ks @ c["alpha"][..., None])[..., 0].T
-                prior = covar(Xs[piece], Xs[piece], diag=True)  # (C, B)
-                var[piece] = (prior - V.pow(2).sum(-1)).clamp_min(0.0).T
+            for piece in iter_chunks(n, rows):
+                size = Xs[piece].shape[0]
+                Ks = dense_cross_covariance_batch(covar, Xs[piece], c["Xn"], center=c["center"])
+                if Ks is not None:  # Matern or RBF: prior variance 1
+                    explained = torch.ones(n_classes, size, dtype=torch.float64)
+                else:
+                    Ks = covar(Xs[piece], c["Xn"]).to_dense()  # (C, B, n)
+                    prior = covar(Xs[piece], Xs[piece], diag=True)
+                    explained = prior.reshape(n_classes, -1).expand(n_classes, size).clone()
+                for k in range(n_classes):  # K_s L^-T by triangle blocks, K_s alpha with it
+                    mean[piece, k] = subtract_explained(Ks[k], c["blocks"][k], explained[k],
+                                              carries_alpha=True) + c["mean0"][k, 0, 0]
+                var[piece] = explained.clamp_min(0.0).T
         return mean, var
 
     def predict(self, X) -> ClassificationPrediction:

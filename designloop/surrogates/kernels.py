@@ -119,8 +119,30 @@ def dense_cross_covariance(kernel: Kernel, A: Tensor, B: Tensor, center: Tensor 
     if parts is None:
         return None
     base, scale = parts
-    lengthscale = base.lengthscale.reshape(-1)
     nu = float(base.nu) if isinstance(base, MaternKernel) else None
+    return _dense(A, B, base.lengthscale.reshape(-1), nu, scale, center)
+
+
+def dense_cross_covariance_batch(kernel: Kernel, A: Tensor, B: Tensor,
+                                 center: Tensor | None = None) -> Tensor | None:
+    """`k(A, B)` as `(C, len(A), len(B))` for a Matern or RBF kernel with a batch of C
+    lengthscale vectors (one GP per class), computed like `dense_cross_covariance`.
+    Returns None for any other kernel."""
+    if type(kernel) not in (MaternKernel, RBFKernel) or kernel.active_dims is not None:
+        return None
+    if isinstance(kernel, MaternKernel) and float(kernel.nu) not in _MATERN_SCALE:
+        return None
+    lengthscale = kernel.lengthscale
+    if lengthscale.dim() != 3 or lengthscale.shape[1] != 1:
+        return None
+    nu = float(kernel.nu) if isinstance(kernel, MaternKernel) else None
+    return torch.stack([_dense(A, B, ls.reshape(-1), nu, None, center) for ls in lengthscale])
+
+
+def _dense(A: Tensor, B: Tensor, lengthscale: Tensor, nu: float | None, scale: Tensor | None,
+           center: Tensor | None) -> Tensor:
+    """The dense block of one stationary kernel: lengthscale `(d,)`, Matern `nu` (None for
+    RBF), optional output scale."""
     factor = _MATERN_SCALE[nu] if nu is not None else math.sqrt(0.5)
     if center is not None:
         A, B = A - center, B - center
