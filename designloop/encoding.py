@@ -86,7 +86,9 @@ class Encoder:
         roles: dict[str, str] = {}
         for col in columns:
             series = table[col]
-            empty = series.isna().to_numpy() | series.astype(str).str.strip().eq("").to_numpy()
+            empty = series.isna().to_numpy().copy()
+            if not pd.api.types.is_numeric_dtype(series):  # text: blank cells are empty too
+                empty |= series.astype(str).str.strip().eq("").to_numpy()
             if empty.any():
                 raise InputError(
                     f"{source}: column '{col}' is empty at line(s) {_first_rows(empty)}; fill "
