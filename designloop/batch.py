@@ -38,13 +38,13 @@ SHRINK_WITH_VARIANCE = ("max_variance", "bald", "ucb", "expected_improvement",
 VARIANCE_ONLY = ("max_variance", "bald")
 
 
+def _one_of(acquisition: Callable[..., Tensor], names: tuple[str, ...]) -> bool:
+    return any(acquisition is ACQUISITIONS[name] for name in names)
+
+
 def shrinks_with_variance(acquisition: Callable[..., Tensor]) -> bool:
     """Whether `acquisition` is one of SHRINK_WITH_VARIANCE."""
-    return any(acquisition is ACQUISITIONS[name] for name in SHRINK_WITH_VARIANCE)
-
-
-def _variance_only(acquisition: Callable[..., Tensor]) -> bool:
-    return any(acquisition is ACQUISITIONS[name] for name in VARIANCE_ONLY)
+    return _one_of(acquisition, SHRINK_WITH_VARIANCE)
 
 
 class _ActiveSet:
@@ -271,7 +271,7 @@ def greedy_conditional(
     lazy = lazy and shrinks_with_variance(acquisition) and n > 2 * max(8 * k, _ACTIVE_MIN)
     screened = lazy and pred is None and screen and gp.screens()
     if screened:  # loose upper bounds on every score from a fraction of the observations
-        bound, mean = gp.variance_bound(pool, with_mean=not _variance_only(acquisition))
+        bound, mean = gp.variance_bound(pool, with_mean=not _one_of(acquisition, VARIANCE_ONLY))
         pred = RegressionPrediction(mean if mean is not None else torch.zeros(n), bound,
                                     gp.noise_variance())
         exact_var = torch.full((n,), float("nan"), dtype=torch.float64)

@@ -20,13 +20,19 @@ from designloop.diversity import (
 )
 
 
+def sine_problem(seed: int, n_train: int, n_pool: int):
+    """A GP fitted to sin(4 sum x) + noise on n_train points of the unit cube, and a pool."""
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.rand(n_train, 3, generator=gen, dtype=torch.float64)
+    y = torch.sin(4 * X.sum(1)) + 0.05 * torch.randn(n_train, generator=gen,
+                                                     dtype=torch.float64)
+    pool = torch.rand(n_pool, 3, generator=gen, dtype=torch.float64)
+    return dl.GPRegressor().fit(X, y), X, y, pool
+
+
 @pytest.fixture(scope="module")
 def gp_problem():
-    gen = torch.Generator().manual_seed(0)
-    X = torch.rand(25, 3, generator=gen, dtype=torch.float64)
-    y = torch.sin(4 * X.sum(1)) + 0.05 * torch.randn(25, generator=gen, dtype=torch.float64)
-    pool = torch.rand(60, 3, generator=gen, dtype=torch.float64)
-    return dl.GPRegressor().fit(X, y), X, y, pool
+    return sine_problem(0, 25, 60)
 
 
 def brute_force(model, pool, k, noise):
@@ -193,11 +199,7 @@ def test_top_m_then_diverse_stays_in_the_shortlist_and_spreads():
 
 @pytest.fixture(scope="module")
 def screened_problem():
-    gen = torch.Generator().manual_seed(4)
-    X = torch.rand(300, 3, generator=gen, dtype=torch.float64)
-    y = torch.sin(4 * X.sum(1)) + 0.05 * torch.randn(300, generator=gen, dtype=torch.float64)
-    pool = torch.rand(6000, 3, generator=gen, dtype=torch.float64)
-    return dl.GPRegressor().fit(X, y), X, y, pool
+    return sine_problem(4, 300, 6000)
 
 
 def test_variance_bound_is_the_posterior_given_the_pivots(screened_problem):

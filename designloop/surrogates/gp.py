@@ -81,7 +81,7 @@ def triangle_blocks(L_inv: Tensor, alpha: Tensor | None = None) -> list[tuple[in
 
 
 def subtract_explained(Ks: Tensor, blocks: list[tuple[int, Tensor]], var: Tensor,
-             carries_alpha: bool = False) -> Tensor | None:
+                       carries_alpha: bool = False) -> Tensor | None:
     """Subtract from `var (B,)`, in place, the variance that the observations behind
     `blocks` explain at candidates with prior covariances `Ks (B, n)` to them: the squared
     norms of the rows of `K_s L^-T`. With `carries_alpha` (blocks made by `triangle_blocks`

@@ -75,12 +75,13 @@ class MinMaxKernel(Kernel):
 _MATERN_SCALE = {0.5: 1.0, 1.5: math.sqrt(3.0), 2.5: math.sqrt(5.0)}
 
 
-def _stationary_parts(kernel: Kernel):
-    """`(base, outputscale or None)` for the stationary kernels computed densely here, else
-    None."""
+def _stationary_parts(kernel: Kernel, batch: bool = False):
+    """`(base, outputscale or None, nu or None for RBF)` for the stationary kernels computed
+    densely here, else None. `batch`: a bare Matern or RBF kernel with a batch of
+    lengthscale vectors `(C, 1, d)` (one GP per class) instead of a single one."""
     scale = None
     base = kernel
-    if isinstance(kernel, ScaleKernel):
+    if isinstance(kernel, ScaleKernel) and not batch:
         if kernel.outputscale.numel() != 1:
             return None
         scale = kernel.outputscale.reshape(())
@@ -89,9 +90,10 @@ def _stationary_parts(kernel: Kernel):
         return None
     if isinstance(base, MaternKernel) and float(base.nu) not in _MATERN_SCALE:
         return None
-    if base.lengthscale.dim() > 2 or base.lengthscale.shape[0] != 1:
+    shape = base.lengthscale.shape
+    if (len(shape) != 3 or shape[1] != 1) if batch else (len(shape) > 2 or shape[0] != 1):
         return None
-    return base, scale
+    return base, scale, float(base.nu) if isinstance(base, MaternKernel) else None
 
 
 def stationary_variance(kernel: Kernel, n: int) -> Tensor | None:
@@ -118,8 +120,7 @@ def dense_cross_covariance(kernel: Kernel, A: Tensor, B: Tensor, center: Tensor 
     parts = _stationary_parts(kernel)
     if parts is None:
         return None
-    base, scale = parts
-    nu = float(base.nu) if isinstance(base, MaternKernel) else None
+    base, scale, nu = parts
     return _dense(A, B, base.lengthscale.reshape(-1), nu, scale, center)
 
 
@@ -128,15 +129,12 @@ def dense_cross_covariance_batch(kernel: Kernel, A: Tensor, B: Tensor,
     """`k(A, B)` as `(C, len(A), len(B))` for a Matern or RBF kernel with a batch of C
     lengthscale vectors (one GP per class), computed like `dense_cross_covariance`.
     Returns None for any other kernel."""
-    if type(kernel) not in (MaternKernel, RBFKernel) or kernel.active_dims is not None:
+    parts = _stationary_parts(kernel, batch=True)
+    if parts is None:
         return None
-    if isinstance(kernel, MaternKernel) and float(kernel.nu) not in _MATERN_SCALE:
-        return None
-    lengthscale = kernel.lengthscale
-    if lengthscale.dim() != 3 or lengthscale.shape[1] != 1:
-        return None
-    nu = float(kernel.nu) if isinstance(kernel, MaternKernel) else None
-    return torch.stack([_dense(A, B, ls.reshape(-1), nu, None, center) for ls in lengthscale])
+    base, _, nu = parts
+    return torch.stack([_dense(A, B, ls.reshape(-1), nu, None, center)
+                        for ls in base.lengthscale])
 
 
 def _dense(A: Tensor, B: Tensor, lengthscale: Tensor, nu: float | None, scale: Tensor | None,
