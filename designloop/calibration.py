@@ -30,7 +30,8 @@ def gp_leave_one_out(gp: GPRegressor) -> tuple[np.ndarray, np.ndarray]:
     return mean.numpy(), var.numpy()
 
 
-def _folds(n: int, n_folds: int, seed: int) -> np.ndarray:
+def fold_of(n: int, n_folds: int, seed: int) -> np.ndarray:
+    """`(n,)` the fold of each observation in `cross_validated`'s seeded split."""
     return np.random.default_rng(seed).permutation(n) % min(n_folds, n)
 
 
@@ -41,7 +42,7 @@ def cross_validated(surrogate, X, y, n_folds: int = 5, seed: int = 0):
         return gp_leave_one_out(surrogate)
     X = torch.as_tensor(X, dtype=torch.float64)
     n = X.shape[0]
-    folds = _folds(n, n_folds, seed)
+    folds = fold_of(n, n_folds, seed)
     if surrogate.task == "regression":
         yt = torch.as_tensor(np.asarray(y, dtype=float))
         mean, var = np.empty(n), np.empty(n)

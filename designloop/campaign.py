@@ -17,7 +17,7 @@ import torch
 
 from designloop import modelling
 from designloop.batch import greedy_conditional
-from designloop.campaign_config import CampaignConfig, target_values
+from designloop.campaign_config import DEFAULT_INITIAL_DESIGN, CampaignConfig, target_values
 from designloop.diversity import initial_design
 from designloop.encoding import Encoder
 from designloop.errors import CalibrationWarning, InputError
@@ -37,8 +37,10 @@ class Campaign:
         target: the column the lab measures.
         task: "regression" or "classification".
         goal: "explore" (learn the whole space), "maximize" or "minimize".
-        surrogate: a name from `designloop.SURROGATES` (default: "gp" for regression,
-            "gp_classifier" for classification) or a surrogate object (fit/predict).
+        surrogate: a name from `designloop.SURROGATES` or a surrogate object (fit/predict).
+            Default: "gp" for regression; "auto" for classification, which uses the
+            classifier (GP classifier, deep ensemble or forest) with the lowest
+            cross-validated log loss on the labels so far and logs why.
         acquisition: a name from `designloop.ACQUISITIONS` (default: "max_variance" to
             explore, "log_expected_improvement" to optimise, "bald" for classification) or a
             function `(prediction, **context) -> scores (N,)`. Objects of the user's own
@@ -58,7 +60,11 @@ class Campaign:
             for classification BALD, kriging believer or a diverse shortlist otherwise),
             "top_k", "greedy", "kriging_believer", "qlognei", "qucb", "batch_bald",
             "diverse" or "density".
-        initial_design: "maximin", "kmeans" or "random" while nothing is measured.
+        initial_design: "random" (default), "maximin" or "kmeans" while nothing is
+            measured.
+        incumbent: the best value so far that improvement acquisitions (EI, log-EI, PI)
+            try to beat: "posterior" (the surrogate's best mean at the measured candidates,
+            robust to noise, as noisy EI does) or "observed" (the best measured value).
         diagnostics: check the surrogate's calibration every cycle (leave-one-out for GPs,
             5-fold otherwise), log it and warn when it is clearly miscalibrated.
     """
@@ -70,15 +76,15 @@ class Campaign:
                  smiles_encoding: str = "auto", surrogate_params: dict | None = None,
                  acquisition_params: dict | None = None, ignore: list[str] | None = None,
                  fingerprint: dict | None = None, selection: str = "auto",
-                 initial_design: str = "maximin", diagnostics: bool = True,
-                 source: str = "candidates"):
+                 initial_design: str = DEFAULT_INITIAL_DESIGN, incumbent: str = "posterior",
+                 diagnostics: bool = True, source: str = "candidates"):
         config = CampaignConfig.create(
             candidates, target=target, task=task, goal=goal, surrogate=surrogate,
             acquisition=acquisition, batch_size=batch_size, seed=seed, roles=roles,
             smiles_encoding=smiles_encoding, surrogate_params=surrogate_params,
             acquisition_params=acquisition_params, ignore=ignore, source=source,
             fingerprint=fingerprint, selection=selection, initial_design=initial_design,
-            diagnostics=diagnostics,
+            incumbent=incumbent, diagnostics=diagnostics,
         )
         table = candidates.drop(columns=[target], errors="ignore").reset_index(drop=True)
         table.insert(0, ID, np.arange(len(table)))
@@ -175,8 +181,9 @@ class Campaign:
             )
             picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
         else:
-            kind, surrogate, acq_name = "model", cfg.surrogate, cfg.acquisition
             picks, scores, predictions = self._model_step(obs, measured, excluded, k, rng, info)
+            chosen = info.get("surrogate_choice", {}).get("chosen")
+            kind, surrogate, acq_name = "model", chosen or cfg.surrogate, cfg.acquisition
         rows = [
             {"candidate_id": int(c), "rank": r + 1,
              "score": None if np.isnan(scores[r]) else float(scores[r]),

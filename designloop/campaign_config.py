@@ -13,10 +13,16 @@ from designloop.diversity import INITIAL_DESIGNS
 from designloop.errors import InputError
 from designloop.matching import ID
 from designloop.selecting import SELECTIONS
+from designloop.surrogate_choice import AUTO
 from designloop.surrogates import SURROGATES
 
 TASKS = ("regression", "classification")
 GOALS = ("explore", "maximize", "minimize")
+INCUMBENTS = ("posterior", "observed")
+# chosen by benchmarks/decisions.py (docs/benchmarks.md): random starts found the best
+# candidates sooner than maximin or k-means starts, which spend the first runs on the
+# edges of the space, and they give each seed its own campaign
+DEFAULT_INITIAL_DESIGN = "random"
 CLASSIFICATION_ONLY = {"least_confidence", "margin", "entropy", "vote_entropy",
                        "kl_disagreement", "variation_ratio"}
 REGRESSION_ONLY = {"max_variance", "ucb", "expected_improvement", "log_expected_improvement",
@@ -24,7 +30,8 @@ REGRESSION_ONLY = {"max_variance", "ucb", "expected_improvement", "log_expected_
 IMPROVEMENT = {"ucb", "expected_improvement", "log_expected_improvement",
                "probability_of_improvement"}
 REGRESSION_SURROGATES = {"gp", "ensemble", "mc_dropout", "forest", "bootstrap"}
-CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap"}
+CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap",
+                             AUTO}
 
 
 def _canonical(name: str, table: dict, what: str) -> str:
@@ -61,7 +68,9 @@ def acquisition_name(fn) -> str:
 
 
 def default_surrogate(task: str) -> str:
-    return "gp" if task == "regression" else "gp_classifier"
+    """"gp" for regression; for classification "auto": the classifier with the lowest
+    cross-validated log loss on the campaign's labels (`designloop.surrogate_choice`)."""
+    return "gp" if task == "regression" else AUTO
 
 
 def default_acquisition(task: str, goal: str) -> str:
@@ -112,7 +121,8 @@ class CampaignConfig:
     ignore: list[str] = field(default_factory=list)
     fingerprint: dict = field(default_factory=dict)
     selection: str = "auto"
-    initial_design: str = "maximin"
+    initial_design: str = DEFAULT_INITIAL_DESIGN
+    incumbent: str = "posterior"
     diagnostics: bool = True
 
     @property
@@ -127,7 +137,8 @@ class CampaignConfig:
     def create(cls, candidates: pd.DataFrame, *, target, task, goal, surrogate, acquisition,
                batch_size, seed, roles, smiles_encoding, surrogate_params, acquisition_params,
                ignore, source, fingerprint=None, selection="auto",
-               initial_design="maximin", diagnostics=True) -> CampaignConfig:
+               initial_design=DEFAULT_INITIAL_DESIGN, incumbent="posterior",
+               diagnostics=True) -> CampaignConfig:
         if not isinstance(candidates, pd.DataFrame):
             raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
         if len(candidates) == 0:
@@ -153,7 +164,8 @@ class CampaignConfig:
             surrogate, params = surrogate_name(surrogate, task)
             surrogate_params = {**params, **surrogate_params}
         else:
-            surrogate = _canonical(surrogate or default_surrogate(task), SURROGATES, "surrogate")
+            names = {**SURROGATES, AUTO: None} if task == "classification" else SURROGATES
+            surrogate = _canonical(surrogate or default_surrogate(task), names, "surrogate")
         if acquisition is not None and not isinstance(acquisition, str):
             acquisition = acquisition_name(acquisition)
         else:
@@ -182,19 +194,23 @@ class CampaignConfig:
         if initial_design not in INITIAL_DESIGNS:
             raise InputError(f"initial design must be one of {', '.join(INITIAL_DESIGNS)}, got "
                              f"{initial_design!r}")
+        if incumbent not in INCUMBENTS:
+            raise InputError(f"incumbent must be one of {', '.join(INCUMBENTS)}, got "
+                             f"{incumbent!r}")
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
         if surrogate in ("ensemble", "mc_dropout", "forest", "bootstrap"):
             surrogate_params.setdefault("task", task)
         if surrogate == "bootstrap":
-            surrogate_params.setdefault("base", default_surrogate(task))
+            surrogate_params.setdefault("base", "gp" if task == "regression" else "gp_classifier")
         config = cls(target=target, task=task, goal=goal, surrogate=surrogate,
                      acquisition=acquisition, batch_size=int(batch_size), seed=int(seed),
                      feature_columns=features, smiles_encoding=smiles_encoding,
                      roles=dict(roles or {}), surrogate_params=surrogate_params,
                      acquisition_params=dict(acquisition_params or {}), ignore=ignore,
                      fingerprint=dict(fingerprint or {}), selection=selection,
-                     initial_design=initial_design, diagnostics=bool(diagnostics))
+                     initial_design=initial_design, incumbent=incumbent,
+                     diagnostics=bool(diagnostics))
         return config
 
     def to_dict(self) -> dict:

@@ -86,7 +86,7 @@ def init(
     morgan_counts: Annotated[bool, typer.Option(help="Count fingerprints (MinMax kernel) instead of bits")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", "-n", help="Suggestions per cycle")] = 1,
     selection: Annotated[str, typer.Option(help="Batch selection: auto | top_k | greedy | kriging_believer | qlognei | qucb | batch_bald | diverse | density")] = "auto",
-    initial: Annotated[str, typer.Option(help="Initial design: maximin | kmeans | random")] = "maximin",
+    initial: Annotated[str, typer.Option(help="Initial design: random | maximin | kmeans")] = "random",
     seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
 ) -> None:
     """Create a campaign file from a candidate table.

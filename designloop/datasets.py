@@ -29,6 +29,17 @@ DATASETS: dict[str, Dataset] = {
         "Ahneman et al., Science 360, 186 (2018): 3955 Pd-catalysed C-N couplings, 4 ligands "
         "x 22 additives x 3 bases x 15 aryl halides (SMILES)",
     ),
+    "suzuki_miyaura": Dataset(
+        "suzuki_miyaura", "suzuki_miyaura.csv", "yield", "maximize", "regression",
+        "Perera et al., Science 359, 429 (2018): 5760 Suzuki-Miyaura couplings, 15 reactant "
+        "pairs x 12 ligands x 8 bases x 4 solvents (SMILES; none = not added)",
+    ),
+    "reizman_suzuki": Dataset(
+        "reizman_suzuki", "reizman_suzuki.csv", "yld", "maximize", "regression",
+        "Reizman et al., React. Chem. Eng. 1, 658 (2016), case 1: 96 Suzuki couplings over "
+        "8 precatalysts, residence time, temperature and loading; yield (%) and turnover "
+        "number (ton)",
+    ),
     "suzuki": Dataset(
         "suzuki", "suzuki.csv", "yield", "maximize", "regression",
         "Suzuki-Miyaura coupling: temperature, Pd loading, boronate and base equivalents "

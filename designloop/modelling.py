@@ -22,6 +22,7 @@ from designloop.errors import InputError
 from designloop.ood import ood_scores
 from designloop.prediction import RegressionPrediction
 from designloop.representation import choose_encoding
+from designloop.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
 from designloop.surrogates import make_surrogate
 from designloop.surrogates.gp import GPRegressor
 
@@ -52,15 +53,19 @@ def observed(campaign, obs) -> tuple[np.ndarray, Tensor, list[str] | None]:
     return rows, torch.tensor(obs["value"].astype(float).to_numpy()), None
 
 
-def features(campaign, rows, y, info: dict) -> tuple[Tensor, str | None]:
-    """Candidate features under the configured (or, for "auto", chosen) SMILES encoding."""
+def features(campaign, rows, y, info: dict, fits: dict | None = None
+             ) -> tuple[Tensor, str | None]:
+    """Candidate features under the configured (or, for "auto", chosen) SMILES encoding;
+    `fits` receives the GPs fitted to choose it (see `choose_encoding`)."""
     cfg = campaign.config
     encoding = None
     if campaign.encoder.has_smiles:
         if cfg.smiles_encoding == "auto":
+            gp_params = ({k: v for k, v in cfg.surrogate_params.items()
+                          if k not in ("kernel", "seed")} if cfg.surrogate == "gp" else {})
             encoding, why = choose_encoding(campaign.encoder, torch.as_tensor(rows), y,
                                             cfg.task, len(set(np.asarray(rows).tolist())),
-                                            cfg.seed)
+                                            cfg.seed, fits, gp_params)
             info.update(why)
         else:
             encoding = cfg.smiles_encoding
@@ -74,15 +79,26 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
     rows, y, classes = observed(campaign, obs)
     if classes is not None:
         info["classes"] = classes
-    X, encoding = features(campaign, rows, y, info)
+    fits: dict = {}
+    X, encoding = features(campaign, rows, y, info, fits)
     params = dict(cfg.surrogate_params)
     if cfg.surrogate == "gp" and "kernel" not in params:
         params["kernel"] = campaign.encoder.default_kernel(encoding)
     params.setdefault("seed", cfg.seed)
     start = time.perf_counter()
     custom = campaign._surrogate_object
-    model = (custom if custom is not None else make_surrogate(cfg.surrogate, **params)).fit(
-        X[rows], y)
+    # the GP that chose the encoding is the one asked for when no GP setting was given
+    chosen = fits.get(encoding) if cfg.surrogate == "gp" and custom is None else None
+    if chosen is not None and chosen.get_params() == make_surrogate("gp", **params).get_params():
+        model = chosen
+    elif custom is not None:
+        model = custom.fit(X[rows], y)
+    elif cfg.surrogate == AUTO:
+        name = _classifier_name(campaign, X[rows], y, len(classes), len(np.unique(rows)), info)
+        params.pop("seed")
+        model = classifier(name, len(classes), cfg.seed, **params).fit(X[rows], y)
+    else:
+        model = make_surrogate(cfg.surrogate, **params).fit(X[rows], y)
     info["fit_seconds"] = round(time.perf_counter() - start, 4)
     if hasattr(model, "get_params"):
         info["surrogate_params"] = dict(model.get_params())
@@ -93,6 +109,19 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
             info["diagnostics"] = diag
             info["warnings"] = calibration_warnings(diag)
     return fitted
+
+
+def _classifier_name(campaign, X: Tensor, y: Tensor, n_classes: int, n_unique: int,
+                     info: dict) -> str:
+    """The classifier of an "auto" campaign: chosen again by cross-validation when the
+    labels have grown enough since the last choice (logged in `info`), else the last one."""
+    last = campaign.store.last_info("surrogate_choice")
+    if not needs_choice(last, n_unique):
+        info["surrogate_choice"] = {**last, "reason": f"kept from n = {last['n']}"}
+        return last["chosen"]
+    name, why = choose_classifier(X, y, n_classes, n_unique, campaign.config.seed)
+    info.update(why)
+    return name
 
 
 def _full_width(probs: np.ndarray, classes) -> np.ndarray:
@@ -110,11 +139,29 @@ def context(campaign, fitted: Fitted, available: np.ndarray, rng, info: dict | N
     out = dict(cfg.acquisition_params)
     out.update(goal=cfg.goal, rng=rng, X=fitted.X[available], model=fitted.model)
     if cfg.goal in ("maximize", "minimize"):
-        y = fitted.y
-        out["best_f"] = float(y.max() if cfg.goal == "maximize" else y.min())
+        out["best_f"] = incumbent(fitted, cfg.goal, cfg.incumbent)
         if info is not None:
             info["best_f"] = out["best_f"]
+            info["incumbent"] = cfg.incumbent
     return out
+
+
+def incumbent(fitted: Fitted, goal: str, kind: str = "posterior") -> float:
+    """The value improvement acquisitions try to beat: the best measured value
+    ("observed"), or the surrogate's best mean at the measured candidates ("posterior").
+
+    The posterior incumbent does not chase a lucky measurement: with noisy results the best
+    observed value sits above what the model believes is reachable, and expected
+    improvement over it rewards variance alone. It is the plug-in form of noisy expected
+    improvement (Picheny et al., "A benchmark of kriging-based infill criteria for noisy
+    optimization", Struct. Multidisc. Optim. 2013), as BayBE and BoTorch's qLogNEI use.
+    """
+    if kind == "observed":
+        values = fitted.y
+    else:
+        rows = torch.as_tensor(np.unique(fitted.rows))
+        values = fitted.model.predict(fitted.X[rows]).mean
+    return float(values.max() if goal == "maximize" else values.min())
 
 
 def score(campaign, fitted: Fitted, available: np.ndarray, rng, info: dict | None = None):

@@ -187,6 +187,8 @@ PROBLEMS: dict[str, Callable[..., Problem]] = {
     "buchwald_hartwig": _lookup("buchwald_hartwig"),
     "fullerenes": _lookup("fullerenes"),
     "steels": _lookup("steels"),
+    "suzuki_miyaura": _lookup("suzuki_miyaura"),
+    "reizman_suzuki": _lookup("reizman_suzuki", drop=("ton",)),
     "esol": _lookup("esol", drop=("Compound ID", "ESOL predicted log solubility in mols per litre",
                                   "Minimum Degree", "Molecular Weight", "Number of H-Bond Donors",
                                   "Number of Rings", "Number of Rotatable Bonds",

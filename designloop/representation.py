@@ -18,7 +18,8 @@ DEFAULT_ENCODING = "morgan"
 
 
 def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task: str,
-                    n_unique: int, seed: int = 0) -> tuple[str | None, dict]:
+                    n_unique: int, seed: int = 0, fits: dict | None = None,
+                    gp_params: dict | None = None) -> tuple[str | None, dict]:
     """The SMILES encoding to use and why.
 
     Args:
@@ -28,6 +29,9 @@ def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task:
         task: "regression" or "classification".
         n_unique: number of distinct candidates measured.
         seed: GP seed.
+        fits: when given, receives each encoding's fitted GP (encoding -> GPRegressor), so
+            that the campaign can reuse the chosen one instead of fitting it again.
+        gp_params: further GPRegressor settings (e.g. the prior) of the campaign's GP.
 
     Returns:
         (encoding or None when there are no SMILES columns, a dict for the campaign log).
@@ -45,8 +49,11 @@ def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task:
     for encoding in SMILES_ENCODINGS:
         X = encoder.features(encoding)[rows]
         try:
-            gp = GPRegressor(kernel=encoder.default_kernel(encoding), seed=seed).fit(X, y)
+            gp = GPRegressor(kernel=encoder.default_kernel(encoding), seed=seed,
+                             **(gp_params or {})).fit(X, y)
             scores[encoding] = round(gp.loo_log_likelihood(), 4)
+            if fits is not None:
+                fits[encoding] = gp
         except SurrogateFitError as exc:
             scores[encoding] = float("-inf")
             scores[f"{encoding}_error"] = str(exc)[:200]

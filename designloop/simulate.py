@@ -25,8 +25,13 @@ from designloop.strategies import Strategy, parse_strategies
 
 def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
                  batch_size: int = 1, n_initial: int | None = None,
-                 metrics: bool | None = None) -> list[dict]:
-    """One simulated campaign; returns one row per cycle."""
+                 metrics: bool | str | None = None) -> list[dict]:
+    """One simulated campaign; returns one row per cycle.
+
+    `metrics`: score the surrogate on the whole pool every cycle (True), after the last
+    cycle only ("final"), or never (False); None scores every cycle for exploration and
+    classification problems.
+    """
     import torch
 
     torch.set_num_threads(1)  # runs are parallel already; no oversubscription
@@ -36,8 +41,7 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
     metrics = problem.goal == "explore" if metrics is None else metrics
     goal = problem.goal if problem.task == "regression" else "explore"
     campaign = Campaign(problem.candidates, target=problem.target, task=problem.task, goal=goal,
-                        surrogate=strategy.surrogate, acquisition=strategy.acquisition,
-                        selection=strategy.selection, seed=seed, diagnostics=False)
+                        seed=seed, diagnostics=False, **strategy.campaign_kwargs())
     rng = np.random.default_rng([seed, 7919])
     top = problem.top_mask(0.01)
     reference = problem.optimum if problem.optimum is not None else problem.best_in_pool
@@ -69,7 +73,7 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
                 row["simple_regret"] = float(abs(reference - true_best))
             row["top1_found"] = int(top[np.unique(measured)].sum())
             row["top1_fraction"] = row["top1_found"] / int(top.sum())
-        if metrics:
+        if metrics is True or (metrics == "final" and len(measured) >= budget):
             row.update(_model_quality(problem, campaign))
         rows.append(row)
     return rows
@@ -91,7 +95,7 @@ def _model_quality(problem, campaign) -> dict:
 
 def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size: int = 1,
              n_initial: int | None = None, executor: Executor | None = None, n_jobs: int = 1,
-             metrics: bool | None = None, output: str | Path | None = None,
+             metrics: bool | str | None = None, output: str | Path | None = None,
              progress: bool = True) -> pd.DataFrame:
     """Run every strategy with every seed and return one long tidy DataFrame.
 
@@ -106,8 +110,9 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
         executor: any concurrent.futures.Executor (e.g. a Dask client's get_executor());
             default: local processes when n_jobs > 1, else in this process.
         n_jobs: local processes when no executor is given.
-        metrics: score the surrogate on the whole pool each cycle (default: for exploration
-            and classification problems).
+        metrics: score the surrogate on the whole pool each cycle (True), after the last
+            cycle only ("final") or never (False); default: every cycle for exploration and
+            classification problems.
         output: a CSV (resumable: runs already in it are skipped, each finished run is
             appended) or a .parquet file (written at the end).
         progress: show a progress bar.

@@ -173,6 +173,14 @@ class Store:
         df["info"] = df["info"].map(json.loads)
         return df
 
+    def last_info(self, key: str):
+        """`info[key]` of the latest cycle whose info has it, or None."""
+        for (text,) in self._query("SELECT info FROM cycles ORDER BY cycle DESC"):
+            info = json.loads(text)
+            if key in info:
+                return info[key]
+        return None
+
     def suggestions(self) -> pd.DataFrame:
         rows = self._query("SELECT * FROM suggestions ORDER BY cycle, rank")
         cols = ["cycle", "candidate_id", "rank", "score", "prediction", "status"]

@@ -2,12 +2,14 @@
 
 A strategy is written `acquisition[@surrogate][/selection]`, e.g. "bald", "ei",
 "vote-entropy@forest", "max-variance/top_k"; short names expand to the acquisition names
-of `designloop.ACQUISITIONS` ("ei" is log expected improvement).
+of `designloop.ACQUISITIONS` ("ei" is log expected improvement). "default" is the Campaign
+exactly as a new user gets it (no setting given). Any other Campaign setting goes in
+`Strategy.options`, e.g. `Strategy("maximin-start", options={"initial_design": "maximin"})`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from designloop.acquisition import ACQUISITIONS
 from designloop.errors import InputError
@@ -29,13 +31,21 @@ class Strategy:
     """One way of choosing experiments."""
 
     name: str
-    acquisition: str
+    acquisition: str | None = None  # None: the campaign's default for its task and goal
     surrogate: str | None = None
     selection: str = "auto"
+    options: dict = field(default_factory=dict)  # further Campaign keyword arguments
+
+    def campaign_kwargs(self) -> dict:
+        """Keyword arguments for `Campaign` beyond the problem's own."""
+        return {"surrogate": self.surrogate, "acquisition": self.acquisition,
+                "selection": self.selection, **self.options}
 
     @classmethod
     def parse(cls, text: str) -> Strategy:
         name = text.strip()
+        if name.lower() == "default":
+            return cls(name="default")
         rest, _, selection = name.partition("/")
         acq, _, surrogate = rest.partition("@")
         acq = acq.strip().lower().replace("-", "_")

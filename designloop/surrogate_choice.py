@@ -1,0 +1,79 @@
+"""Choosing a classification surrogate per campaign, from the campaign's own labels.
+
+No one classifier wins everywhere: a GP classifier is strong on a few smooth features and
+weak on many (64 pixels of a digit), a deep ensemble the reverse, and a forest copes with
+both. With `surrogate="auto"` (the default for classification) each candidate model is
+scored by its cross-validated log loss on the labels measured so far and the best one is
+used. The choice is made again only when the labels have grown by half since it was
+last made, so most cycles fit one model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from designloop.calibration import cross_validated, fold_of
+from designloop.surrogates import make_surrogate
+
+AUTO = "auto"
+CLASSIFIERS = ("gp_classifier", "ensemble", "forest")
+N_FOLDS = 5
+REFRESH_GROWTH = 1.5  # re-choose once the labels have grown by this factor
+DEFAULT_CLASSIFIER = "forest"  # before two labels of each of two classes exist
+_MIN_PROB = 1e-6
+
+
+def classifier(name: str, n_classes: int, seed: int, **params):
+    """An unfitted classification surrogate by name, set for `n_classes` classes."""
+    params = {**params, "seed": seed}
+    if name != "gp_classifier":
+        params.setdefault("task", "classification")
+    return make_surrogate(name, n_classes=n_classes, **params)
+
+
+def log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log probability of the true labels (probabilities floored at 1e-6)."""
+    p = probs[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(p, _MIN_PROB, 1.0)).mean())
+
+
+def needs_choice(last: dict | None, n_unique: int) -> bool:
+    """Whether to choose again: never chosen, or the labels grew by REFRESH_GROWTH since."""
+    return last is None or n_unique >= REFRESH_GROWTH * last["n"]
+
+
+def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_unique: int,
+                      seed: int = 0) -> tuple[str, dict]:
+    """The classifier with the lowest cross-validated log loss, and why.
+
+    Args:
+        X: `(n, d)` features of the labelled observations.
+        labels: `(n,)` class codes 0..C-1.
+        n_classes: C.
+        n_unique: distinct candidates labelled (recorded with the choice).
+        seed: seeds the folds and the models.
+
+    Returns:
+        (surrogate name, a dict for the campaign log: the scores and the reason).
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    counts = np.bincount(y, minlength=n_classes)
+    if (counts >= 2).sum() < 2:
+        return DEFAULT_CLASSIFIER, {"surrogate_choice": {
+            "chosen": DEFAULT_CLASSIFIER, "n": int(n_unique),
+            "reason": "fewer than two labels of two classes: nothing to cross-validate"}}
+    # a label its training fold never saw cannot be predicted by any model: those held-out
+    # points would only reward the model that spreads its probability most evenly
+    folds = fold_of(len(y), N_FOLDS, seed)
+    seen = np.array([(y[folds != folds[i]] == y[i]).any() for i in range(len(y))])
+    scores = {}
+    for name in CLASSIFIERS:
+        probs = cross_validated(classifier(name, n_classes, seed), X, y, N_FOLDS, seed)
+        full = np.zeros((len(y), n_classes))
+        full[:, : probs.shape[1]] = probs
+        scores[name] = round(log_loss(full[seen], y[seen]), 4)
+    chosen = min(CLASSIFIERS, key=lambda name: scores[name])
+    return chosen, {"surrogate_choice": {
+        "chosen": chosen, "n": int(n_unique), "log_loss": scores,
+        "reason": f"lowest {N_FOLDS}-fold cross-validated log loss"}}

@@ -1,0 +1,129 @@
+"""Decision quality in small: the default campaign beats random on a real table and on
+Hartmann6, seeds vary the campaign, the posterior incumbent resists a lucky measurement,
+and the classifier chosen by cross-validation beats the GP classifier on digits
+(the full evidence is benchmarks/decisions.py -> docs/benchmarks.md)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import designloop as dl
+from designloop import modelling
+from designloop.campaign_config import DEFAULT_INITIAL_DESIGN
+from designloop.problems import make_problem
+from designloop.simulate import run_campaign
+from designloop.strategies import Strategy
+from designloop.surrogate_choice import choose_classifier, classifier, log_loss, needs_choice
+
+
+def best_found(problem, strategy, seeds, budget, batch_size, n_initial):
+    return np.array([run_campaign(problem, strategy, s, budget, batch_size, n_initial,
+                                  metrics=False)[-1]["best_so_far"] for s in seeds])
+
+
+@pytest.mark.slow
+def test_default_beats_random_on_a_real_table():
+    problem = make_problem("suzuki")  # 247 measured couplings, maximise yield
+    seeds = range(4)
+    default = best_found(problem, Strategy.parse("default"), seeds, 15, 3, 3)
+    rand = best_found(problem, Strategy("random", acquisition="random"), seeds, 15, 3, 3)
+    assert default.mean() > rand.mean() + 2.0  # yield points (%)
+    assert (default >= np.quantile(problem.values, 0.95)).mean() >= 0.75
+
+
+@pytest.mark.slow
+def test_default_beats_random_on_hartmann6():
+    seeds = range(3)
+    default, rand = [], []
+    for s in seeds:
+        problem = make_problem("hartmann6", n_candidates=2000, seed=s)
+        default += best_found(problem, Strategy.parse("default"), [s], 25, 1, 10).tolist()
+        rand += best_found(problem, Strategy("random", acquisition="random"), [s], 25, 1,
+                           10).tolist()
+    assert np.mean(default) < np.mean(rand) - 0.5  # minimise; optimum -3.32
+    assert max(default) < -2.0
+
+
+def test_seeds_give_different_initial_designs():
+    problem = make_problem("steels")
+    picks = []
+    for seed in range(4):
+        campaign = dl.Campaign(problem.candidates, target=problem.target, goal="maximize",
+                               seed=seed, diagnostics=False)
+        picks.append(tuple(campaign.suggest(5)["candidate_id"]))
+    assert len(set(picks)) == 4
+    assert all(len(set(a) & set(b)) <= 1 for a in picks for b in picks if a != b)
+    again = dl.Campaign(problem.candidates, target=problem.target, goal="maximize", seed=2,
+                        diagnostics=False)
+    assert tuple(again.suggest(5)["candidate_id"]) == picks[2]  # same seed, same design
+    assert DEFAULT_INITIAL_DESIGN == again.config.initial_design
+
+
+def test_posterior_incumbent_is_the_models_best_mean_not_a_lucky_value():
+    x = np.linspace(0, 1, 21)
+    table = pd.DataFrame({"x": x, "y": np.sin(3 * x)})
+    # the best candidate measured three more times: once it came out far too high
+    lucky = pd.DataFrame({"candidate_id": [10, 10, 10], "y": [1.0, 0.99, 4.0]})
+    values = {}
+    for kind in ("posterior", "observed"):
+        campaign = dl.Campaign(table, target="y", goal="maximize", incumbent=kind,
+                               diagnostics=False)
+        campaign.observe(lucky)
+        fitted = modelling.fit(campaign, campaign.store.observations(), {}, False)
+        values[kind] = modelling.incumbent(fitted, "maximize", kind)
+        mean = fitted.model.predict(fitted.X).mean
+        if kind == "posterior":
+            assert values[kind] == pytest.approx(float(mean.max()), rel=1e-12)
+    assert values["observed"] == pytest.approx(4.0)
+    assert values["posterior"] < 2.5  # the replicates disagree: the GP reads noise
+    with pytest.raises(dl.InputError, match="incumbent"):
+        dl.Campaign(table, target="y", goal="maximize", incumbent="best")
+
+
+def test_log_loss_hand_computed():
+    probs = np.array([[0.5, 0.5], [0.9, 0.1], [0.0, 1.0]])
+    labels = np.array([0, 1, 0])
+    expected = -(np.log(0.5) + np.log(0.1) + np.log(1e-6)) / 3
+    assert log_loss(probs, labels) == pytest.approx(expected, rel=1e-12)
+    assert needs_choice(None, 10) and not needs_choice({"n": 10}, 14)
+    assert needs_choice({"n": 10}, 15)
+
+
+@pytest.mark.slow
+def test_chosen_classifier_beats_the_gp_classifier_on_digits():
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(data.target))
+    train, test = order[:60], order[60:]
+    X = torch.as_tensor(data.data, dtype=torch.float64)
+    y = torch.as_tensor(data.target)
+    name, why = choose_classifier(X[train], y[train], 10, 60, seed=0)
+    scores = why["surrogate_choice"]["log_loss"]
+    assert name == min(scores, key=scores.get) and name != "gp_classifier"
+
+    def accuracy(model_name):
+        model = classifier(model_name, 10, 0).fit(X[train], y[train])
+        guess = model.predict(X[test]).mean_probs.argmax(1)
+        return float((guess == y[test]).double().mean())
+
+    assert accuracy(name) > accuracy("gp_classifier") + 0.05
+
+
+def test_classification_campaign_logs_its_choice():
+    from sklearn.datasets import load_iris
+
+    data = load_iris()
+    table = pd.DataFrame(data.data, columns=["a", "b", "c", "d"])
+    table["label"] = [str(t) if i % 10 == 0 else None for i, t in enumerate(data.target)]
+    campaign = dl.Campaign(table, target="label", task="classification", seed=0,
+                           diagnostics=False)
+    assert campaign.config.surrogate == "auto"
+    campaign.suggest(2)
+    cycle = campaign.store.cycles().iloc[-1]
+    choice = cycle["info"]["surrogate_choice"]
+    assert cycle["surrogate"] == choice["chosen"] in ("gp_classifier", "ensemble", "forest")
+    assert choice["n"] == 15 and set(choice["log_loss"]) == {"gp_classifier", "ensemble",
+                                                             "forest"}
