@@ -62,6 +62,7 @@ class Study:
     batch_size: int
     n_initial: int
     seeds: int
+    alt_seeds: int = 10  # seeds for the named alternatives (the first of `seeds`)
     per_seed_pool: bool = False
     pool_size: int = 10_000
     checkpoints: tuple[int, ...] = ()
@@ -80,7 +81,7 @@ STUDIES = {
                    checkpoints=(30, 50)) for name in ("hartmann6", "levy")},
     **{name: Study(name, name, "table", 30, 3, 3, 20, checkpoints=(15, 30))
        for name in TABLES},
-    **{name: Study(name, name, "classification", 50, 1, 10, 5)
+    **{name: Study(name, name, "classification", 50, 1, 10, 5, alt_seeds=3)
        for name in ("digits", "breast_cancer", "metallic_glass")},
 }
 
@@ -90,13 +91,14 @@ ALTERNATIVES = {
     "function": [Strategy("init=maximin", options={"initial_design": "maximin"}),
                  Strategy("init=kmeans", options={"initial_design": "kmeans"}),
                  Strategy("incumbent=observed", options={"incumbent": "observed"}),
-                 Strategy("batch=qlognei", selection="qlognei"),
                  Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}})],
     "table": [Strategy("init=maximin", options={"initial_design": "maximin"}),
               Strategy("init=kmeans", options={"initial_design": "kmeans"}),
               Strategy("incumbent=observed", options={"incumbent": "observed"}),
               Strategy("batch=qlognei", selection="qlognei"),
-              Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}})],
+              Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}}),
+              Strategy("prior=dim_scaled",
+                       options={"surrogate_params": {"prior": "dim_scaled"}})],
     "classification": [Strategy("bald@gp_classifier", acquisition="bald",
                                 surrogate="gp_classifier"),
                        Strategy("bald@ensemble", acquisition="bald", surrogate="ensemble"),
@@ -116,9 +118,13 @@ def lookup_problem(name: str) -> Problem:
     return problem
 
 
+CORE = ("default", "random", "botorch", "baybe", "baybe-onehot")
+
+
 def strategies_for(study: Study, baybe: bool) -> list[Strategy]:
+    default_prior = f"prior={encoder(study).default_prior()}"
     out = [Strategy.parse("default"), Strategy("random", acquisition="random"),
-           *ALTERNATIVES[study.kind]]
+           *[s for s in ALTERNATIVES[study.kind] if s.name != default_prior]]
     if study.kind != "classification":
         out.append(Strategy("botorch"))
         if baybe and study.kind == "table":
@@ -128,12 +134,15 @@ def strategies_for(study: Study, baybe: bool) -> list[Strategy]:
     return out
 
 
-def smiles_columns(study: Study) -> list[str]:
+def encoder(study: Study):
     from designloop.encoding import Encoder
 
     cands = study.make(0).candidates
-    enc = Encoder().fit(cands, list(cands.columns))
-    return enc.smiles_columns
+    return Encoder().fit(cands, list(cands.columns))
+
+
+def smiles_columns(study: Study) -> list[str]:
+    return encoder(study).smiles_columns
 
 
 def max_molecules(study: Study) -> int:
@@ -304,7 +313,8 @@ def run(studies: list[Study], only: set[str] | None, seeds: int | None, n_jobs: 
         for strategy in strategies_for(study, baybe):
             if only and strategy.name not in only:
                 continue
-            todo = [s for s in range(n) if s not in done_seeds(study, strategy.name)]
+            count = n if strategy.name in CORE else min(n, study.alt_seeds)
+            todo = [s for s in range(count) if s not in done_seeds(study, strategy.name)]
             if not todo:
                 continue
             # BayBE builds its search space once per process: give it all seeds at once

@@ -180,6 +180,12 @@ class Encoder:
             raise InputError("the candidate columns give no features (all constant?)")
         return out
 
+    def default_prior(self) -> str:
+        """GP prior that suits the features: "gamma" (long lengthscales, smooth additive
+        effects) when categories or molecules are among them, else BoTorch's
+        "dim_scaled". Chosen by benchmarks/decisions.py (docs/benchmarks.md)."""
+        return "gamma" if any(r != "numeric" for r in self.roles_.values()) else "dim_scaled"
+
     def default_kernel(self, smiles_encoding: str | None) -> str:
         """GP kernel that suits the features: Tanimoto when fingerprints are all there is."""
         if self.has_smiles and self.only_smiles and smiles_encoding == "morgan":
