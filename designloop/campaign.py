@@ -17,7 +17,7 @@ import torch
 
 from designloop import modelling
 from designloop.batch import greedy_conditional
-from designloop.campaign_config import DEFAULT_INITIAL_DESIGN, CampaignConfig, target_values
+from designloop.campaign_config import CampaignConfig, target_values
 from designloop.diversity import initial_design
 from designloop.encoding import Encoder
 from designloop.errors import CalibrationWarning, InputError
@@ -60,8 +60,9 @@ class Campaign:
             for classification BALD, kriging believer or a diverse shortlist otherwise),
             "top_k", "greedy", "kriging_believer", "qlognei", "qucb", "batch_bald",
             "diverse" or "density".
-        initial_design: "random" (default), "maximin" or "kmeans" while nothing is
-            measured.
+        initial_design: "random", "maximin" or "kmeans" while nothing is measured; default
+            "random" to optimise and "kmeans" (representative candidates) to explore or
+            classify.
         incumbent: the best value so far that improvement acquisitions (EI, log-EI, PI)
             try to beat: "posterior" (the surrogate's best mean at the measured candidates,
             robust to noise, as noisy EI does) or "observed" (the best measured value).
@@ -76,7 +77,7 @@ class Campaign:
                  smiles_encoding: str = "auto", surrogate_params: dict | None = None,
                  acquisition_params: dict | None = None, ignore: list[str] | None = None,
                  fingerprint: dict | None = None, selection: str = "auto",
-                 initial_design: str = DEFAULT_INITIAL_DESIGN, incumbent: str = "posterior",
+                 initial_design: str | None = None, incumbent: str = "posterior",
                  diagnostics: bool = True, source: str = "candidates"):
         config = CampaignConfig.create(
             candidates, target=target, task=task, goal=goal, surrogate=surrogate,

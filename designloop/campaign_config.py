@@ -19,10 +19,15 @@ from designloop.surrogates import SURROGATES
 TASKS = ("regression", "classification")
 GOALS = ("explore", "maximize", "minimize")
 INCUMBENTS = ("posterior", "observed")
-# chosen by benchmarks/decisions.py (docs/benchmarks.md): random starts found the best
-# candidates sooner than maximin or k-means starts, which spend the first runs on the
-# edges of the space, and they give each seed its own campaign
-DEFAULT_INITIAL_DESIGN = "random"
+
+
+def default_initial_design(task: str, goal: str) -> str:
+    """The initial design when none is given, chosen by benchmarks/decisions.py
+    (docs/benchmarks.md): "random" to optimise (space-filling starts spend the first runs on
+    the edges of the space and found the best candidates later), "kmeans" to explore or
+    classify (representative candidates, one per cluster, label most classes at once).
+    Both change with the seed."""
+    return "kmeans" if task == "classification" or goal == "explore" else "random"
 CLASSIFICATION_ONLY = {"least_confidence", "margin", "entropy", "vote_entropy",
                        "kl_disagreement", "variation_ratio"}
 REGRESSION_ONLY = {"max_variance", "ucb", "expected_improvement", "log_expected_improvement",
@@ -121,7 +126,7 @@ class CampaignConfig:
     ignore: list[str] = field(default_factory=list)
     fingerprint: dict = field(default_factory=dict)
     selection: str = "auto"
-    initial_design: str = DEFAULT_INITIAL_DESIGN
+    initial_design: str = "random"
     incumbent: str = "posterior"
     diagnostics: bool = True
 
@@ -137,7 +142,7 @@ class CampaignConfig:
     def create(cls, candidates: pd.DataFrame, *, target, task, goal, surrogate, acquisition,
                batch_size, seed, roles, smiles_encoding, surrogate_params, acquisition_params,
                ignore, source, fingerprint=None, selection="auto",
-               initial_design=DEFAULT_INITIAL_DESIGN, incumbent="posterior",
+               initial_design=None, incumbent="posterior",
                diagnostics=True) -> CampaignConfig:
         if not isinstance(candidates, pd.DataFrame):
             raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
@@ -191,6 +196,7 @@ class CampaignConfig:
                 f"{smiles_encoding!r}")
         if selection not in SELECTIONS:
             raise InputError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")
+        initial_design = initial_design or default_initial_design(task, goal)
         if initial_design not in INITIAL_DESIGNS:
             raise InputError(f"initial design must be one of {', '.join(INITIAL_DESIGNS)}, got "
                              f"{initial_design!r}")

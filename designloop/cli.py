@@ -78,7 +78,7 @@ def init(
     categorical: Annotated[str | None, typer.Option(help="Comma-separated categorical columns")] = None,
     numeric: Annotated[str | None, typer.Option(help="Comma-separated numeric columns")] = None,
     ignore: Annotated[str | None, typer.Option(help="Comma-separated columns that are not features")] = None,
-    surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest")] = None,
+    surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest | auto (classification default: chosen by cross-validation)")] = None,
     acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions")] = None,
     encoding: Annotated[str, typer.Option(help="SMILES encoding: auto | onehot | morgan | descriptors")] = "auto",
     morgan_radius: Annotated[int, typer.Option(help="Morgan fingerprint radius")] = 2,
@@ -86,7 +86,8 @@ def init(
     morgan_counts: Annotated[bool, typer.Option(help="Count fingerprints (MinMax kernel) instead of bits")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", "-n", help="Suggestions per cycle")] = 1,
     selection: Annotated[str, typer.Option(help="Batch selection: auto | top_k | greedy | kriging_believer | qlognei | qucb | batch_bald | diverse | density")] = "auto",
-    initial: Annotated[str, typer.Option(help="Initial design: random | maximin | kmeans")] = "random",
+    initial: Annotated[str | None, typer.Option(help="Initial design: random | maximin | kmeans (default: random to optimise, kmeans to explore or classify)")] = None,
+    incumbent: Annotated[str, typer.Option(help="Best so far for EI/PI: posterior (the model's best mean at the measured candidates) | observed (the best measured value)")] = "posterior",
     seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
 ) -> None:
     """Create a campaign file from a candidate table.
@@ -113,7 +114,7 @@ def init(
             roles=roles, smiles_encoding=encoding, ignore=_columns(ignore), source=str(candidates),
             fingerprint={"morgan_radius": morgan_radius, "morgan_bits": morgan_bits,
                          "morgan_counts": morgan_counts},
-            selection=selection, initial_design=initial,
+            selection=selection, initial_design=initial, incumbent=incumbent,
         )
     except BaseException:
         for suffix in ("", "-wal", "-shm"):

@@ -3,9 +3,15 @@
 No one classifier wins everywhere: a GP classifier is strong on a few smooth features and
 weak on many (64 pixels of a digit), a deep ensemble the reverse, and a forest copes with
 both. With `surrogate="auto"` (the default for classification) each candidate model is
-scored by its cross-validated log loss on the labels measured so far and the best one is
-used. The choice is made again only when the labels have grown by half since it was
-last made, so most cycles fit one model.
+scored by its cross-validated Brier score on the labels measured so far and the best one is
+used. The choice is made again only when the labels have grown by half since it was last
+made, so most cycles fit one model.
+
+Why the Brier score and not the log loss: with a few dozen labels over many classes, the
+log loss rewards the model that spreads its probability most evenly. On digits with 40
+labels, the GP classifier is right on 30% of new images and the deep ensemble on 78%, yet
+the GP classifier has the lower cross-validated log loss; the Brier score, bounded and just
+as proper, ranks them as their accuracy does.
 """
 
 from __future__ import annotations
@@ -38,6 +44,14 @@ def log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.log(np.clip(p, _MIN_PROB, 1.0)).mean())
 
 
+def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean squared distance between the predicted distribution and the one-hot truth
+    (0 is perfect, 2 the worst; Brier 1950)."""
+    truth = np.zeros_like(probs)
+    truth[np.arange(len(labels)), labels] = 1.0
+    return float(((probs - truth) ** 2).sum(1).mean())
+
+
 def needs_choice(last: dict | None, n_unique: int) -> bool:
     """Whether to choose again: never chosen, or the labels grew by REFRESH_GROWTH since."""
     return last is None or n_unique >= REFRESH_GROWTH * last["n"]
@@ -45,7 +59,7 @@ def needs_choice(last: dict | None, n_unique: int) -> bool:
 
 def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_unique: int,
                       seed: int = 0) -> tuple[str, dict]:
-    """The classifier with the lowest cross-validated log loss, and why.
+    """The classifier with the lowest cross-validated Brier score, and why.
 
     Args:
         X: `(n, d)` features of the labelled observations.
@@ -67,13 +81,14 @@ def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_u
     # points would only reward the model that spreads its probability most evenly
     folds = fold_of(len(y), N_FOLDS, seed)
     seen = np.array([(y[folds != folds[i]] == y[i]).any() for i in range(len(y))])
-    scores = {}
+    brier, logloss = {}, {}
     for name in CLASSIFIERS:
         probs = cross_validated(classifier(name, n_classes, seed), X, y, N_FOLDS, seed)
         full = np.zeros((len(y), n_classes))
         full[:, : probs.shape[1]] = probs
-        scores[name] = round(log_loss(full[seen], y[seen]), 4)
-    chosen = min(CLASSIFIERS, key=lambda name: scores[name])
+        brier[name] = round(brier_score(full[seen], y[seen]), 4)
+        logloss[name] = round(log_loss(full[seen], y[seen]), 4)
+    chosen = min(CLASSIFIERS, key=lambda name: brier[name])
     return chosen, {"surrogate_choice": {
-        "chosen": chosen, "n": int(n_unique), "log_loss": scores,
-        "reason": f"lowest {N_FOLDS}-fold cross-validated log loss"}}
+        "chosen": chosen, "n": int(n_unique), "brier": brier, "log_loss": logloss,
+        "reason": f"lowest {N_FOLDS}-fold cross-validated Brier score"}}

@@ -10,11 +10,17 @@ import torch
 
 import designloop as dl
 from designloop import modelling
-from designloop.campaign_config import DEFAULT_INITIAL_DESIGN
+from designloop.campaign_config import default_initial_design
 from designloop.problems import make_problem
 from designloop.simulate import run_campaign
 from designloop.strategies import Strategy
-from designloop.surrogate_choice import choose_classifier, classifier, log_loss, needs_choice
+from designloop.surrogate_choice import (
+    brier_score,
+    choose_classifier,
+    classifier,
+    log_loss,
+    needs_choice,
+)
 
 
 def best_found(problem, strategy, seeds, budget, batch_size, n_initial):
@@ -45,19 +51,21 @@ def test_default_beats_random_on_hartmann6():
     assert max(default) < -2.0
 
 
-def test_seeds_give_different_initial_designs():
+@pytest.mark.parametrize("goal", ["maximize", "explore"])
+def test_seeds_give_different_initial_designs(goal):
     problem = make_problem("steels")
     picks = []
     for seed in range(4):
-        campaign = dl.Campaign(problem.candidates, target=problem.target, goal="maximize",
+        campaign = dl.Campaign(problem.candidates, target=problem.target, goal=goal,
                                seed=seed, diagnostics=False)
         picks.append(tuple(campaign.suggest(5)["candidate_id"]))
     assert len(set(picks)) == 4
-    assert all(len(set(a) & set(b)) <= 1 for a in picks for b in picks if a != b)
-    again = dl.Campaign(problem.candidates, target=problem.target, goal="maximize", seed=2,
+    assert all(len(set(a) & set(b)) <= 2 for a in picks for b in picks if a != b)
+    again = dl.Campaign(problem.candidates, target=problem.target, goal=goal, seed=2,
                         diagnostics=False)
     assert tuple(again.suggest(5)["candidate_id"]) == picks[2]  # same seed, same design
-    assert DEFAULT_INITIAL_DESIGN == again.config.initial_design
+    assert again.config.initial_design == default_initial_design("regression", goal)
+    assert default_initial_design("classification", "explore") == "kmeans"
 
 
 def test_posterior_incumbent_is_the_models_best_mean_not_a_lucky_value():
@@ -81,11 +89,13 @@ def test_posterior_incumbent_is_the_models_best_mean_not_a_lucky_value():
         dl.Campaign(table, target="y", goal="maximize", incumbent="best")
 
 
-def test_log_loss_hand_computed():
+def test_scores_hand_computed():
     probs = np.array([[0.5, 0.5], [0.9, 0.1], [0.0, 1.0]])
     labels = np.array([0, 1, 0])
     expected = -(np.log(0.5) + np.log(0.1) + np.log(1e-6)) / 3
     assert log_loss(probs, labels) == pytest.approx(expected, rel=1e-12)
+    # (0.25 + 0.25) + (0.81 + 0.81) + (1 + 1), over three
+    assert brier_score(probs, labels) == pytest.approx(4.12 / 3, rel=1e-12)
     assert needs_choice(None, 10) and not needs_choice({"n": 10}, 14)
     assert needs_choice({"n": 10}, 15)
 
@@ -101,7 +111,7 @@ def test_chosen_classifier_beats_the_gp_classifier_on_digits():
     X = torch.as_tensor(data.data, dtype=torch.float64)
     y = torch.as_tensor(data.target)
     name, why = choose_classifier(X[train], y[train], 10, 60, seed=0)
-    scores = why["surrogate_choice"]["log_loss"]
+    scores = why["surrogate_choice"]["brier"]
     assert name == min(scores, key=scores.get) and name != "gp_classifier"
 
     def accuracy(model_name):
@@ -125,5 +135,5 @@ def test_classification_campaign_logs_its_choice():
     cycle = campaign.store.cycles().iloc[-1]
     choice = cycle["info"]["surrogate_choice"]
     assert cycle["surrogate"] == choice["chosen"] in ("gp_classifier", "ensemble", "forest")
-    assert choice["n"] == 15 and set(choice["log_loss"]) == {"gp_classifier", "ensemble",
-                                                             "forest"}
+    assert choice["n"] == 15 and set(choice["brier"]) == {"gp_classifier", "ensemble",
+                                                          "forest"}

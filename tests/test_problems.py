@@ -9,7 +9,7 @@ from designloop.problems import PROBLEMS, make_problem, problem_from_csv
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_every_problem_builds(name):
     p = make_problem(name)
-    assert len(p.candidates) == len(p.values) > 100
+    assert len(p.candidates) == len(p.values) >= 96
     assert p.target not in p.candidates.columns
     assert p.task in ("regression", "classification")
 
@@ -55,3 +55,13 @@ def test_user_csv_lookup(tmp_path):
         problem_from_csv(tmp_path / "l.csv", "z")
     with pytest.raises(dl.InputError, match="unknown problem"):
         make_problem("hartmann7")
+
+
+def test_bundled_suzuki_miyaura_reads_as_six_molecule_columns():
+    p = make_problem("suzuki_miyaura")
+    enc = dl.Encoder().fit(p.candidates, list(p.candidates.columns))
+    assert len(enc.smiles_columns) == 6 and len(p.candidates) == 5760
+    assert (p.candidates["ligand_smiles"] == "none").sum() == 480
+    assert p.values.max() == pytest.approx(1.0, abs=0.2) and p.goal == "maximize"
+    r = make_problem("reizman_suzuki")
+    assert list(r.candidates.columns) == ["catalyst", "t_res", "temperature", "catalyst_loading"]
