@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import subprocess
@@ -93,14 +94,16 @@ STUDIES = {
 ALTERNATIVES = {
     "function": [Strategy("init=maximin", options={"initial_design": "maximin"}),
                  Strategy("init=kmeans", options={"initial_design": "kmeans"}),
-                 Strategy("incumbent=observed", options={"incumbent": "observed"}),
-                 Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}})],
+                 Strategy("incumbent=observed", options={"incumbent": "observed"})],
     "table": [Strategy("init=kmeans", options={"initial_design": "kmeans"}),
               Strategy("incumbent=observed", options={"incumbent": "observed"}),
               Strategy("batch=qlognei", selection="qlognei"),
               Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}}),
               Strategy("prior=dim_scaled",
-                       options={"surrogate_params": {"prior": "dim_scaled"}})],
+                       options={"surrogate_params": {"prior": "dim_scaled"}}),
+              # is the leave-one-out choice of the SMILES encoding picking well?
+              *[Strategy(f"encoding={e}", options={"smiles_encoding": e})
+                for e in ("onehot", "morgan", "descriptors")]],
     "classification": [Strategy("init=random", options={"initial_design": "random"}),
                        Strategy("bald@ensemble", acquisition="bald", surrogate="ensemble"),
                        Strategy("bald@gp_classifier", acquisition="bald",
@@ -125,8 +128,10 @@ CORE = ("default", "random", "botorch", "baybe", "baybe-onehot")
 
 def strategies_for(study: Study, baybe: bool) -> list[Strategy]:
     default_prior = f"prior={encoder(study).default_prior()}"
+    molecules = bool(smiles_columns(study)) if study.kind == "table" else False
     out = [Strategy.parse("default"), Strategy("random", acquisition="random"),
-           *[s for s in ALTERNATIVES[study.kind] if s.name != default_prior]]
+           *[s for s in ALTERNATIVES[study.kind] if s.name != default_prior
+             and (molecules or not s.name.startswith("encoding="))]]
     if study.kind != "classification":
         out.append(Strategy("botorch"))
         if baybe and study.kind == "table":
@@ -306,26 +311,38 @@ def done_seeds(study: Study, strategy: str) -> set[int]:
     return {int(s) for s, n in last.items() if n >= study.budget}
 
 
+BAYBE_CHUNK = 5  # seeds per BayBE process (each builds its search space once)
+
+
 def run(studies: list[Study], only: set[str] | None, seeds: int | None, n_jobs: int,
         baybe: bool) -> None:
+    """Run what is missing, seeds in blocks of five: every study and strategy gets seeds
+    0-4 before any gets 5-9 (the peers and the default before the named alternatives), so
+    that an interrupted run still compares like with like."""
     RESULTS.mkdir(exist_ok=True)
     jobs = []
-    for study in studies:
+    for index, study in enumerate(studies):
         n = seeds or study.seeds
         for strategy in strategies_for(study, baybe):
             if only and strategy.name not in only:
                 continue
             count = n if strategy.name in CORE else min(n, study.alt_seeds)
             todo = [s for s in range(count) if s not in done_seeds(study, strategy.name)]
-            if not todo:
-                continue
-            # BayBE builds its search space once per process: give it all seeds at once
-            groups = [todo] if strategy.name.startswith("baybe") else [[s] for s in todo]
-            jobs += [(study, strategy, g) for g in groups]
+            if strategy.name.startswith("baybe"):
+                groups = [[s for s in todo if s // BAYBE_CHUNK == b]
+                          for b in sorted({s // BAYBE_CHUNK for s in todo})]
+            else:
+                groups = [[s] for s in todo]
+            for g in groups:
+                key = (g[0] // BAYBE_CHUNK, strategy.name not in CORE,
+                       strategy.name.startswith("baybe"), index)
+                jobs.append((key, (study, strategy, g)))
+    jobs = [job for _, job in sorted(jobs, key=lambda kj: kj[0])]
     print(f"# {len(jobs)} jobs", flush=True)
     if not jobs:
         return
-    with ProcessPoolExecutor(n_jobs) as pool:
+    # fresh interpreters: a fork after torch has started its thread pool can hang
+    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_job, *job): job for job in jobs}
         for i, future in enumerate(as_completed(futures), 1):
             study, strategy, group = futures[future]
@@ -422,6 +439,87 @@ def study_table(study: Study, df: pd.DataFrame) -> tuple[str, dict]:
     return "\n".join(lines), summary
 
 
+def score(study: Study, df: pd.DataFrame) -> pd.Series:
+    """Per (strategy, seed), the study's headline number, higher is better: top-1% rows found
+    (tables), minus the best value by the first checkpoint (functions, minimised), accuracy
+    (classification)."""
+    if study.kind == "classification":
+        return df[df.n_observed == study.budget].groupby(["strategy", "seed"]).accuracy.last()
+    if study.kind == "table":
+        return at(df, study.budget, "top1_found")
+    return -at(df, study.checkpoints[0], "best_so_far")
+
+
+def evidence(studies: list[Study], frames: dict) -> str:
+    """Each named alternative minus the default on the seeds both ran, per study."""
+    names = []
+    for study in studies:
+        names += [s.name for s in strategies_for(study, False)
+                  if s.name not in CORE and s.name not in names]
+    shown = [s for s in studies if s.name in frames]
+    lines = ["| alternative | " + " | ".join(s.name for s in shown) + " |",
+             "|---|" + "---|" * len(shown)]
+    for name in names:
+        cells = []
+        for study in shown:
+            values = score(study, frames[study.name])
+            if name not in values or "default" not in values:
+                cells.append("")
+                continue
+            alt = values[name]
+            base = values["default"].reindex(alt.index).dropna()
+            if len(base) < 2:
+                cells.append("")
+                continue
+            diff = alt.loc[base.index].to_numpy() - base.to_numpy()
+            mean, lo, hi = interval(diff)
+            mark = " (better)" if lo > 0 else " (worse)" if hi < 0 else ""
+            cells.append(f"{mean:+.3g} [{lo:+.2g}, {hi:+.2g}]{mark}")
+        if any(cells):
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def targets(frames: dict) -> list[str]:
+    """The issue's targets, read off the results."""
+    out = []
+    if "hartmann6" in frames:
+        df = frames["hartmann6"]
+        sub = df[df.strategy == "default"]
+        best30 = at(sub, 30, "best_so_far")["default"]
+        best50 = at(sub, 50, "best_so_far")["default"]
+        hits = sum(abs(best50[s] - STUDIES["hartmann6"].make(s).best_in_pool) < 1e-9
+                   for s in best50.index)
+        out.append(f"- Hartmann6: best by 30 {best30.mean():.3f} (target <= -2.96: "
+                   f"{'met' if best30.mean() <= -2.96 else 'not met'}); pool optimum found in "
+                   f"{hits} of {len(best50)} seeds by 50 (target >= 5 of 10: "
+                   f"{'met' if hits >= 5 and len(best50) >= 10 else 'not met'}).")
+    for name in TABLES:
+        if name not in frames:
+            continue
+        values = score(STUDIES[name], frames[name])
+        if "default" not in values:
+            continue
+        d = values["default"]
+        peers = {p: values[p].mean() for p in ("baybe", "baybe-onehot") if p in values}
+        vs_random = difference(d, values["random"]) if "random" in values else None
+        beat_peer = all(d.mean() >= v for v in peers.values()) if peers else None
+        peer_text = ", ".join(f"{p} {v:.2f}" for p, v in peers.items()) or "no BayBE run"
+        out.append(
+            f"- {name}: default {d.mean():.2f} top-1% rows ({len(d)} seeds) against "
+            f"{peer_text}: {'met' if beat_peer else 'not met' if peers else 'not measured'}; "
+            f"above random with 95% confidence: "
+            f"{'yes' if vs_random and vs_random[1] > 0 else 'no'}.")
+    if "digits" in frames:
+        acc = score(STUDIES["digits"], frames["digits"])
+        if "default" in acc:
+            mean = acc["default"].mean()
+            out.append(f"- digits: default accuracy at 50 labels {mean:.3f} over "
+                       f"{len(acc['default'])} seeds (target >= 0.87: "
+                       f"{'met' if mean >= 0.87 else 'not met'}).")
+    return out
+
+
 def page(studies: list[Study], elapsed: float | None) -> str:
     import torch
 
@@ -439,11 +537,19 @@ def page(studies: list[Study], elapsed: float | None) -> str:
         + (f"; {elapsed / 60:.0f} min for the campaigns run this time." if elapsed else ".")
         + "\n",
     ]
+    frames = {s.name: pd.read_csv(RESULTS / f"{s.name}.csv") for s in studies
+              if (RESULTS / f"{s.name}.csv").exists()}
+    parts.append("## Targets\n\n" + "\n".join(targets(frames)) + "\n")
+    parts.append(
+        "## Each alternative against the default\n\nThe named alternative minus the "
+        "default on the seeds both ran (paired), with its 95% interval: top-1% rows found "
+        "by 30 (tables), how much lower the best value by 30 is (functions), accuracy at 50 "
+        "labels (classification). Positive means the alternative did better; (better) or "
+        "(worse) when the interval excludes zero.\n\n" + evidence(studies, frames) + "\n")
     for study in studies:
-        path = RESULTS / f"{study.name}.csv"
-        if not path.exists():
+        if study.name not in frames:
             continue
-        df = pd.read_csv(path)
+        df = frames[study.name]
         problem = study.make(0)
         if study.kind == "function":
             what = (f"{problem.description.split(' on ')[0]}, {study.pool_size:,}-candidate "
