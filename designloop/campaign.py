@@ -28,6 +28,14 @@ from designloop.store import Store
 from designloop.surrogates import make_surrogate
 
 
+INITIAL_REASONS = {
+    "random": "random candidates to start (initial design 'random')",
+    "kmeans": "representative candidates, nearest the centres of k clusters (initial design "
+              "'kmeans')",
+    "maximin": "candidates spread as far apart as possible (initial design 'maximin')",
+}
+
+
 class Campaign:
     """A design-test campaign over a fixed table of candidates.
 
@@ -171,8 +179,7 @@ class Campaign:
                                              info)
         if obs.empty:
             kind, surrogate, acq_name = "initial", None, cfg.initial_design
-            info["reason"] = (f"nothing measured yet: a space-filling initial design "
-                              f"({cfg.initial_design})")
+            info["reason"] = f"nothing measured yet: {INITIAL_REASONS[cfg.initial_design]}"
             picks = initial_design(features, k, cfg.initial_design, exclude=excluded, rng=rng)
         elif single_class:
             kind, surrogate, acq_name = "diversity", None, "maximin"

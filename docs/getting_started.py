@@ -110,7 +110,8 @@ file `lab.db`, a SQLite file that logs every step.
 """
 
 SUGGEST = """`suggest` fits the surrogate to what has been measured and picks the next batch. With
-nothing measured yet, the first batch is a space-filling initial design. The batch is also
+nothing measured yet, the first batch is drawn at random (an optimising campaign; one that
+explores starts from representative candidates instead). The batch is also
 written to `next.csv` for the lab.
 
 """
