@@ -341,6 +341,8 @@ def run(studies: list[Study], only: set[str] | None, seeds: int | None, n_jobs: 
     print(f"# {len(jobs)} jobs", flush=True)
     if not jobs:
         return
+    if any(strategy.name.startswith("baybe") for _, strategy, _ in jobs):
+        baybe_python()  # create its environment once, before the workers need it
     # fresh interpreters: a fork after torch has started its thread pool can hang
     with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_job, *job): job for job in jobs}
@@ -390,7 +392,7 @@ def fmt(ci, digits: int = 3) -> str:
 
 def at(df: pd.DataFrame, n: int, column: str) -> pd.Series:
     """Per (strategy, seed): the value of `column` once n experiments were run."""
-    sub = df[df.n_observed <= n].sort_values("n_observed")
+    sub = df[df.n_observed <= n].sort_values("n_observed", kind="stable")
     return sub.groupby(["strategy", "seed"])[column].last()
 
 
@@ -452,11 +454,11 @@ def score(study: Study, df: pd.DataFrame) -> pd.Series:
 
 def evidence(studies: list[Study], frames: dict) -> str:
     """Each named alternative minus the default on the seeds both ran, per study."""
+    shown = [s for s in studies if s.name in frames]
     names = []
-    for study in studies:
+    for study in shown:
         names += [s.name for s in strategies_for(study, False)
                   if s.name not in CORE and s.name not in names]
-    shown = [s for s in studies if s.name in frames]
     lines = ["| alternative | " + " | ".join(s.name for s in shown) + " |",
              "|---|" + "---|" * len(shown)]
     for name in names:
@@ -473,7 +475,9 @@ def evidence(studies: list[Study], frames: dict) -> str:
                 continue
             diff = alt.loc[base.index].to_numpy() - base.to_numpy()
             mean, lo, hi = interval(diff)
-            mark = " (better)" if lo > 0 else " (worse)" if hi < 0 else ""
+            sure = len(diff) >= 5  # a verdict needs a few seeds, even when they all agree
+            mark = (" (better)" if sure and lo > 0 else " (worse)" if sure and hi < 0
+                    else "")
             cells.append(f"{mean:+.3g} [{lo:+.2g}, {hi:+.2g}]{mark}")
         if any(cells):
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -483,7 +487,7 @@ def evidence(studies: list[Study], frames: dict) -> str:
 def targets(frames: dict) -> list[str]:
     """The issue's targets, read off the results."""
     out = []
-    if "hartmann6" in frames:
+    if "hartmann6" in frames and "default" in set(frames["hartmann6"].strategy):
         df = frames["hartmann6"]
         sub = df[df.strategy == "default"]
         best30 = at(sub, 30, "best_so_far")["default"]
@@ -532,7 +536,9 @@ def page(studies: list[Study], elapsed: float | None) -> str:
         "`init=`, `incumbent=` and "
         "`batch=` change one default each, `botorch` is BoTorch's plain loop (SingleTaskGP, "
         "qLogNEI, `optimize_acqf_discrete`, random initial points) and `baybe` BayBE's default "
-        "campaign (`baybe-onehot`: SMILES as one-hot categories).\n",
+        "campaign (`baybe-onehot`: SMILES as one-hot categories); BayBE's default may "
+        "recommend a row it has already measured, and such a repeat counts against its "
+        "budget as it would in a lab.\n",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
         + (f"; {elapsed / 60:.0f} min for the campaigns run this time." if elapsed else ".")
         + "\n",

@@ -27,7 +27,6 @@ from designloop.selection import maximin
 from designloop.store import Store
 from designloop.surrogates import make_surrogate
 
-
 INITIAL_REASONS = {
     "random": "random candidates to start (initial design 'random')",
     "kmeans": "representative candidates, nearest the centres of k clusters (initial design "
@@ -48,7 +47,7 @@ class Campaign:
         surrogate: a name from `designloop.SURROGATES` or a surrogate object (fit/predict).
             Default: "gp" for regression; "auto" for classification, which uses the
             classifier (GP classifier, deep ensemble or forest) with the lowest
-            cross-validated log loss on the labels so far and logs why.
+            cross-validated Brier score on the labels so far and logs why.
         acquisition: a name from `designloop.ACQUISITIONS` (default: "max_variance" to
             explore, "log_expected_improvement" to optimise, "bald" for classification) or a
             function `(prediction, **context) -> scores (N,)`. Objects of the user's own
@@ -103,6 +102,8 @@ class Campaign:
             raise InputError(f"fingerprint settings: {exc}") from None
         encoder.fit(table, config.feature_columns, source)
         config.roles = encoder.roles_
+        if config.surrogate == "gp":  # the prior that suits the features, kept in the log
+            config.surrogate_params.setdefault("prior", encoder.default_prior())
         self.store = store if isinstance(store, Store) else Store(store or ":memory:")
         self.store.initialise(config.to_dict(), table)
         self._load(surrogate, acquisition)
@@ -229,7 +230,8 @@ class Campaign:
             X_obs=fitted.X[fitted.rows], y_obs=fitted.y,
             acquisition=modelling.acquisition_function(self), context=context, rng=rng,
             seed=cfg.seed,
-            surrogate_factory=lambda: make_surrogate(cfg.surrogate, **fitted.params),
+            surrogate_factory=lambda: (fitted.model.clone() if hasattr(fitted.model, "clone")
+                                       else make_surrogate(cfg.surrogate, **fitted.params)),
         )
         predictions = modelling.describe(self, fitted, pred, available, local, info)
         return available[local], picked_scores, predictions

@@ -15,6 +15,7 @@ from designloop.matching import ID
 from designloop.selecting import SELECTIONS
 from designloop.surrogate_choice import AUTO
 from designloop.surrogates import SURROGATES
+from designloop.surrogates.gp import PRIORS
 
 TASKS = ("regression", "classification")
 GOALS = ("explore", "maximize", "minimize")
@@ -74,7 +75,7 @@ def acquisition_name(fn) -> str:
 
 def default_surrogate(task: str) -> str:
     """"gp" for regression; for classification "auto": the classifier with the lowest
-    cross-validated log loss on the campaign's labels (`designloop.surrogate_choice`)."""
+    cross-validated Brier score on the campaign's labels (`designloop.surrogate_choice`)."""
     return "gp" if task == "regression" else AUTO
 
 
@@ -205,6 +206,14 @@ class CampaignConfig:
                              f"{incumbent!r}")
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        if surrogate == AUTO and surrogate_params:
+            raise InputError(
+                "surrogate 'auto' chooses among the GP classifier, ensemble and forest with "
+                "their default settings; to set parameters, name the surrogate (e.g. "
+                "surrogate='ensemble')")
+        if surrogate == "gp" and surrogate_params.get("prior", PRIORS[0]) not in PRIORS:
+            raise InputError(f"GP prior must be one of {', '.join(PRIORS)}, got "
+                             f"{surrogate_params['prior']!r}")
         if surrogate in ("ensemble", "mc_dropout", "forest", "bootstrap"):
             surrogate_params.setdefault("task", task)
         if surrogate == "bootstrap":
@@ -224,4 +233,13 @@ class CampaignConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> CampaignConfig:
+        """The stored configuration; a log written before the incumbent and the GP prior
+        were settings keeps the behaviour it was created with (best observed value,
+        dimension-scaled prior)."""
+        data = dict(data)
+        if "incumbent" not in data:
+            data["incumbent"] = "observed"
+            if data.get("surrogate") == "gp":
+                data["surrogate_params"] = {"prior": "dim_scaled",
+                                            **data.get("surrogate_params", {})}
         return cls(**data)

@@ -75,7 +75,7 @@ def features(campaign, rows, y, info: dict, fits: dict | None = None
 
 def gp_settings(campaign) -> dict:
     """The GP's settings: the campaign's, with the prior that suits its features unless
-    one was given."""
+    one was given (a campaign stores its prior when it is created)."""
     params = dict(campaign.config.surrogate_params)
     params.setdefault("prior", campaign.encoder.default_prior())
     return params

@@ -39,6 +39,8 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
         raise InputError(f"budget {budget} exceeds the {len(problem.candidates)} candidates")
     n_initial = n_initial or max(batch_size, 2 if problem.task == "regression" else 4)
     metrics = problem.goal == "explore" if metrics is None else metrics
+    if metrics not in (True, False, "final"):
+        raise InputError(f"metrics must be True, False, 'final' or None, got {metrics!r}")
     goal = problem.goal if problem.task == "regression" else "explore"
     campaign = Campaign(problem.candidates, target=problem.target, task=problem.task, goal=goal,
                         seed=seed, diagnostics=False, **strategy.campaign_kwargs())

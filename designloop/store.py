@@ -18,7 +18,7 @@ import pandas as pd
 
 from designloop.errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the configuration holds the incumbent and the GP prior
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from designloop.calibration import cross_validated, fold_of
+from designloop.errors import SurrogateFitError
 from designloop.surrogates import make_surrogate
 
 AUTO = "auto"
@@ -82,13 +83,20 @@ def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_u
     folds = fold_of(len(y), N_FOLDS, seed)
     seen = np.array([(y[folds != folds[i]] == y[i]).any() for i in range(len(y))])
     brier, logloss = {}, {}
+    errors = {}
     for name in CLASSIFIERS:
-        probs = cross_validated(classifier(name, n_classes, seed), X, y, N_FOLDS, seed)
+        try:
+            probs = cross_validated(classifier(name, n_classes, seed), X, y, N_FOLDS, seed)
+        except SurrogateFitError as exc:  # a model that cannot fit these labels loses
+            brier[name], logloss[name], errors[name] = float("inf"), float("inf"), str(exc)[:200]
+            continue
         full = np.zeros((len(y), n_classes))
         full[:, : probs.shape[1]] = probs
         brier[name] = round(brier_score(full[seen], y[seen]), 4)
         logloss[name] = round(log_loss(full[seen], y[seen]), 4)
     chosen = min(CLASSIFIERS, key=lambda name: brier[name])
-    return chosen, {"surrogate_choice": {
-        "chosen": chosen, "n": int(n_unique), "brier": brier, "log_loss": logloss,
-        "reason": f"lowest {N_FOLDS}-fold cross-validated Brier score"}}
+    why = {"chosen": chosen, "n": int(n_unique), "brier": brier, "log_loss": logloss,
+           "reason": f"lowest {N_FOLDS}-fold cross-validated Brier score"}
+    if errors:
+        why["errors"] = errors
+    return chosen, {"surrogate_choice": why}

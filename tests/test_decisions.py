@@ -137,3 +137,36 @@ def test_classification_campaign_logs_its_choice():
     assert cycle["surrogate"] == choice["chosen"] in ("gp_classifier", "ensemble", "forest")
     assert choice["n"] == 15 and set(choice["brier"]) == {"gp_classifier", "ensemble",
                                                           "forest"}
+
+
+def test_prior_follows_the_features_and_is_kept_in_the_log(tmp_path):
+    numbers = pd.DataFrame({"x": np.linspace(0, 1, 12), "y": np.nan})
+    mixed = numbers.assign(solvent=["THF", "DMF", "MeCN"] * 4)
+    assert dl.Campaign(numbers, target="y").config.surrogate_params["prior"] == "dim_scaled"
+    path = tmp_path / "lab.db"
+    campaign = dl.Campaign(mixed, target="y", goal="maximize", store=path)
+    assert campaign.config.surrogate_params["prior"] == "gamma"
+    assert dl.Campaign.open(path).config.surrogate_params["prior"] == "gamma"
+    given = dl.Campaign(mixed, target="y", surrogate_params={"prior": "dim_scaled"})
+    assert given.config.surrogate_params["prior"] == "dim_scaled"
+    with pytest.raises(dl.InputError, match="GP prior"):
+        dl.Campaign(mixed, target="y", surrogate_params={"prior": "flat"})
+
+
+def test_a_log_from_before_these_settings_keeps_its_behaviour():
+    from designloop.campaign_config import CampaignConfig
+
+    old = {"target": "y", "task": "regression", "goal": "maximize", "surrogate": "gp",
+           "acquisition": "log_expected_improvement", "batch_size": 1, "seed": 0,
+           "feature_columns": ["x"], "initial_design": "maximin"}
+    config = CampaignConfig.from_dict(old)
+    assert config.incumbent == "observed"
+    assert config.surrogate_params == {"prior": "dim_scaled"}
+    assert config.initial_design == "maximin"
+
+
+def test_auto_classifier_takes_no_parameters():
+    table = pd.DataFrame({"x": np.arange(10.0), "label": None})
+    with pytest.raises(dl.InputError, match="name the surrogate"):
+        dl.Campaign(table, target="label", task="classification",
+                    surrogate_params={"n_members": 3})
