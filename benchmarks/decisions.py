@@ -352,6 +352,7 @@ def run(studies: list[Study], only: set[str] | None, seeds: int | None, n_jobs: 
                 rows = future.result()
             except Exception as exc:  # a failed peer is reported, not fatal
                 print(f"! {study.name} {strategy.name} {group}: {exc}", flush=True)
+                record_failure(study.name, strategy.name, group, exc)
                 continue
             path = RESULTS / f"{study.name}.csv"
             frame = pd.DataFrame(rows)
@@ -359,6 +360,15 @@ def run(studies: list[Study], only: set[str] | None, seeds: int | None, n_jobs: 
                 frame = pd.concat([pd.read_csv(path), frame], ignore_index=True)
             frame.to_csv(path, index=False)
             print(f"[{i}/{len(jobs)}] {study.name} {strategy.name} seeds {group}", flush=True)
+
+
+def record_failure(study: str, strategy: str, seeds: list[int], exc: Exception) -> None:
+    """Keep the last line of a failed run's error for the page."""
+    lines = [line.strip(" |") for line in str(exc).splitlines() if line.strip(" |")]
+    row = pd.DataFrame([{"study": study, "strategy": strategy, "seeds": str(seeds),
+                         "error": lines[-1][:300] if lines else type(exc).__name__}])
+    path = RESULTS / "failures.csv"
+    row.to_csv(path, mode="a", index=False, header=not path.exists())
 
 
 # ---------------------------------------------------------------------- the page
@@ -552,6 +562,13 @@ def page(studies: list[Study], elapsed: float | None) -> str:
         "by 30 (tables), how much lower the best value by 30 is (functions), accuracy at 50 "
         "labels (classification). Positive means the alternative did better; (better) or "
         "(worse) when the interval excludes zero.\n\n" + evidence(studies, frames) + "\n")
+    failures = RESULTS / "failures.csv"
+    if failures.exists():
+        failed = pd.read_csv(failures).drop_duplicates(["study", "strategy"], keep="last")
+        parts.append("## Runs that failed\n\n| study | strategy | seeds | error |\n"
+                     "|---|---|---|---|\n" + "\n".join(
+                         f"| {r.study} | {r.strategy} | {r.seeds} | {r.error} |"
+                         for r in failed.itertuples()) + "\n")
     for study in studies:
         if study.name not in frames:
             continue
