@@ -13,7 +13,8 @@ spec.json: {"candidates": CSV of the feature columns (row i = candidate i),
 
 Numeric columns become NumericalDiscreteParameter, SMILES columns SubstanceParameter (BayBE's
 default encoding) or, with "onehot", CategoricalParameter, other text columns
-CategoricalParameter; the search space holds exactly the table's rows. The recommender,
+CategoricalParameter; columns with a single value are left out; the search space holds
+exactly the table's rows. The recommender,
 surrogate and acquisition are BayBE's defaults (random first batch, then a GP with qLogEI).
 """
 
@@ -52,6 +53,8 @@ def search_space(table: pd.DataFrame, smiles: list[str], encoding: str) -> Searc
 def main() -> None:
     spec = json.loads(open(sys.argv[1]).read())
     table = pd.read_csv(spec["candidates"])
+    # a column with one value tells nothing apart, and BayBE needs two values per parameter
+    table = table[[c for c in table.columns if table[c].nunique() > 1]]
     for col in table.columns:
         if not pd.api.types.is_numeric_dtype(table[col]):
             table[col] = table[col].astype(str)
