@@ -565,6 +565,8 @@ def page(studies: list[Study], elapsed: float | None) -> str:
     failures = RESULTS / "failures.csv"
     if failures.exists():
         failed = pd.read_csv(failures).drop_duplicates(["study", "strategy"], keep="last")
+        ran = {(name, s) for name, df in frames.items() for s in set(df.strategy)}
+        failed = failed[[(r.study, r.strategy) not in ran for r in failed.itertuples()]]
         parts.append("## Runs that failed\n\n| study | strategy | seeds | error |\n"
                      "|---|---|---|---|\n" + "\n".join(
                          f"| {r.study} | {r.strategy} | {r.seeds} | {r.error} |"
