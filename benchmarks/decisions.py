@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -43,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _peers import baybe_python
 from scipy import stats
 
 from designloop.problems import Problem, make_problem
@@ -233,17 +233,6 @@ def _row(problem: Problem, strategy: str, seed: int, cycle: int, measured: list[
     reference = problem.optimum if problem.optimum is not None else problem.best_in_pool
     row["simple_regret"] = float(abs(reference - best))
     return row
-
-
-def baybe_python() -> str:
-    venv = HERE / ".venv-baybe"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        print("# creating a separate environment for BayBE (one time)...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "baybe[chem]"], check=True)
-    return str(python)
 
 
 def baybe_runs(study: Study, encoding: str, seeds: list[int]) -> list[dict]:

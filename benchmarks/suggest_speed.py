@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _peers import baybe_python
 
 HERE = Path(__file__).resolve().parent
 N_OBS, D = 50, 6
@@ -173,19 +174,6 @@ def in_process(target, *args):
     result = queue.get()
     proc.join()
     return result
-
-
-def baybe_python(given: str | None) -> str | None:
-    if given:
-        return given
-    venv = HERE / ".venv-baybe"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        print("# creating a separate environment for BayBE (one time)...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "baybe"], check=True)
-    return str(python)
 
 
 def run_baybe(python: str, n_pool: int, ks):
