@@ -94,7 +94,8 @@ STUDIES = {
 ALTERNATIVES = {
     "function": [Strategy("init=maximin", options={"initial_design": "maximin"}),
                  Strategy("init=kmeans", options={"initial_design": "kmeans"}),
-                 Strategy("incumbent=observed", options={"incumbent": "observed"})],
+                 Strategy("incumbent=observed", options={"incumbent": "observed"}),
+                 Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}})],
     "table": [Strategy("init=kmeans", options={"initial_design": "kmeans"}),
               Strategy("incumbent=observed", options={"incumbent": "observed"}),
               Strategy("batch=qlognei", selection="qlognei"),
