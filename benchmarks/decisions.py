@@ -540,7 +540,8 @@ def page(studies: list[Study], elapsed: float | None) -> str:
         "recommend a row it has already measured, and such a repeat counts against its "
         "budget as it would in a lab.\n",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
-        + (f"; {elapsed / 60:.0f} min for the campaigns run this time." if elapsed else ".")
+        + (f"; {elapsed / 60:.0f} min for the campaigns this run added (results "
+           "accumulate in benchmarks/results across runs)." if elapsed else ".")
         + "\n",
     ]
     frames = {s.name: pd.read_csv(RESULTS / f"{s.name}.csv") for s in studies
