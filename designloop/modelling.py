@@ -61,7 +61,7 @@ def features(campaign, rows, y, info: dict, fits: dict | None = None
     encoding = None
     if campaign.encoder.has_smiles:
         if cfg.smiles_encoding == "auto":
-            gp_params = ({k: v for k, v in gp_settings(campaign).items()
+            gp_params = ({k: v for k, v in cfg.surrogate_params.items()
                           if k not in ("kernel", "seed")} if cfg.surrogate == "gp" else {})
             encoding, why = choose_encoding(campaign.encoder, torch.as_tensor(rows), y,
                                             cfg.task, len(set(np.asarray(rows).tolist())),
@@ -73,14 +73,6 @@ def features(campaign, rows, y, info: dict, fits: dict | None = None
     return campaign.encoder.features(encoding), encoding
 
 
-def gp_settings(campaign) -> dict:
-    """The GP's settings: the campaign's, with the prior that suits its features unless
-    one was given (a campaign stores its prior when it is created)."""
-    params = dict(campaign.config.surrogate_params)
-    params.setdefault("prior", campaign.encoder.default_prior())
-    return params
-
-
 def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
     """Fit the campaign's surrogate; log fit time, settings and (optionally) diagnostics."""
     cfg = campaign.config
@@ -89,7 +81,7 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
         info["classes"] = classes
     fits: dict = {}
     X, encoding = features(campaign, rows, y, info, fits)
-    params = gp_settings(campaign) if cfg.surrogate == "gp" else dict(cfg.surrogate_params)
+    params = dict(cfg.surrogate_params)  # a GP's prior is stored when the campaign is made
     if cfg.surrogate == "gp" and "kernel" not in params:
         params["kernel"] = campaign.encoder.default_kernel(encoding)
     params.setdefault("seed", cfg.seed)
