@@ -89,19 +89,24 @@ STUDIES = {
        for name in ("digits", "breast_cancer", "metallic_glass")},
 }
 
+# inputs scaled by the pool's range instead of the measured candidates' range
+SCALING_DOMAIN = Strategy("scaling=domain",
+                          options={"surrogate_params": {"input_scaling": "domain"}})
 # named alternatives to the default, by kind of study; "default" is the Campaign with no
 # setting given, "random" the same campaign with random picks after the initial design
 ALTERNATIVES = {
     "function": [Strategy("init=maximin", options={"initial_design": "maximin"}),
                  Strategy("init=kmeans", options={"initial_design": "kmeans"}),
                  Strategy("incumbent=observed", options={"incumbent": "observed"}),
-                 Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}})],
+                 Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}}),
+                 SCALING_DOMAIN],
     "table": [Strategy("init=kmeans", options={"initial_design": "kmeans"}),
               Strategy("incumbent=observed", options={"incumbent": "observed"}),
               Strategy("batch=qlognei", selection="qlognei"),
               Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}}),
               Strategy("prior=dim_scaled",
                        options={"surrogate_params": {"prior": "dim_scaled"}}),
+              SCALING_DOMAIN,
               # is the leave-one-out choice of the SMILES encoding picking well?
               *[Strategy(f"encoding={e}", options={"smiles_encoding": e})
                 for e in ("onehot", "morgan", "descriptors")]],

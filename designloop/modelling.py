@@ -92,13 +92,13 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
     if chosen is not None and chosen.get_params() == make_surrogate("gp", **params).get_params():
         model = chosen
     elif custom is not None:
-        model = custom.fit(X[rows], y)
+        model = fit_on_pool(custom, X, rows, y)
     elif cfg.surrogate == AUTO:
         name = _classifier_name(campaign, X[rows], y, len(classes), len(np.unique(rows)), info)
         params.pop("seed")
         model = classifier(name, len(classes), cfg.seed, **params).fit(X[rows], y)
     else:
-        model = make_surrogate(cfg.surrogate, **params).fit(X[rows], y)
+        model = fit_on_pool(make_surrogate(cfg.surrogate, **params), X, rows, y)
     info["fit_seconds"] = round(time.perf_counter() - start, 4)
     if hasattr(model, "get_params"):
         info["surrogate_params"] = dict(model.get_params())
@@ -109,6 +109,14 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
             info["diagnostics"] = diag
             info["warnings"] = calibration_warnings(diag)
     return fitted
+
+
+def fit_on_pool(model, X: Tensor, rows, y: Tensor):
+    """`model` fitted to the observations `X[rows]`, `y`; a GP is also given the whole pool
+    `X` as its domain (see `GPRegressor`'s `input_scaling`)."""
+    if isinstance(model, GPRegressor):
+        return model.fit(X[rows], y, domain=X)
+    return model.fit(X[rows], y)
 
 
 def _classifier_name(campaign, X: Tensor, y: Tensor, n_classes: int, n_unique: int,

@@ -47,10 +47,10 @@ def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task:
         }
     scores: dict[str, float] = {}
     for encoding in SMILES_ENCODINGS:
-        X = encoder.features(encoding)[rows]
+        pool = encoder.features(encoding)
         try:
             gp = GPRegressor(kernel=encoder.default_kernel(encoding), seed=seed,
-                             **(gp_params or {})).fit(X, y)
+                             **(gp_params or {})).fit(pool[rows], y, domain=pool)
             scores[encoding] = round(gp.loo_log_likelihood(), 4)
             if fits is not None:
                 fits[encoding] = gp

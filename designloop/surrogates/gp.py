@@ -132,6 +132,15 @@ def fit_with_jitter(fit_once, jitters, what: str, advice: str = ""):
 
 
 PRIORS = ("dim_scaled", "gamma")
+INPUT_SCALINGS = ("observed", "domain")
+
+
+def domain_bounds(domain) -> Tensor:
+    """`(2, d)` lower and upper bounds of the inputs `domain (N, d)`; a column that does not
+    vary gets a unit range, so that scaling by the bounds never divides by zero."""
+    domain = torch.as_tensor(domain, dtype=torch.float64)
+    lo, hi = domain.min(0).values, domain.max(0).values
+    return torch.stack([lo, torch.where(hi > lo, hi, lo + 1.0)])
 
 
 def gamma_scaled_kernel(n_features: int, rbf: bool = False) -> ScaleKernel:
@@ -194,6 +203,11 @@ class GPRegressor(SurrogateBase):
             on a seeded random subset of this size (each marginal-likelihood step costs
             O(n^3)), and the GP then conditions on all observations with them: the posterior
             is exact given those hyper-parameters. None always fits on everything.
+        input_scaling: how inputs are mapped to the unit cube for the Matern and RBF kernels:
+            "observed" (by the range of the training inputs, BoTorch's default) or "domain"
+            (by the range of the `domain` given to `fit`, in a campaign the whole candidate
+            pool, so that the lengthscales and their prior refer to the space being searched
+            and do not change meaning as observations arrive).
         prior: hyper-parameter priors of the Matern and RBF kernels: "dim_scaled"
             (BoTorch's lengthscale prior that grows with the dimension, no outputscale) or
             "gamma" (gamma priors on lengthscales and outputscale centred on
@@ -201,7 +215,9 @@ class GPRegressor(SurrogateBase):
         seed: seeds the random restarts the optimiser may need, and the subset.
 
     Fitted attributes: `model_` (the BoTorch model), `n_features_`, `n_observations_`,
-    `fit_subset_` (indices the hyper-parameters were fitted on, or None for all).
+    `fit_subset_` (indices the hyper-parameters were fitted on, or None for all),
+    `domain_bounds_` (the `(2, d)` bounds inputs were scaled by with `input_scaling="domain"`,
+    else None; kept by `clone`, so that refits on parts of the data scale the same way).
     """
 
     task = "regression"
@@ -209,12 +225,34 @@ class GPRegressor(SurrogateBase):
     def __init__(self, kernel: str = "matern", noise: float | None = None,
                  max_iter: int = 200, chunk_size: int | None = None,
                  max_fit_points: int | None = 1000, prior: str = "dim_scaled",
-                 seed: int = 0):
+                 input_scaling: str = "observed", seed: int = 0):
         self._store(locals())
 
-    def fit(self, X, y) -> GPRegressor:
-        """Fit the GP hyper-parameters to `X (n, d)`, `y (n,)` by maximum marginal likelihood."""
+    def clone(self, **changes) -> GPRegressor:
+        """An unfitted copy with the same hyper-parameters and the same domain bounds."""
+        copy = super().clone(**changes)
+        copy.domain_bounds_ = getattr(self, "domain_bounds_", None)
+        return copy
+
+    def fit(self, X, y, domain=None) -> GPRegressor:
+        """Fit the GP hyper-parameters to `X (n, d)`, `y (n,)` by maximum marginal likelihood.
+
+        Args:
+            domain: `(N, d)` every input the model will be asked about (a campaign's
+                candidate pool); with `input_scaling="domain"` inputs are scaled by its
+                range. Ignored otherwise, and by the fingerprint kernels.
+        """
         X = self._check_X(X, fitted=False)
+        if self.input_scaling not in INPUT_SCALINGS:
+            raise InputError(f"input_scaling must be one of {', '.join(INPUT_SCALINGS)}, "
+                             f"got {self.input_scaling!r}")
+        bounds = getattr(self, "domain_bounds_", None)
+        if self.input_scaling == "domain" and domain is not None:
+            bounds = domain_bounds(domain)
+            if bounds.shape[1] != X.shape[1]:
+                raise InputError(f"the domain has {bounds.shape[1]} features, X has {X.shape[1]}")
+        if self.input_scaling != "domain":
+            bounds = None
         y = as_targets(y, X.shape[0], "regression")
         if self.kernel in ("tanimoto", "minmax") and (X < 0).any():
             raise InputError(f"the {self.kernel} kernel needs non-negative features (fingerprints)")
@@ -223,10 +261,11 @@ class GPRegressor(SurrogateBase):
         d = X.shape[1]
         subset = fit_subset(X.shape[0], self.max_fit_points, self.seed)
         model, jitter = fit_with_jitter(
-            lambda j: self._fit_once(X, y, d, j, subset), (None, 1e-6, 1e-4, 1e-2),
+            lambda j: self._fit_once(X, y, d, j, subset, bounds), (None, 1e-6, 1e-4, 1e-2),
             "GP fit", "Check for constant or duplicated feature columns, or try kernel='rbf' "
             "or a fixed noise.")
         self.fit_subset_ = subset
+        self.domain_bounds_ = bounds
         self.model_ = model
         self.jitter_ = jitter
         self.cache_ = None
@@ -247,10 +286,11 @@ class GPRegressor(SurrogateBase):
         )
 
     def _fit_once(self, X: Tensor, y: Tensor, d: int, jitter: float | None,
-                  subset: Tensor | None = None) -> SingleTaskGP:
+                  subset: Tensor | None = None, bounds: Tensor | None = None) -> SingleTaskGP:
         # a subset fit normalises inputs by the bounds of all the data, so that its
         # lengthscales mean the same in the full model
-        bounds = None if subset is None else torch.stack([X.min(0).values, X.max(0).values])
+        if bounds is None and subset is not None:
+            bounds = torch.stack([X.min(0).values, X.max(0).values])
         fit_X, fit_y = (X, y) if subset is None else (X[subset], y[subset])
         model = self._build(fit_X, fit_y, d, bounds)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
