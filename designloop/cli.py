@@ -258,6 +258,26 @@ def release(
     out.print(f"Released {campaign.release(chosen)} pending suggestion(s).")
 
 
+def _dask_client(address: str):
+    """A Dask client connected to the scheduler at `address`; InputError in one line when
+    Dask is missing or the scheduler cannot be reached (within Dask's connect timeout,
+    `distributed.comm.timeouts.connect`)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'designloop[dask]'") from None
+    try:
+        client = Client(address)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
+                         f"'dask scheduler' and workers with 'dask worker {address}', or check "
+                         "the address") from None
+    if not client.scheduler_info().get("workers"):
+        err.print(f"note: no workers have joined the scheduler at {address} yet; the runs start "
+                  f"when one does (start one with: dask worker {address})", highlight=False)
+    return client
+
+
 @app.command()
 def benchmark(
     problem: Annotated[str | None, typer.Option(help="Problem name (see --help of designloop.problems) e.g. hartmann6, suzuki, breast_cancer")] = None,
@@ -305,9 +325,7 @@ def benchmark(
     client = None
     executor = None
     if scheduler:
-        from dask.distributed import Client
-
-        client = Client(scheduler)
+        client = _dask_client(scheduler)
         executor = client.get_executor()
     try:
         results = simulate(prob, strategies, seeds=seeds, budget=budget, batch_size=batch_size,
