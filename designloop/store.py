@@ -150,7 +150,11 @@ class Store:
                 f"{self.path} is not a designloop campaign file (an SQLite database without "
                 "designloop's tables); give a new file name to start a campaign")
         if tables:
-            self._check_version()
+            try:
+                self._check_version()
+            except InputError:
+                self.close()
+                raise
         # a new file switches to write-ahead logging at its first write (readers then never
         # wait for a writer); until then opening it has changed nothing
         self._fresh = not tables and not self._memory and not readonly
