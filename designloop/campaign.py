@@ -104,13 +104,15 @@ class Campaign:
         config.roles = encoder.roles_
         if config.surrogate == "gp":  # the prior that suits the features, kept in the log
             config.surrogate_params.setdefault("prior", encoder.default_prior())
+        known = (candidates[target].notna().to_numpy() if target in candidates.columns
+                 else np.zeros(len(candidates), dtype=bool))  # results already in the table
+        values = (target_values(candidates[target][known], config.task, source, target)
+                  if known.any() else [])
         self.store = store if isinstance(store, Store) else Store(store or ":memory:")
-        self.store.initialise(config.to_dict(), table)
-        self._load(surrogate, acquisition)
-        if target in candidates.columns:  # results already in the candidate table
-            known = candidates[target].notna().to_numpy()
-            if known.any():
-                values = target_values(candidates[target][known], config.task, source, target)
+        with self.store.transaction():  # the configuration and known results, or nothing
+            self.store.initialise(config.to_dict(), table)
+            self._load(surrogate, acquisition)
+            if values:
                 self.store.add_observations(np.flatnonzero(known).tolist(), values, source)
 
     @classmethod
@@ -132,8 +134,9 @@ class Campaign:
         return self
 
     def _load(self, surrogate=None, acquisition=None) -> None:
-        self.config = cfg = CampaignConfig.from_dict(self.store.config())
+        self.config = cfg = CampaignConfig.from_dict(self.store.config(), self.store.path)
         self.candidates = self.store.candidates()
+        self._check_log()
         self.encoder = Encoder(roles=cfg.roles, **cfg.fingerprint).fit(
             self.candidates, cfg.feature_columns, "candidates")
         self._surrogate_object = surrogate if cfg.custom_surrogate else None
@@ -145,6 +148,34 @@ class Campaign:
                     f"this campaign uses the {what} {name[7:]!r} of your own making; pass it "
                     f"again: Campaign.open(path, {what}=...)")
 
+    def _check_log(self) -> None:
+        """Read the whole log once and check that it fits the configuration and the
+        candidate table, so that a damaged or hand-edited file is refused with one
+        InputError when it is opened (not a traceback later in status, history or report)."""
+        cfg, path = self.config, self.store.path
+        damaged = "the file is damaged or was edited by hand; restore it from a backup"
+        lost = [c for c in cfg.feature_columns if str(c) not in self.candidates.columns]
+        if lost:
+            raise InputError(f"{path}: the candidate table (table meta, key 'candidates') lacks "
+                             f"the feature column(s) {lost}; {damaged}")
+        n = len(self.candidates)
+        obs = self.store.observations()
+        sugg = self.store.suggestions()
+        self.store.cycles()  # checks every cycle's info
+        for table, ids in (("observations", obs["candidate_id"]),
+                           ("suggestions", sugg["candidate_id"])):
+            bad = [int(i) for i in ids if not 0 <= i < n]
+            if bad:
+                raise InputError(f"{path}: table {table} refers to candidate_id(s) {bad[:5]}, "
+                                 f"but the candidates are numbered 0 to {n - 1}; {damaged}")
+        if cfg.task == "regression":
+            text = obs[[isinstance(v, str) for v in obs["value"]]]
+            if len(text):
+                raise InputError(
+                    f"{path}: table observations, row id {int(text['id'].iloc[0])}, column "
+                    f"'value' holds {text['value'].iloc[0]!r} where a regression target needs "
+                    f"a number; {damaged}")
+
     # ------------------------------------------------------------------ the loop
     def suggest(self, k: int | None = None) -> pd.DataFrame:
         """The next k candidates to measure, logged as pending.
@@ -154,6 +185,15 @@ class Campaign:
             prediction (`predicted_mean`, `predicted_sd` or `prob_<class>`) and an empty
             target column to fill in.
         """
+        # one write transaction from reading the log to logging the picks: another process
+        # suggesting at the same time waits, then sees these picks as pending
+        with self.store.transaction():
+            cycle, rows, info = self._suggest(k)
+        for message in info.get("warnings", []):
+            warnings.warn(message, CalibrationWarning, stacklevel=2)
+        return self._suggestion_frame(cycle, rows)
+
+    def _suggest(self, k: int | None) -> tuple[int, list[dict], dict]:
         cfg = self.config
         k = cfg.batch_size if k is None else k
         cycle = self.store.next_cycle()
@@ -200,9 +240,7 @@ class Campaign:
             for r, c in enumerate(picks)
         ]
         self.store.record_cycle(cycle, kind, surrogate, acq_name, len(obs), info, rows)
-        for message in info.get("warnings", []):
-            warnings.warn(message, CalibrationWarning, stacklevel=2)
-        return self._suggestion_frame(cycle, rows)
+        return cycle, rows, info
 
     def _model_step(self, obs, measured, excluded, k, rng, info):
         cfg = self.config

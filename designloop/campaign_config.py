@@ -3,6 +3,7 @@ in its log, and read back unchanged when it is reopened."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -232,14 +233,60 @@ class CampaignConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> CampaignConfig:
+    def from_dict(cls, data: dict, source: str = "the campaign log") -> CampaignConfig:
         """The stored configuration; a log written before the incumbent and the GP prior
         were settings keeps the behaviour it was created with (best observed value,
-        dimension-scaled prior)."""
+        dimension-scaled prior).
+
+        Raises:
+            InputError: naming `source` and the field, when a field is missing, unknown or
+                of the wrong type (a damaged or hand-edited log).
+        """
         data = dict(data)
         if "incumbent" not in data:
             data["incumbent"] = "observed"
-            if data.get("surrogate") == "gp":
+            if data.get("surrogate") == "gp" and isinstance(data.get("surrogate_params", {}),
+                                                            dict):
                 data["surrogate_params"] = {"prior": "dim_scaled",
                                             **data.get("surrogate_params", {})}
+        _check_stored(data, source)
         return cls(**data)
+
+
+_STORED_CHOICES = {"task": TASKS, "goal": GOALS, "incumbent": INCUMBENTS,
+                   "selection": tuple(SELECTIONS), "initial_design": tuple(INITIAL_DESIGNS),
+                   "smiles_encoding": ("auto", "onehot", "morgan", "descriptors")}
+
+
+def _check_stored(data: dict, source: str) -> None:
+    """Check a stored configuration field by field (see CampaignConfig.from_dict)."""
+    fix = "the file is damaged or was edited by hand; restore it from a backup"
+    where = f"{source}: the configuration (table meta, key 'config')"
+    fields = {f.name: f for f in dataclasses.fields(CampaignConfig)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise InputError(f"{where} has unknown field(s) {unknown}; {fix}")
+    missing = [name for name, f in fields.items() if name not in data
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise InputError(f"{where} lacks the field(s) {missing}; {fix}")
+    kinds = {"int": int, "bool": bool, "str": str, "dict": dict, "list[str]": list}
+    for name, value in data.items():
+        kind = fields[name].type
+        ok = isinstance(value, kinds[kind]) and (
+            kind != "int" or not isinstance(value, bool)) and (
+            kind != "list[str]" or all(isinstance(v, str | int) for v in value))
+        if not ok:
+            wanted = {"int": "a whole number", "bool": "true or false", "str": "text",
+                      "dict": "a JSON object", "list[str]": "a list of column names"}[kind]
+            raise InputError(f"{where}: field '{name}' is {value!r}, not {wanted}; {fix}")
+        if name in _STORED_CHOICES and value not in _STORED_CHOICES[name]:
+            raise InputError(f"{where}: field '{name}' is {value!r}, not one of "
+                             f"{', '.join(_STORED_CHOICES[name])}; {fix}")
+    names = {"surrogate": {*SURROGATES, AUTO}, "acquisition": set(ACQUISITIONS)}
+    for name, known in names.items():
+        if data[name] not in known and not data[name].startswith(CUSTOM):
+            raise InputError(f"{where}: field '{name}' is {data[name]!r}, which this designloop "
+                             f"does not know; {fix}")
+    if data["batch_size"] < 1:
+        raise InputError(f"{where}: field 'batch_size' is {data['batch_size']}, not >= 1; {fix}")

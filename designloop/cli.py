@@ -60,11 +60,13 @@ def _fmt(v) -> str:
     return text if len(text) <= 24 else text[:23] + "…"
 
 
-def _open(db: Path) -> Campaign:
+def _open(db: Path, readonly: bool = False) -> Campaign:
+    """The campaign in `db`; `readonly` for commands that only read (the file is opened with
+    SQLite's mode=ro, so they never create or change it)."""
     if not db.exists():
         raise InputError(f"campaign file {db} does not exist; create it with: designloop init {db}"
                          " --candidates FILE --target COLUMN")
-    return Campaign.open(Store(db))
+    return Campaign.open(Store(db, readonly=readonly))
 
 
 @app.command()
@@ -107,18 +109,18 @@ def init(
                          f"{list(table.columns)}")
     if target not in table.columns and target in roles:
         raise InputError(f"--target {target} is also given a feature role")
+    store = Store(db, create=True)  # exclusively: of two inits of one file, one gets an error
     try:
         campaign = Campaign(
             table, target=target, task=task, goal=goal, surrogate=surrogate,
-            acquisition=acquisition, batch_size=batch_size, seed=seed, store=Store(db),
+            acquisition=acquisition, batch_size=batch_size, seed=seed, store=store,
             roles=roles, smiles_encoding=encoding, ignore=_columns(ignore), source=str(candidates),
             fingerprint={"morgan_radius": morgan_radius, "morgan_bits": morgan_bits,
                          "morgan_counts": morgan_counts},
             selection=selection, initial_design=initial, incumbent=incumbent,
         )
     except BaseException:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        store.discard()  # removes the file this command created, never another one
         raise
     _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
     s = campaign.status()
@@ -165,7 +167,8 @@ def suggest(
     shown = [c for c in first if c in picks.columns] + [
         c for c in campaign.config.feature_columns if c in picks.columns]
     _show(picks[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
-    info = campaign.store.cycles().iloc[-1]["info"]
+    cycles = campaign.store.cycles()
+    info = cycles.loc[cycles["cycle"] == int(picks["cycle"].iloc[0]), "info"].iloc[0]
     for warning in info.get("warnings", []):
         out.print(f"[bold yellow]warning:[/bold yellow] {warning}")
     flagged = picks.get("extrapolation")
@@ -211,7 +214,7 @@ def status(db: Db) -> None:
 
     Example: designloop status lab.db
     """
-    _print_status(_open(db))
+    _print_status(_open(db, readonly=True))
 
 
 @app.command()
@@ -224,7 +227,7 @@ def history(
 
     Example: designloop history lab.db --csv > history.csv
     """
-    frame = _open(db).history()
+    frame = _open(db, readonly=True).history()
     if output is not None:
         frame.to_csv(output, index=False)
         out.print(f"Wrote {output} ({len(frame)} rows)")
@@ -253,6 +256,26 @@ def release(
         except ValueError:
             raise InputError(f"--ids must be whole numbers separated by commas, got {ids!r}") from None
     out.print(f"Released {campaign.release(chosen)} pending suggestion(s).")
+
+
+def _dask_client(address: str):
+    """A Dask client connected to the scheduler at `address`; InputError in one line when
+    Dask is missing or the scheduler cannot be reached (within Dask's connect timeout,
+    `distributed.comm.timeouts.connect`)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'designloop[dask]'") from None
+    try:
+        client = Client(address)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
+                         f"'dask scheduler' and workers with 'dask worker {address}', or check "
+                         "the address") from None
+    if not client.scheduler_info().get("workers"):
+        err.print(f"note: no workers have joined the scheduler at {address} yet; the runs start "
+                  f"when one does (start one with: dask worker {address})", highlight=False)
+    return client
 
 
 @app.command()
@@ -302,9 +325,7 @@ def benchmark(
     client = None
     executor = None
     if scheduler:
-        from dask.distributed import Client
-
-        client = Client(scheduler)
+        client = _dask_client(scheduler)
         executor = client.get_executor()
     try:
         results = simulate(prob, strategies, seeds=seeds, budget=budget, batch_size=batch_size,
@@ -339,7 +360,7 @@ def report(
 
     Example: designloop report lab.db -o report.html
     """
-    campaign = _open(db)
+    campaign = _open(db, readonly=True)
     with err.status("Building the report..."):
         campaign.report(output)
     out.print(f"Wrote {output}")

@@ -37,7 +37,8 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
     torch.set_num_threads(1)  # runs are parallel already; no oversubscription
     if budget > len(problem.candidates):
         raise InputError(f"budget {budget} exceeds the {len(problem.candidates)} candidates")
-    n_initial = n_initial or max(batch_size, 2 if problem.task == "regression" else 4)
+    settings = run_settings(problem, budget, batch_size, n_initial)
+    n_initial = settings["n_initial"]
     metrics = problem.goal == "explore" if metrics is None else metrics
     if metrics not in (True, False, "final"):
         raise InputError(f"metrics must be True, False, 'final' or None, got {metrics!r}")
@@ -61,7 +62,7 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
         measured.extend(ids.tolist())
         values.extend(answer)
         info = campaign.store.cycles().iloc[-1]["info"]
-        row = {"problem": problem.name, "strategy": strategy.name, "seed": seed,
+        row = {**settings, "strategy": strategy.name, "seed": seed,
                "cycle": cycle, "n_observed": len(measured), "suggest_seconds": suggest_s,
                "fit_seconds": info.get("fit_seconds", 0.0)}
         if problem.task == "regression" and goal != "explore":
@@ -79,6 +80,55 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
             row.update(_model_quality(problem, campaign))
         rows.append(row)
     return rows
+
+
+def run_settings(problem: Problem, budget: int, batch_size: int = 1,
+                 n_initial: int | None = None) -> dict:
+    """What a simulated run depends on besides strategy and seed, as stored in every row of
+    its results: problem (name), budget, batch_size, n_initial (the size used),
+    pool_size (candidates) and noise (the oracle's noise sd)."""
+    n_initial = n_initial or max(batch_size, 2 if problem.task == "regression" else 4)
+    return {"problem": problem.name, "budget": int(budget), "batch_size": int(batch_size),
+            "n_initial": int(n_initial), "pool_size": len(problem.candidates),
+            "noise": float(problem.noise_std)}
+
+
+def _resumable(output: Path, settings: dict) -> pd.DataFrame:
+    """The rows already in a results CSV, after checking they come from the same problem and
+    settings (InputError otherwise: results of different benchmarks are never mixed)."""
+    if output.stat().st_size == 0:
+        return pd.DataFrame()
+    advice = (f"write these results to another file (-o another.csv), or delete {output} to "
+              "start again")
+    try:
+        done = pd.read_csv(output)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{output} cannot be read as a results table "
+                         f"({' '.join(str(exc).split())}); {advice}") from None
+    if done.empty:
+        return done
+    missing = [c for c in [*settings, "strategy", "seed", "n_observed"] if c not in done.columns]
+    if missing:
+        raise InputError(f"{output} holds results without the settings they were run with "
+                         f"(no column(s) {missing}); {advice}")
+    differ = []
+    for key, wanted in settings.items():
+        found = done[key].drop_duplicates().tolist()
+        same = [str(v) == str(wanted) if key == "problem" else _equal(v, wanted) for v in found]
+        if not all(same):
+            shown = ", ".join(str(v) for v, ok in zip(found, same, strict=True) if not ok)
+            differ.append(f"{key} {shown} (this run: {wanted})")
+    if differ:
+        raise InputError(f"{output} holds results of another benchmark ({'; '.join(differ)}); "
+                         f"{advice}")
+    return done
+
+
+def _equal(found, wanted) -> bool:
+    try:
+        return float(found) == float(wanted)
+    except (TypeError, ValueError):
+        return False
 
 
 def _model_quality(problem, campaign) -> dict:
@@ -116,11 +166,14 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
             cycle only ("final") or never (False); default: every cycle for exploration and
             classification problems.
         output: a CSV (resumable: runs already in it are skipped, each finished run is
-            appended) or a .parquet file (written at the end).
+            appended) or a .parquet file (written at the end). A CSV holding results of
+            another problem or other settings (see `run_settings`) is refused with an
+            InputError, never mixed.
         progress: show a progress bar.
 
     Returns:
-        One row per (strategy, seed, cycle): problem, strategy, seed, cycle, n_observed,
+        One row per (strategy, seed, cycle): problem, budget, batch_size, n_initial,
+        pool_size, noise (the settings, see `run_settings`), strategy, seed, cycle, n_observed,
         value, best_so_far, simple_regret, top1_found/top1_fraction (optimisation), model
         quality (rmse, nll, coverage90 or accuracy, ece, nll, brier), fit_seconds and
         suggest_seconds.
@@ -130,7 +183,9 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
     output = Path(output) if output is not None else None
     done = pd.DataFrame()
     if output is not None and output.suffix == ".csv" and output.exists():
-        done = pd.read_csv(output)
+        if budget > len(problem.candidates):
+            raise InputError(f"budget {budget} exceeds the {len(problem.candidates)} candidates")
+        done = _resumable(output, run_settings(problem, budget, batch_size, n_initial))
     finished = set()
     if len(done):
         last = done.groupby(["strategy", "seed"])["n_observed"].max()
@@ -173,6 +228,6 @@ def _collect(pairs, total: int, results: list, output: Path | None, progress: bo
         for _job, rows in pairs:
             results.extend(rows)
             if output is not None and output.suffix == ".csv":
-                pd.DataFrame(rows).to_csv(output, mode="a", index=False,
-                                          header=not output.exists())
+                pd.DataFrame(rows).to_csv(output, mode="a", index=False, header=not (
+                    output.exists() and output.stat().st_size))
             bar.advance(task)

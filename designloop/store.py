@@ -4,21 +4,33 @@ the candidate table, every cycle, suggestion and observation.
 Each write (`record_cycle`, `add_observations`, `release`) is one transaction, so a crash at
 any point leaves the file readable with every committed cycle intact. Nothing is pickled:
 tables are JSON, values are SQLite numbers and text.
+
+Several processes may use one file at once: a write step that first reads what it decides on
+(the next cycle number, the pending candidates) runs inside one `transaction()`, which takes
+the file's write lock (`BEGIN IMMEDIATE`) and waits for another writer up to `timeout`
+seconds. Opening a file never writes to it; a read-only Store (`readonly=True`) cannot.
+Everything read back is checked, so a damaged or hand-edited file gives an InputError that
+names the file and what is wrong, not a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
 from designloop.errors import InputError
 
 SCHEMA_VERSION = 2  # 2: the configuration holds the incumbent and the GP prior
+BUSY_TIMEOUT_S = 120.0  # how long a write waits for another process's write to finish
+_DAMAGED = "the file is damaged or was edited by hand; restore it from a backup"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,68 +80,183 @@ def table_from_json(text: str) -> pd.DataFrame:
     return pd.DataFrame(obj["data"], columns=obj["columns"]).infer_objects()
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class Store:
     """SQLite-backed campaign log.
 
     Args:
         path: a file path, or ":memory:" for a log that lives as long as the object.
+        readonly: open an existing file read-only (SQLite `mode=ro`): reading never
+            creates or changes it, and any write raises InputError.
+        create: create the file, which must not exist yet (exclusively: of two processes
+            creating the same file, one gets an InputError and touches nothing). `discard()`
+            removes it again.
+        timeout: seconds a write waits for another process's write to the same file.
     """
 
-    def __init__(self, path: str | Path = ":memory:"):
+    def __init__(self, path: str | Path = ":memory:", *, readonly: bool = False,
+                 create: bool = False, timeout: float = BUSY_TIMEOUT_S):
         self.path = str(path)
+        self.readonly = readonly
+        self.created = False
+        self.timeout = float(timeout)
         self._memory = self.path == ":memory:"
+        self._conn = None
         if not self._memory:
-            parent = Path(self.path).parent
-            if not parent.exists():
-                raise InputError(f"folder {parent} for the campaign file does not exist")
+            file = Path(self.path)
+            if not file.parent.exists():
+                raise InputError(f"folder {file.parent} for the campaign file does not exist")
+            if create:
+                try:
+                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                except FileExistsError:
+                    raise InputError(
+                        f"{self.path} already exists; choose a new file name, or continue the "
+                        f"campaign in it with designloop suggest {self.path}") from None
+                self.created = True
+            elif readonly and not file.is_file():
+                raise InputError(f"campaign file {self.path} does not exist; create it with "
+                                 "designloop init")
         try:
-            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._conn.execute("PRAGMA busy_timeout = 30000")
-            if not self._memory:
-                self._conn.execute("PRAGMA journal_mode = WAL")
+            if readonly and not self._memory:
+                uri = f"file:{quote(os.path.abspath(self.path))}?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, timeout=self.timeout,
+                                             isolation_level=None)
+            else:
+                self._conn = sqlite3.connect(self.path, timeout=self.timeout,
+                                             isolation_level=None)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            if not readonly:
                 self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.executescript(_SCHEMA)
+            tables = {r[0] for r in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise InputError(
                 f"{self.path} is not a designloop campaign file ({exc}); give a new file name "
                 "to start a campaign"
             ) from None
-        version = self.get_meta("schema_version")
-        if version is not None and int(version) > SCHEMA_VERSION:
+        if tables and "meta" not in tables:
+            self.close()
             raise InputError(
-                f"{self.path} was written by a newer designloop (schema {version}); upgrade"
-            )
+                f"{self.path} is not a designloop campaign file (an SQLite database without "
+                "designloop's tables); give a new file name to start a campaign")
+        if tables:
+            try:
+                self._check_version()
+            except InputError:
+                self.close()
+                raise
+        # a new file switches to write-ahead logging at its first write (readers then never
+        # wait for a writer); until then opening it has changed nothing
+        self._fresh = not tables and not self._memory and not readonly
+
+    def _check_version(self) -> None:
+        version = self.get_meta("schema_version")
+        if version is None:
+            if self.get_meta("config") is None:
+                return  # nothing written yet
+            raise InputError(f"{self.path}: the schema version (table meta, key "
+                             f"'schema_version') is missing; {_DAMAGED}")
+        if not (isinstance(version, str) and version.strip().isdigit()):
+            raise InputError(f"{self.path}: the schema version (table meta, key "
+                             f"'schema_version') is {version!r}, not a whole number; {_DAMAGED}")
+        if int(version) > SCHEMA_VERSION:
+            raise InputError(
+                f"{self.path} was written by a newer designloop (schema {int(version)}, this "
+                f"one reads up to {SCHEMA_VERSION}); upgrade designloop to open it")
 
     # ------------------------------------------------------------------ plumbing
     def transaction(self):
-        """Context manager: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
-        return _Transaction(self._conn)
+        """Context manager: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error.
+
+        The write lock is taken at the start, so what is read inside cannot change before
+        the writes commit; another process's write waits (up to `timeout` seconds, then
+        InputError). Nested uses join the outermost transaction."""
+        if self.readonly:
+            raise InputError(f"{self.path} is open read-only; nothing can be written")
+        return _Transaction(self)
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the connection (the object cannot be used afterwards)."""
+        if self._conn is not None:
+            self._conn.close()
+
+    def discard(self) -> None:
+        """Close, and remove the file if this Store created it (`create=True`); a file that
+        existed before is never removed."""
+        self.close()
+        if self.created:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self.created = False
 
     def _query(self, sql: str, params=()) -> list[tuple]:
-        with closing(self._conn.execute(sql, params)) as cur:
-            return cur.fetchall()
+        try:
+            with closing(self._conn.execute(sql, params)) as cur:
+                return cur.fetchall()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise InputError(_busy(self)) from None
+            raise InputError(f"{self.path}: cannot read the campaign log ({exc}); "
+                             f"{_DAMAGED}") from None
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.path}: cannot read the campaign log ({exc}); "
+                             f"{_DAMAGED}") from None
+
+    def _json(self, text, what: str, kind: type = dict):
+        """Parse a JSON value read from the file; InputError naming it when it is not JSON
+        of the expected kind."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{self.path}: {what} is not valid JSON ({exc}); {_DAMAGED}") \
+                from None
+        if not isinstance(value, kind):
+            raise InputError(f"{self.path}: {what} should be a JSON "
+                             f"{'object' if kind is dict else 'array'}, not "
+                             f"{type(value).__name__}; {_DAMAGED}")
+        return value
+
+    def _wrong(self, where: str, column: str, value, expected: str) -> InputError:
+        return InputError(f"{self.path}: {where}, column '{column}' holds {value!r} where "
+                          f"{expected} belongs; {_DAMAGED}")
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
+        """The value of `key` in the meta table, or None (also before anything is written)."""
+        if not self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                           "name = 'meta'"):
+            return None
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
     @property
     def is_initialised(self) -> bool:
+        """Whether the file holds a campaign (its configuration)."""
         return self.get_meta("config") is not None
 
     def initialise(self, config: dict, candidates: pd.DataFrame) -> None:
-        """Write the configuration and the candidate table (once)."""
-        if self.is_initialised:
-            raise InputError(
-                f"{self.path} already holds a campaign; open it to continue, or choose a new "
-                "file name"
-            )
+        """Create the tables and write the configuration and the candidate table (once),
+        in one transaction."""
+        if self.readonly:
+            raise InputError(f"{self.path} is open read-only; nothing can be written")
         with self.transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+            if self.is_initialised:
+                raise InputError(
+                    f"{self.path} already holds a campaign; open it to continue, or choose a "
+                    "new file name")
             rows = [
                 ("schema_version", str(SCHEMA_VERSION)),
                 ("config", json.dumps(config)),
@@ -139,17 +266,37 @@ class Store:
             self._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows)
 
     def config(self) -> dict:
+        """The stored configuration (a dict as written by `initialise`)."""
         text = self.get_meta("config")
         if text is None:
+            if not self._memory and os.path.getsize(self.path) == 0:
+                raise InputError(f"{self.path} is an empty file (0 bytes), not a campaign; "
+                                 "delete it, then create the campaign with designloop init")
             raise InputError(f"{self.path} holds no campaign yet; create one with init first")
-        return json.loads(text)
+        return self._json(text, "the configuration (table meta, key 'config')")
 
     def candidates(self) -> pd.DataFrame:
-        return table_from_json(self.get_meta("candidates"))
+        """The candidate table, `candidate_id` first (0..N-1)."""
+        what = "the candidate table (table meta, key 'candidates')"
+        obj = self._json(self.get_meta("candidates"), what)
+        columns, data = obj.get("columns"), obj.get("data")
+        if not (isinstance(columns, list) and isinstance(data, list)
+                and all(isinstance(r, list) and len(r) == len(columns) for r in data)):
+            raise InputError(f"{self.path}: {what} should hold 'columns' and 'data' rows of "
+                             f"equal length; {_DAMAGED}")
+        ids = [r[0] for r in data] if columns and columns[0] == "candidate_id" else None
+        if ids != list(range(len(data))):
+            raise InputError(f"{self.path}: {what} should start with the column candidate_id "
+                             f"numbering the rows 0, 1, 2, ...; {_DAMAGED}")
+        return pd.DataFrame(data, columns=columns).infer_objects()
 
     # ------------------------------------------------------------------ cycles
     def next_cycle(self) -> int:
+        """The number the next cycle gets. Read it inside the `transaction()` that records
+        the cycle, so that no other process takes the same number in between."""
         rows = self._query("SELECT COALESCE(MAX(cycle), 0) FROM cycles")
+        if not _is_int(rows[0][0]):
+            raise self._wrong("table cycles", "cycle", rows[0][0], "a whole number")
         return int(rows[0][0]) + 1
 
     def record_cycle(self, cycle: int, kind: str, surrogate: str | None, acquisition: str | None,
@@ -167,29 +314,70 @@ class Store:
             )
 
     def cycles(self) -> pd.DataFrame:
+        """One row per cycle: cycle, created_at, kind, surrogate, acquisition, n_observed and
+        info (a dict)."""
         rows = self._query("SELECT * FROM cycles ORDER BY cycle")
         cols = ["cycle", "created_at", "kind", "surrogate", "acquisition", "n_observed", "info"]
+        for row in rows:
+            where = f"table cycles, cycle {row[0]!r}"
+            if len(row) != len(cols):
+                raise InputError(f"{self.path}: table cycles has {len(row)} columns, not "
+                                 f"{len(cols)}; {_DAMAGED}")
+            for col, value, expected, ok in (
+                    ("cycle", row[0], "a whole number", _is_int(row[0])),
+                    ("kind", row[2], "text", isinstance(row[2], str)),
+                    ("n_observed", row[5], "a whole number", _is_int(row[5]))):
+                if not ok:
+                    raise self._wrong(where, col, value, expected)
         df = pd.DataFrame(rows, columns=cols)
-        df["info"] = df["info"].map(json.loads)
+        df["info"] = [self._info(row[6], row[0]) for row in rows]
         return df
+
+    def _info(self, text, cycle) -> dict:
+        info = self._json(text, f"the info of cycle {cycle!r} (table cycles)")
+        for key, kinds in _INFO_TYPES.items():
+            if info.get(key) is not None and not isinstance(info[key], kinds):
+                raise InputError(f"{self.path}: the info of cycle {cycle!r} (table cycles) holds "
+                                 f"{key}={info[key]!r}, not a {_kind_names(kinds)}; {_DAMAGED}")
+        if not all(isinstance(w, str) for w in info.get("warnings") or []):
+            raise InputError(f"{self.path}: the info of cycle {cycle!r} (table cycles) holds "
+                             f"warnings that are not text; {_DAMAGED}")
+        return info
 
     def last_info(self, key: str):
         """`info[key]` of the latest cycle whose info has it, or None."""
-        for (text,) in self._query("SELECT info FROM cycles ORDER BY cycle DESC"):
-            info = json.loads(text)
+        for cycle, text in self._query("SELECT cycle, info FROM cycles ORDER BY cycle DESC"):
+            info = self._info(text, cycle)
             if key in info:
                 return info[key]
         return None
 
     def suggestions(self) -> pd.DataFrame:
+        """One row per suggestion: cycle, candidate_id, rank, score, prediction (a dict),
+        status (pending, observed or released)."""
         rows = self._query("SELECT * FROM suggestions ORDER BY cycle, rank")
         cols = ["cycle", "candidate_id", "rank", "score", "prediction", "status"]
+        for row in rows:
+            where = f"table suggestions, cycle {row[0]!r}"
+            for col, value, expected, ok in (
+                    ("candidate_id", row[1], "a whole number", _is_int(row[1])),
+                    ("rank", row[2], "a whole number", _is_int(row[2])),
+                    ("score", row[3], "a number or nothing",
+                     row[3] is None or isinstance(row[3], int | float))):
+                if not ok:
+                    raise self._wrong(where, col, value, expected)
         df = pd.DataFrame(rows, columns=cols)
-        df["prediction"] = df["prediction"].map(json.loads)
+        df["prediction"] = [
+            self._json(row[4], f"the prediction for candidate {row[1]} in cycle {row[0]} "
+                               "(table suggestions)") for row in rows]
         return df
 
     def pending(self) -> list[int]:
+        """Candidate ids suggested and neither observed nor released yet."""
         rows = self._query("SELECT DISTINCT candidate_id FROM suggestions WHERE status='pending'")
+        for (cid,) in rows:
+            if not _is_int(cid):
+                raise self._wrong("table suggestions", "candidate_id", cid, "a whole number")
         return sorted(r[0] for r in rows)
 
     def release(self, candidate_ids: list[int] | None = None) -> int:
@@ -222,21 +410,61 @@ class Store:
                 f"AND candidate_id IN ({marks})", [int(c) for c in candidate_ids])
 
     def observations(self) -> pd.DataFrame:
+        """Every measurement in the order recorded: id, candidate_id, value, created_at,
+        source."""
         rows = self._query("SELECT * FROM observations ORDER BY id")
+        for row in rows:
+            if not _is_int(row[1]):
+                raise self._wrong(f"table observations, row id {row[0]!r}", "candidate_id",
+                                  row[1], "a whole number")
+            if not (isinstance(row[2], str) or _is_number(row[2])):
+                raise self._wrong(f"table observations, row id {row[0]!r}", "value", row[2],
+                                  "a finite number or a label")
         return pd.DataFrame(rows, columns=["id", "candidate_id", "value", "created_at", "source"])
 
 
+_INFO_TYPES = {"diagnostics": dict, "surrogate_params": dict, "surrogate_choice": dict,
+               "warnings": list, "encoding": str, "reason": str, "selection": str}
+
+
+def _kind_names(kinds) -> str:
+    return {dict: "JSON object", list: "JSON array", str: "text"}[kinds]
+
+
+def _busy(store: Store) -> str:
+    return (f"{store.path} is busy: another designloop command has been writing to it for "
+            f"{store.timeout:g} s; try again when it has finished")
+
+
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, store: Store):
+        self.store = store
+        self.conn = store._conn
+        self.outer = False
 
     def __enter__(self):
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self.conn.in_transaction:  # nested: the outermost transaction commits
+            return self.conn
+        try:
+            if self.store._fresh:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.store._fresh = False
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise InputError(_busy(self.store)) from None
+            if "readonly" in str(exc):
+                raise InputError(f"{self.store.path} cannot be written (a read-only file or "
+                                 "folder); copy it somewhere writable") from None
+            raise
+        self.outer = True
         return self.conn
 
     def __exit__(self, exc_type, exc, tb):
+        if not self.outer:
+            return False
         if exc_type is None:
             self.conn.execute("COMMIT")
-        else:
+        elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
         return False

@@ -89,7 +89,9 @@ pip install -e ".[chem]"        # from a clone of the repository; chem adds RDKi
 ```
 
 Or, in a clone, `make demo` creates `.venv`, installs everything and runs a 60-experiment
-campaign on bundled reaction data; `make test` runs the test suite.
+campaign on bundled reaction data; `make test` runs the test suite. designloop needs
+NumPy 2 and pandas 2.2.2 or newer (pip installs them with it; an environment pinned to
+NumPy 1 needs upgrading).
 
 ## The data
 
@@ -125,7 +127,8 @@ AFTER = """
 - Keep going: `suggest`, measure, `observe`. Suggestions stay *pending* until observed;
   `designloop release lab.db` frees them if an experiment is abandoned.
 - `designloop history lab.db` lists every suggestion with its prediction and result;
-  `designloop report lab.db -o report.html` writes progress, calibration and a map.
+  `designloop report lab.db -o report.html` writes progress, calibration and a map. Both,
+  like `status`, only read the file (it is opened read-only).
 - The same loop from Python: `designloop.Campaign` (see the API reference).
 - [Concepts](concepts.md) explains the acquisition functions and when to use which.
 """

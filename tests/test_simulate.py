@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from designloop.errors import InputError
 from designloop.problems import make_problem
 from designloop.simulate import simulate
 from designloop.summary import plot_curves, summarize
@@ -114,3 +115,65 @@ def test_parquet_output(small, tmp_path):
     df = simulate(small, "random", seeds=1, budget=6, batch_size=3, output=out, progress=False)
     back = pd.read_parquet(out)
     assert len(back) == len(df) == 2 and list(back.columns) == list(df.columns)
+
+
+def test_results_file_of_another_benchmark_is_refused(tmp_path):
+    out = tmp_path / "runs.csv"
+    branin = make_problem("branin", n_candidates=100)
+    simulate(branin, "random", seeds=1, budget=4, batch_size=2, output=out, progress=False)
+    before = out.read_bytes()
+    settings = pd.read_csv(out)[["problem", "budget", "batch_size", "n_initial", "pool_size",
+                                 "noise"]].drop_duplicates()
+    assert settings.to_dict("records") == [{"problem": "branin", "budget": 4, "batch_size": 2,
+                                            "n_initial": 2, "pool_size": 100, "noise": 0.0}]
+    others = {"another problem": (make_problem("hartmann3", n_candidates=100), {}),
+              "another budget": (branin, {"budget": 6}),
+              "another batch size": (branin, {"batch_size": 1}),
+              "another initial design": (branin, {"n_initial": 3}),
+              "another pool": (make_problem("branin", n_candidates=120), {}),
+              "noise": (make_problem("branin", n_candidates=100, noise_std=0.1), {})}
+    for label, (problem, changes) in others.items():
+        kwargs = {"seeds": 1, "budget": 4, "batch_size": 2, **changes}
+        with pytest.raises(InputError, match="holds results of another benchmark") as info:
+            simulate(problem, "random", output=out, progress=False, **kwargs)
+        assert "another file" in str(info.value) and "\n" not in str(info.value), label
+        assert out.read_bytes() == before, label
+    # the same benchmark resumes: nothing is rerun, a new seed is added
+    again = simulate(branin, "random", seeds=2, budget=4, batch_size=2, output=out,
+                     progress=False)
+    assert sorted(set(again.seed)) == [0, 1] and set(again.problem) == {"branin"}
+    assert pd.read_csv(out).iloc[: len(settings)].equals(
+        pd.read_csv(pd.io.common.BytesIO(before)).iloc[: len(settings)])
+
+
+def test_results_file_without_settings_is_refused(tmp_path):
+    out = tmp_path / "old.csv"
+    pd.DataFrame({"problem": ["branin"], "strategy": ["random"], "seed": [0], "cycle": [1],
+                  "n_observed": [4], "simple_regret": [1.0]}).to_csv(out, index=False)
+    with pytest.raises(InputError, match="without the settings"):
+        simulate(make_problem("branin", n_candidates=100), "random", seeds=1, budget=4,
+                 output=out, progress=False)
+
+
+def test_benchmark_command_refuses_to_mix_problems_in_one_file(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from designloop.cli import main
+
+    out = tmp_path / "results.csv"
+    monkeypatch.setenv("COLUMNS", "200")
+    codes = []
+    for problem in ("branin", "hartmann6"):
+        monkeypatch.setattr(sys, "argv", [
+            "designloop", "benchmark", "--problem", problem, "--n-candidates", "100",
+            "--strategies", "random", "--seeds", "1", "--budget", "4", "-o", str(out)])
+        try:
+            main()
+            codes.append(0)
+        except SystemExit as exc:
+            codes.append(exc.code)
+    text, err = capsys.readouterr()
+    assert codes == [0, 2] and "branin" in text and "hartmann6" not in text
+    assert err.startswith("error:") and err.strip().count("\n") == 0
+    assert str(out) in err and "problem branin" in err and "another file" in err
+    assert set(pd.read_csv(out).problem) == {"branin"}

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 import torch
-from botorch.acquisition.analytic import _ei_helper, _log_ei_helper
 from torch import Tensor
 
 from designloop.acquisition._require import require_goal, require_regression
@@ -22,6 +21,63 @@ _MIN_SD = 1e-12
 _MIN_NOISE = 1e-150
 _GAUSS_HERMITE = np.polynomial.hermite.hermgauss(24)
 _MAX_CHUNK_ELEMENTS = 2**24
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_NEG_INV_SQRT_2 = -(1 / math.sqrt(2))  # in Phi; the erfcx argument below uses -(2**-0.5), one
+_NEG_INV_SQRT2_W = -(2**-0.5)  # ulp apart: as BoTorch writes them, for the same numbers
+_LOG_SQRT_PI_DIV_2 = math.log(math.pi / 2) / 2
+_LOG_SQRT_2PI = math.log(2 * math.pi) / 2
+
+
+def ei_closed_form(u: Tensor) -> Tensor:
+    """phi(u) + u Phi(u), with phi and Phi the standard normal density and distribution
+    function: the expected improvement of a unit normal whose mean lies u above the
+    incumbent. Underflows to 0 for u below about -38 in double precision.
+
+    Args:
+        u: standardised improvement, float32 or float64.
+
+    Returns:
+        A tensor like `u`, >= 0.
+    """
+    pdf = _INV_SQRT_2PI * (-0.5 * u.square()).exp()
+    cdf = 0.5 * torch.erfc(_NEG_INV_SQRT_2 * u)
+    return pdf + u * cdf
+
+
+def log_ei_closed_form(u: Tensor) -> Tensor:
+    """log(phi(u) + u Phi(u)), accurate for u in [-1e100, 1e100] in double precision
+    ([-1e20, 1e20] in single), where `ei_closed_form` underflows.
+
+    For u > -1 the logarithm of `ei_closed_form` is exact enough. Below, EI is rewritten as
+    phi(u) (1 - exp(w)) with w = log(|u| Phi(u) / phi(u)) = log(erfcx(-u / sqrt 2) |u|) +
+    log(pi / 2) / 2, and log(1 - exp(w)) is evaluated stably (Maechler 2012); below
+    -1/sqrt(eps) (-1e6 in double, -1e3 in single precision) its leading term -2 log|u| is
+    used. The same formulas, and so the same numbers, as BoTorch's LogExpectedImprovement.
+
+    Args:
+        u: standardised improvement, float32 or float64.
+
+    Returns:
+        A finite tensor like `u`.
+
+    Reference: Ament, Daulton, Eriksson, Balandat & Bakshy, "Unexpected improvements to
+    expected improvement for Bayesian optimization", NeurIPS 2023; Maechler, "Accurately
+    computing log(1 - exp(-|a|))", 2012.
+    """
+    if u.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"log_ei_closed_form needs float32 or float64, got {u.dtype}")
+    bound = -1
+    log_ei_upper = ei_closed_form(u.masked_fill(u < bound, bound)).log()
+    neg_inv_sqrt_eps = -1e6 if u.dtype == torch.float64 else -1e3
+    u_lower = u.masked_fill(u > bound, bound)
+    u_eps = u_lower.masked_fill(u < neg_inv_sqrt_eps, neg_inv_sqrt_eps)
+    w = torch.log(torch.special.erfcx(_NEG_INV_SQRT2_W * u_eps) * u_eps.abs()) \
+        + _LOG_SQRT_PI_DIV_2
+    log1mexp_w = torch.where(-math.log(2) < w, (-w.expm1()).log(), (-w.exp()).log1p())
+    log_pdf = -0.5 * u.square() - _LOG_SQRT_2PI
+    log_ei_lower = log_pdf + torch.where(u > neg_inv_sqrt_eps, log1mexp_w,
+                                         -2 * u_lower.abs().log())
+    return torch.where(u > bound, log_ei_upper, log_ei_lower)
 
 
 def max_variance(pred: RegressionPrediction, **context) -> Tensor:
@@ -154,7 +210,7 @@ def expected_improvement(pred, *, best_f=None, goal: str = "maximize", **context
     functions", J. Global Optim. 1998.
     """
     u, sd = _standardized_improvement(pred, best_f, goal, "expected_improvement")
-    return sd * _ei_helper(u)
+    return sd * ei_closed_form(u)
 
 
 def log_expected_improvement(pred, *, best_f=None, goal: str = "maximize", **context) -> Tensor:
@@ -173,7 +229,7 @@ def log_expected_improvement(pred, *, best_f=None, goal: str = "maximize", **con
     expected improvement for Bayesian optimization", NeurIPS 2023.
     """
     u, sd = _standardized_improvement(pred, best_f, goal, "log_expected_improvement")
-    return _log_ei_helper(u) + sd.log()
+    return log_ei_closed_form(u) + sd.log()
 
 
 def probability_of_improvement(pred, *, best_f=None, goal: str = "maximize", **context):
