@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from designloop import acquisition as acq
 from designloop.campaign import Campaign
@@ -40,12 +42,17 @@ def _columns(text: str | None) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()] if text else []
 
 
+def _say(text: str) -> None:
+    """Print a message of plain text: brackets in names, SMILES and paths stay as written."""
+    out.print(text, markup=False, emoji=False)
+
+
 def _show(df: pd.DataFrame, title: str, max_rows: int = 30) -> None:
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = Table(title=Text(title), show_lines=False, header_style="bold")
     for col in df.columns:
-        table.add_column(str(col), overflow="fold", min_width=min(len(str(col)), 12))
+        table.add_column(Text(str(col)), overflow="fold", min_width=min(len(str(col)), 12))
     for _, row in df.head(max_rows).iterrows():
-        table.add_row(*[_fmt(v) for v in row])
+        table.add_row(*[Text(_fmt(v)) for v in row])
     out.print(table)
     if len(df) > max_rows:
         out.print(f"... {len(df) - max_rows} more rows")
@@ -116,16 +123,16 @@ def init(
                          "morgan_counts": morgan_counts},
             selection=selection, initial_design=initial, incumbent=incumbent,
         )
+        _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
+        s = campaign.status()
     except BaseException:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         raise
-    _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
-    s = campaign.status()
-    out.print(f"Created {db}: {s['candidates']} candidates, target '{target}' ({task}, {goal}), "
-              f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
-              f"{s['measured']} already measured.")
-    out.print(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")
+    _say(f"Created {db}: {s['candidates']} candidates, target '{target}' ({task}, {goal}), "
+         f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
+         f"{s['measured']} already measured.")
+    _say(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")
 
 
 @app.command()
@@ -167,20 +174,20 @@ def suggest(
     _show(picks[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
     info = campaign.store.cycles().iloc[-1]["info"]
     for warning in info.get("warnings", []):
-        out.print(f"[bold yellow]warning:[/bold yellow] {warning}")
+        out.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}", emoji=False)
     flagged = picks.get("extrapolation")
     if flagged is not None and flagged.any():
         ids = picks.loc[flagged, "candidate_id"].tolist()
-        out.print(f"note: candidate(s) {ids} lie outside what has been measured "
-                  f"(extrapolation by {info.get('ood_method')}); their predictions are less certain")
+        _say(f"note: candidate(s) {ids} lie outside what has been measured "
+             f"(extrapolation by {info.get('ood_method')}); their predictions are less certain")
     for key in ("reason", "encoding", "selection"):
         if key in info:
             why = f" ({info['encoding_reason']})" if key == "encoding" and "encoding_reason" in info else ""
-            out.print(f"{key}: {info[key]}{why}")
+            _say(f"{key}: {info[key]}{why}")
     if output is not None:
         picks.to_csv(output, index=False)
-        out.print(f"Wrote {output}: fill in '{campaign.config.target}', then "
-                  f"designloop observe {db or '<campaign>'} {output}")
+        _say(f"Wrote {output}: fill in '{campaign.config.target}', then "
+             f"designloop observe {db or '<campaign>'} {output}")
 
 
 @app.command()
@@ -194,14 +201,14 @@ def observe(db: Db, results: Annotated[Path, typer.Argument(help="CSV with the m
     count = campaign.observe(table, source=str(results))
     skipped = len(table) - count
     note = f"; {skipped} row(s) without a value left as they were" if skipped else ""
-    out.print(f"Recorded {count} result(s) from {results}{note}.")
+    _say(f"Recorded {count} result(s) from {results}{note}.")
     _print_status(campaign)
 
 
 def _print_status(campaign: Campaign) -> None:
     table = Table(show_header=False, box=None)
     for k, v in campaign.status().items():
-        table.add_row(f"[bold]{k}[/bold]", _fmt(v))
+        table.add_row(Text(str(k), style="bold"), Text(_fmt(v)))
     out.print(table)
 
 
@@ -227,7 +234,7 @@ def history(
     frame = _open(db).history()
     if output is not None:
         frame.to_csv(output, index=False)
-        out.print(f"Wrote {output} ({len(frame)} rows)")
+        _say(f"Wrote {output} ({len(frame)} rows)")
     elif csv:
         frame.to_csv(sys.stdout, index=False)
     else:
@@ -252,7 +259,7 @@ def release(
             chosen = [int(i) for i in _columns(ids)]
         except ValueError:
             raise InputError(f"--ids must be whole numbers separated by commas, got {ids!r}") from None
-    out.print(f"Released {campaign.release(chosen)} pending suggestion(s).")
+    _say(f"Released {campaign.release(chosen)} pending suggestion(s).")
 
 
 @app.command()
@@ -314,20 +321,21 @@ def benchmark(
         if client is not None:
             client.close()
     table = summarize(results, metric)
-    rich_table = Table(title=f"{prob.name}: {table.attrs['metric']} after {budget} experiments, "
-                             f"{seeds} seeds", header_style="bold")
+    rich_table = Table(title=Text(f"{prob.name}: {table.attrs['metric']} after {budget} "
+                                  f"experiments, {seeds} seeds"), header_style="bold")
     for col in ("strategy", "final (mean +- sd)", "area under curve (mean +- sd)", ""):
         rich_table.add_column(col)
     for _, row in table.iterrows():
-        rich_table.add_row(row["strategy"], f"{row['final_mean']:.4g} +- {row['final_sd']:.2g}",
+        rich_table.add_row(Text(str(row["strategy"])),
+                           f"{row['final_mean']:.4g} +- {row['final_sd']:.2g}",
                            f"{row['auc_mean']:.4g} +- {row['auc_sd']:.2g}",
                            "[bold green]winner[/bold green]" if row["winner"] else "")
     out.print(rich_table)
     if output is not None:
-        out.print(f"Wrote {output} ({len(results)} rows)")
+        _say(f"Wrote {output} ({len(results)} rows)")
     if plot is not None:
         plot_curves(results, table.attrs["metric"], title=prob.name).savefig(plot)
-        out.print(f"Saved {plot}")
+        _say(f"Saved {plot}")
 
 
 @app.command()
@@ -342,7 +350,7 @@ def report(
     campaign = _open(db)
     with err.status("Building the report..."):
         campaign.report(output)
-    out.print(f"Wrote {output}")
+    _say(f"Wrote {output}")
 
 
 @app.command()
@@ -355,7 +363,7 @@ def acquisitions() -> None:
     table.add_column("name")
     table.add_column("meaning")
     for name in acq.ACQUISITIONS:
-        table.add_row(name.replace("_", "-"), acq.describe(name))
+        table.add_row(name.replace("_", "-"), Text(acq.describe(name)))
     out.print(table)
 
 
@@ -364,7 +372,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except DesignloopError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False,
+                  soft_wrap=True, emoji=False)
         raise SystemExit(2 if isinstance(exc, InputError) else 1) from None
     except typer.Abort:
         raise SystemExit(1) from None
