@@ -3,6 +3,9 @@
 `suggest(k)` fits the surrogate to what has been measured, scores the rest with the
 acquisition function and logs the picks as pending; `observe(results)` records what the lab
 measured. A simulation and a scientist run the same code: only who answers differs.
+
+Opening a campaign, recording results and reading its log load no numerical library: the
+encoder, the surrogates and PyTorch are imported by the steps that use them.
 """
 
 from __future__ import annotations
@@ -13,19 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from designloop import modelling
-from designloop.batch import greedy_conditional
 from designloop.campaign_config import CampaignConfig, target_values
-from designloop.diversity import initial_design
-from designloop.encoding import Encoder
 from designloop.errors import CalibrationWarning, InputError
 from designloop.matching import ID, match_rows
-from designloop.selecting import choose_selection, select_batch
-from designloop.selection import maximin
 from designloop.store import Store
-from designloop.surrogates import make_surrogate
 
 INITIAL_REASONS = {
     "random": "random candidates to start (initial design 'random')",
@@ -86,6 +81,8 @@ class Campaign:
                  fingerprint: dict | None = None, selection: str = "auto",
                  initial_design: str | None = None, incumbent: str = "posterior",
                  diagnostics: bool = True, source: str = "candidates"):
+        from designloop.encoding import Encoder
+
         config = CampaignConfig.create(
             candidates, target=target, task=task, goal=goal, surrogate=surrogate,
             acquisition=acquisition, batch_size=batch_size, seed=seed, roles=roles,
@@ -134,8 +131,7 @@ class Campaign:
     def _load(self, surrogate=None, acquisition=None) -> None:
         self.config = cfg = CampaignConfig.from_dict(self.store.config())
         self.candidates = self.store.candidates()
-        self.encoder = Encoder(roles=cfg.roles, **cfg.fingerprint).fit(
-            self.candidates, cfg.feature_columns, "candidates")
+        self._encoder = None
         self._surrogate_object = surrogate if cfg.custom_surrogate else None
         self._acquisition_object = acquisition if cfg.custom_acquisition else None
         for name, obj, what in ((cfg.surrogate, self._surrogate_object, "surrogate"),
@@ -144,6 +140,17 @@ class Campaign:
                 raise InputError(
                     f"this campaign uses the {what} {name[7:]!r} of your own making; pass it "
                     f"again: Campaign.open(path, {what}=...)")
+
+    @property
+    def encoder(self):
+        """The Encoder of the candidate table (built when first needed)."""
+        if self._encoder is None:
+            from designloop.encoding import Encoder
+
+            cfg = self.config
+            self._encoder = Encoder(roles=cfg.roles, **cfg.fingerprint).fit(
+                self.candidates, cfg.feature_columns, "candidates")
+        return self._encoder
 
     # ------------------------------------------------------------------ the loop
     def suggest(self, k: int | None = None) -> pd.DataFrame:
@@ -154,6 +161,12 @@ class Campaign:
             prediction (`predicted_mean`, `predicted_sd` or `prob_<class>`) and an empty
             target column to fill in.
         """
+        import torch
+
+        from designloop import modelling
+        from designloop.diversity import initial_design
+        from designloop.selection import maximin
+
         cfg = self.config
         k = cfg.batch_size if k is None else k
         cycle = self.store.next_cycle()
@@ -205,6 +218,11 @@ class Campaign:
         return self._suggestion_frame(cycle, rows)
 
     def _model_step(self, obs, measured, excluded, k, rng, info):
+        from designloop import modelling
+        from designloop.batch import greedy_conditional
+        from designloop.selecting import choose_selection, select_batch
+        from designloop.surrogates import make_surrogate
+
         cfg = self.config
         fitted = modelling.fit(self, obs, info, cfg.diagnostics)
         available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
@@ -315,6 +333,8 @@ class Campaign:
     def score_candidates(self) -> pd.DataFrame | None:
         """Acquisition scores of every unmeasured candidate under the current surrogate,
         without logging anything (None while no model can be fitted yet)."""
+        from designloop import modelling
+
         cfg = self.config
         obs = self.store.observations()
         if obs.empty or (cfg.task == "classification" and obs["value"].astype(str).nunique() < 2):

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from designloop import acquisition as acq
+from designloop import acquisition_names
 from designloop.campaign import Campaign
 from designloop.errors import DesignloopError, InputError
 from designloop.io import read_table
@@ -362,8 +362,8 @@ def acquisitions() -> None:
     table = Table(header_style="bold")
     table.add_column("name")
     table.add_column("meaning")
-    for name in acq.ACQUISITIONS:
-        table.add_row(name.replace("_", "-"), Text(acq.describe(name)))
+    for name, meaning in acquisition_names.MEANINGS.items():
+        table.add_row(name.replace("_", "-"), Text(meaning))
     out.print(table)
 
 

@@ -85,3 +85,70 @@ def test_paths_with_brackets_are_printed_as_written(tmp_path, capsys, monkeypatc
     assert f"Created {db}:" in " ".join(out.split())
     code, out, err = run(["init", db, "-c", folder / "c.csv", "-t", "y"], capsys, monkeypatch)
     assert code == 2 and f"{db} already exists" in err
+
+
+# ---------------------------------------------------------------- start-up without PyTorch
+CHECK_IMPORTS = """
+import json, sys
+import designloop.cli as cli
+seen = []
+for args in json.loads(sys.argv[1]):
+    sys.argv = ["designloop", *args]
+    try:
+        cli.main()
+    except SystemExit as exc:
+        assert not exc.code, (args, exc.code)
+    seen.append([args[0], "torch" in sys.modules])
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+def test_read_only_commands_and_observe_do_not_import_torch(tmp_path):
+    import json
+    import subprocess
+
+    import designloop as dl
+
+    db = tmp_path / "lab.db"
+    table = pd.DataFrame({"x": [float(i) for i in range(8)], "s": list("abababab")})
+    c = dl.Campaign(table, target="y", goal="maximize", store=db)
+    c.suggest(2)
+    c.store.close()
+    pd.DataFrame({"candidate_id": [0, 1], "y": [1.0, 2.0]}).to_csv(tmp_path / "r.csv",
+                                                                    index=False)
+    commands = [["--help"], ["acquisitions"], ["status", db], ["history", db],
+                ["history", db, "--csv"], ["history", db, "-o", tmp_path / "h.csv"],
+                ["observe", db, tmp_path / "r.csv"], ["release", db]]
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK_IMPORTS, json.dumps([[str(a) for a in cmd]
+                                                          for cmd in commands])],
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert seen == [[cmd[0], False] for cmd in commands]
+    assert "Recorded 2 result(s)" in proc.stdout and "Released 2 pending" in proc.stdout
+    assert count(db, "observations") == 2 and len(pd.read_csv(tmp_path / "h.csv")) == 2
+
+
+def test_import_designloop_is_light_and_names_resolve():
+    import subprocess
+
+    code = ("import sys, designloop as dl; assert 'torch' not in sys.modules; "
+            "import designloop.simulate; assert callable(dl.simulate); "
+            "assert dl.Campaign.__name__ == 'Campaign' and 'GPRegressor' in dir(dl); "
+            "print(sorted(set(dl.__all__) - set(dir(dl))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_acquisition_meanings_open_their_docstrings():
+    from designloop import acquisition, acquisition_names
+
+    assert list(acquisition.ACQUISITIONS) == list(acquisition_names.MEANINGS)
+    for name, fn in acquisition.ACQUISITIONS.items():
+        first = (fn.__doc__ or "").strip().split("\n\n")[0]
+        assert " ".join(line.strip() for line in first.splitlines()).rstrip(".") == \
+            acquisition_names.MEANINGS[name]
+        assert acquisition.describe(name.replace("_", "-")) == acquisition_names.MEANINGS[name]
