@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from typing import TYPE_CHECKING
 
 from designloop.errors import (
     AcquisitionError,
@@ -18,6 +19,26 @@ from designloop.errors import (
     NotFittedError,
     SurrogateFitError,
 )
+
+if TYPE_CHECKING:  # for type checkers and the API reference; at run time, see __getattr__
+    from designloop.acquisition import ACQUISITIONS, get_acquisition
+    from designloop.campaign import Campaign
+    from designloop.encoding import Encoder
+    from designloop.prediction import ClassificationPrediction, RegressionPrediction
+    from designloop.problems import make_problem
+    from designloop.selection import maximin, top_k
+    from designloop.simulate import simulate
+    from designloop.store import Store
+    from designloop.surrogates import (
+        SURROGATES,
+        BootstrapCommittee,
+        DeepEnsemble,
+        GPClassifier,
+        GPRegressor,
+        MCDropout,
+        RandomForest,
+        make_surrogate,
+    )
 
 # the rest is imported when first used, so that `import designloop` (and the command line)
 # does not load PyTorch before it is needed
