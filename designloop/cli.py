@@ -6,6 +6,7 @@ written.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,7 @@ from rich.text import Text
 from designloop import acquisition_names
 from designloop.campaign import Campaign
 from designloop.errors import DesignloopError, InputError
-from designloop.io import read_table
+from designloop.io import read_table, write_table
 from designloop.store import Store
 
 app = typer.Typer(
@@ -65,6 +66,42 @@ def _fmt(v) -> str:
         return f"{v:.4g}"
     text = str(v)
     return text if len(text) <= 24 else text[:23] + "…"
+
+
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".jpg", ".jpeg", ".tif", ".tiff", ".eps",
+                  ".ps")
+
+
+def _check_output(path: Path | None, suffixes: tuple[str, ...], option: str = "-o",
+                  db: Path | None = None) -> None:
+    """Fail at once, before any work is done or logged, when the file `path` could not be
+    written: its folder is missing or read-only, it is a folder, its suffix is not one of
+    `suffixes`, or it is the campaign file `db`."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder; give a file name in it, e.g. "
+                         f"{path / ('output' + suffixes[0])}")
+    if db is not None and path.exists() and db.exists() and path.samefile(db):
+        raise InputError(f"{option} {path} is the campaign file itself; choose another name")
+    if path.suffix.lower() not in suffixes:
+        raise InputError(f"{option} {path}: name the file with {' or '.join(suffixes)}, e.g. "
+                         f"{path.with_suffix(suffixes[0])}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"{option} {path}: the folder {folder} does not exist; create it or "
+                         "choose another folder")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{option} {path}: no permission to write there; choose another "
+                         "folder or file name")
+
+
+def _write(frame: pd.DataFrame, path: Path, what: str) -> None:
+    """Write `frame` as CSV to `path`; a failure to write is one line naming the file."""
+    try:
+        write_table(frame, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}; {what}") from None
 
 
 def _open(db: Path) -> Campaign:
@@ -152,6 +189,7 @@ def suggest(
     Examples: designloop suggest lab.db -n 4 -o next.csv;
     one-shot, no campaign file: designloop suggest --candidates c.csv --results r.csv --target yield -n 4
     """
+    _check_output(output, (".csv",), db=db)
     if db is None:
         if candidates is None or target is None:
             raise InputError("give a campaign file, or --candidates and --target for one-shot mode")
@@ -166,6 +204,16 @@ def suggest(
         campaign = _open(db)
     with err.status("Fitting the surrogate and scoring candidates..."):
         picks = campaign.suggest(n)
+    try:
+        _deliver(campaign, picks, db, output)
+    except BaseException:  # the suggestions did not reach the user: the log is as before
+        campaign.store.discard_cycle(int(picks["cycle"].iloc[0]))
+        raise
+
+
+def _deliver(campaign: Campaign, picks: pd.DataFrame, db: Path | None,
+             output: Path | None) -> None:
+    """Show the suggestions, with their notes, and write them to `output`."""
     first = ["candidate_id", "rank", "score", "predicted_mean", "predicted_sd", "interval_lo",
              "interval_hi", "prediction_set", "ood_score",
              *[c for c in picks.columns if c.startswith("prob_")]]
@@ -185,7 +233,7 @@ def suggest(
             why = f" ({info['encoding_reason']})" if key == "encoding" and "encoding_reason" in info else ""
             _say(f"{key}: {info[key]}{why}")
     if output is not None:
-        picks.to_csv(output, index=False)
+        _write(picks, output, "the suggestions were not logged")
         _say(f"Wrote {output}: fill in '{campaign.config.target}', then "
              f"designloop observe {db or '<campaign>'} {output}")
 
@@ -231,12 +279,13 @@ def history(
 
     Example: designloop history lab.db --csv > history.csv
     """
+    _check_output(output, (".csv",), db=db)
     frame = _open(db).history()
     if output is not None:
-        frame.to_csv(output, index=False)
+        _write(frame, output, "nothing was written")
         _say(f"Wrote {output} ({len(frame)} rows)")
     elif csv:
-        frame.to_csv(sys.stdout, index=False)
+        write_table(frame, sys.stdout)
     else:
         cols = ["cycle", "kind", "acquisition", "candidate_id", "rank", "score", "status"]
         extra = [c for c in frame.columns if c in ("measured_mean", "measured", "predicted_mean")]
@@ -290,6 +339,8 @@ def benchmark(
     from designloop.simulate import simulate
     from designloop.summary import plot_curves, summarize
 
+    _check_output(output, (".csv", ".parquet"))
+    _check_output(plot, IMAGE_SUFFIXES, "--plot")
     if (problem is None) == (lookup is None):
         raise InputError("give either --problem NAME or --lookup FILE.csv --target COLUMN")
     if lookup is not None:
@@ -304,8 +355,6 @@ def benchmark(
             ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
             {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
         prob = make_problem(problem, **params)
-    if output is not None and output.suffix not in (".csv", ".parquet"):
-        raise InputError(f"--output must end in .csv or .parquet, got {output}")
     client = None
     executor = None
     if scheduler:
@@ -347,6 +396,7 @@ def report(
 
     Example: designloop report lab.db -o report.html
     """
+    _check_output(output, (".html", ".htm"), db=db)
     campaign = _open(db)
     with err.status("Building the report..."):
         campaign.report(output)

@@ -1,9 +1,15 @@
-"""Reading the user's tables: CSV files with a BOM, `;` separators or stray spaces in the
-headers are read as meant; a missing, empty or unreadable file is an InputError naming it."""
+"""Reading and writing the user's tables.
+
+Reading: CSV files with a BOM, `;` separators or stray spaces in the headers are read as
+meant; a missing, empty or unreadable file is an InputError naming it. Writing: a CSV file
+appears whole or not at all.
+"""
 
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -52,3 +58,39 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
         if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
             df[col] = df[col].map(lambda v: v.strip() if isinstance(v, str) else v)
     return df
+
+
+def write_table(frame: pd.DataFrame, path_or_buffer) -> None:
+    """Write `frame` as CSV (no index) to a file path or an open text stream.
+
+    A file is written to a temporary file beside it and then renamed, so a failure part
+    way leaves the previous file (or none) in place.
+
+    Args:
+        frame: the table.
+        path_or_buffer: a path, or a text stream such as `sys.stdout`.
+    """
+    if not isinstance(path_or_buffer, str | os.PathLike):
+        frame.to_csv(path_or_buffer, index=False)
+        return
+    path = Path(path_or_buffer)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            frame.to_csv(stream, index=False)
+        os.chmod(temporary, _mode(path))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _mode(path: Path) -> int:
+    """The permissions a file written at `path` gets: those of the file it replaces, or
+    what the umask gives a new file."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

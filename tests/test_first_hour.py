@@ -23,6 +23,14 @@ def run(args, capsys, monkeypatch, columns=200):
     return code, captured.out, captured.err
 
 
+def dump(db):
+    con = sqlite3.connect(db)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
 def count(db, table):
     con = sqlite3.connect(db)
     try:
@@ -152,3 +160,113 @@ def test_acquisition_meanings_open_their_docstrings():
         assert " ".join(line.strip() for line in first.splitlines()).rstrip(".") == \
             acquisition_names.MEANINGS[name]
         assert acquisition.describe(name.replace("_", "-")) == acquisition_names.MEANINGS[name]
+
+
+# ---------------------------------------------------------------- outputs checked first
+@pytest.fixture
+def lab(tmp_path, capsys, monkeypatch):
+    table = pd.DataFrame({"temperature": [60.0, 70.0, 80.0, 90.0] * 3,
+                          "solvent": ["thf"] * 6 + ["dmf"] * 6})
+    table.to_csv(tmp_path / "candidates.csv", index=False)
+    db = tmp_path / "lab.db"
+    code, _, err = run(["init", db, "-c", tmp_path / "candidates.csv", "-t", "yield",
+                        "--goal", "maximize"], capsys, monkeypatch)
+    assert code == 0, err
+    return tmp_path, db
+
+
+@pytest.mark.parametrize("name, message", [
+    ("nodir/next.csv", "folder {d}/nodir does not exist"),
+    ("next.xlsx", "name the file with .csv"),
+    (".", "is a folder"),
+    ("lab.db", "is the campaign file itself"),
+])
+def test_suggest_checks_its_output_before_logging(lab, capsys, monkeypatch, name, message):
+    d, db = lab
+    before = dump(db)
+    code, out, err = run(["suggest", db, "-n", "2", "-o", d / name], capsys, monkeypatch)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err.startswith("error: ") and message.format(d=d) in err
+    assert count(db, "cycles") == 0 and count(db, "suggestions") == 0
+    assert dump(db) == before
+
+
+@pytest.mark.parametrize("failing", ["write", "show"])
+def test_suggest_rolls_the_cycle_back_when_its_output_fails(lab, capsys, monkeypatch, failing):
+    from designloop import cli
+
+    d, db = lab
+    run(["suggest", db, "-n", "1"], capsys, monkeypatch)  # cycle 1, kept
+
+    def broken(*args, **kwargs):
+        if failing == "write":
+            raise OSError(28, "No space left on device")
+        raise RuntimeError("the terminal went away")
+
+    monkeypatch.setattr(cli, "write_table" if failing == "write" else "_show", broken)
+    if failing == "write":
+        code, _, err = run(["suggest", db, "-n", "2", "-o", d / "next.csv"], capsys,
+                           monkeypatch)
+        assert code == 2 and err.startswith("error: cannot write") and err.count("\n") == 1
+        assert "No space left on device" in err and "not logged" in err
+    else:
+        with pytest.raises(RuntimeError, match="terminal"):
+            run(["suggest", db, "-n", "2", "-o", d / "next.csv"], capsys, monkeypatch)
+    assert count(db, "cycles") == 1 and count(db, "suggestions") == 1
+    assert not (d / "next.csv").exists()
+    monkeypatch.undo()
+    code, _, err = run(["suggest", db, "-n", "2", "-o", d / "next.csv"], capsys, monkeypatch)
+    assert code == 0 and "cycle 2" in _ and count(db, "suggestions") == 3
+
+
+def test_discarding_a_cycle_is_atomic_and_only_for_the_latest_pending_one(tmp_path):
+    from designloop.errors import InputError
+    from designloop.store import Store
+
+    store = Store(tmp_path / "s.db")
+    store.initialise({"x": 1}, pd.DataFrame({"a": [1, 2, 3]}))
+    for cycle, ids in ((1, [0]), (2, [1, 2])):
+        store.record_cycle(cycle, "initial", None, "random", 0, {}, [
+            {"candidate_id": c, "rank": r + 1, "score": None, "prediction": {}}
+            for r, c in enumerate(ids)])
+    with pytest.raises(InputError, match="latest"):
+        store.discard_cycle(1)
+    store.add_observations([1], [3.0], "lab")
+    with pytest.raises(InputError, match="already observed"):
+        store.discard_cycle(2)
+    assert len(store.cycles()) == 2 and len(store.suggestions()) == 3
+    store.release([2])
+    store._conn.execute("UPDATE suggestions SET status='pending' WHERE cycle=2")
+    store.discard_cycle(2)
+    assert store.cycles()["cycle"].tolist() == [1] and store.pending() == [0]
+    assert store.next_cycle() == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["history", "{db}", "-o", "{d}/nodir/h.csv"], "folder {d}/nodir does not exist"),
+    (["history", "{db}", "-o", "{d}/h.txt"], "name the file with .csv"),
+    (["report", "{db}", "-o", "{d}/nodir/r.html"], "folder {d}/nodir does not exist"),
+    (["report", "{db}", "-o", "{d}/r.pdf"], "name the file with .html"),
+    (["benchmark", "--problem", "branin", "-o", "{d}/nodir/r.csv"],
+     "folder {d}/nodir does not exist"),
+    (["benchmark", "--problem", "branin", "--plot", "{d}/nodir/c.png"],
+     "folder {d}/nodir does not exist"),
+    (["benchmark", "--problem", "branin", "--plot", "{d}/c.txt"], "name the file with .png"),
+])
+def test_every_output_option_is_checked_first(lab, capsys, monkeypatch, args, message):
+    import importlib
+
+    from designloop.campaign import Campaign
+
+    simulate = importlib.import_module("designloop.simulate")
+
+    def never(*a, **k):
+        raise AssertionError("the work started before the output was checked")
+
+    monkeypatch.setattr(Campaign, "report", never)
+    monkeypatch.setattr(Campaign, "history", never)
+    monkeypatch.setattr(simulate, "simulate", never)
+    d, db = lab
+    code, out, err = run([a.format(d=d, db=db) for a in args], capsys, monkeypatch)
+    assert code == 2 and err.startswith("error: ") and message.format(d=d) in err, err
+    assert err.count("\n") == 1 and out == ""
