@@ -19,6 +19,7 @@ import pandas as pd
 
 from designloop.campaign_config import CampaignConfig, target_values
 from designloop.errors import CalibrationWarning, InputError
+from designloop.io import unneutralise, write_table
 from designloop.matching import ID, match_rows
 from designloop.store import Store
 
@@ -280,6 +281,7 @@ class Campaign:
         cfg = self.config
         if not isinstance(results, pd.DataFrame):
             raise InputError("observe() takes a DataFrame of results")
+        results = results.rename(columns=unneutralise)  # headers of a file written by export
         if cfg.target not in results.columns:
             raise InputError(
                 f"{source}: has no column '{cfg.target}' (the target); its columns are "
@@ -313,9 +315,10 @@ class Campaign:
         return history_frame(self)
 
     def export(self, path: str | Path) -> Path:
-        """Write `history()` to a CSV file and return its path."""
+        """Write `history()` to a CSV file and return its path (text cells that a
+        spreadsheet would run as formulas are quoted: see `designloop.io.neutralise`)."""
         path = Path(path)
-        self.history().to_csv(path, index=False)
+        write_table(self.history(), path)
         return path
 
     def best(self) -> pd.Series:

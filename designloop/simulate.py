@@ -18,6 +18,7 @@ import pandas as pd
 from designloop import modelling
 from designloop.campaign import Campaign
 from designloop.errors import InputError
+from designloop.io import neutralise_table, unneutralise
 from designloop.metrics import classification_metrics, regression_metrics
 from designloop.problems import Problem
 from designloop.strategies import Strategy, parse_strategies
@@ -131,6 +132,7 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
     done = pd.DataFrame()
     if output is not None and output.suffix == ".csv" and output.exists():
         done = pd.read_csv(output)
+        done[["problem", "strategy"]] = done[["problem", "strategy"]].map(unneutralise)
     finished = set()
     if len(done):
         last = done.groupby(["strategy", "seed"])["n_observed"].max()
@@ -173,6 +175,6 @@ def _collect(pairs, total: int, results: list, output: Path | None, progress: bo
         for _job, rows in pairs:
             results.extend(rows)
             if output is not None and output.suffix == ".csv":
-                pd.DataFrame(rows).to_csv(output, mode="a", index=False,
-                                          header=not output.exists())
+                neutralise_table(pd.DataFrame(rows)).to_csv(output, mode="a", index=False,
+                                                            header=not output.exists())
             bar.advance(task)

@@ -270,3 +270,61 @@ def test_every_output_option_is_checked_first(lab, capsys, monkeypatch, args, me
     code, out, err = run([a.format(d=d, db=db) for a in args], capsys, monkeypatch)
     assert code == 2 and err.startswith("error: ") and message.format(d=d) in err, err
     assert err.count("\n") == 1 and out == ""
+
+
+# ---------------------------------------------------------------- spreadsheet formulas
+FORMULA = '=HYPERLINK("http://example.com/x","open")'
+
+
+def test_neutralise_quotes_formula_text_and_only_that():
+    from designloop.io import neutralise, unneutralise
+
+    cases = {FORMULA: "'" + FORMULA, "+NaCl": "'+NaCl", "@base": "'@base", "\tx": "'\tx",
+             "\rx": "'\rx", "-OTf": "'-OTf", "-5": "-5", "-2.5e-3": "-2.5e-3", "-.5": "-.5",
+             "-": "-", "KOH": "KOH", "a=b": "a=b", "": ""}
+    for text, safe in cases.items():
+        assert neutralise(text) == safe and unneutralise(safe) == text
+    assert neutralise(-3.0) == -3.0 and unneutralise("'KOH") == "'KOH"
+
+
+def test_formula_cells_are_neutralised_in_every_csv_and_still_observed(tmp_path, capsys,
+                                                                        monkeypatch):
+    import designloop as dl
+
+    reagents = [FORMULA, "+NaCl", "@base", "-OTf", "KOH", "NaOH"]
+    pd.DataFrame({"reagent": reagents, "=temp": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}).to_csv(
+        tmp_path / "c.csv", index=False)
+    db, picks = tmp_path / "lab.db", tmp_path / "next.csv"
+    code, _, err = run(["init", db, "-c", tmp_path / "c.csv", "-t", "yield"], capsys,
+                       monkeypatch)
+    assert code == 0, err
+    code, _, err = run(["suggest", db, "-n", "6", "-o", picks], capsys, monkeypatch)
+    assert code == 0, err
+    text = picks.read_text()
+    assert text.splitlines()[0] == "candidate_id,cycle,rank,score,reagent,'=temp,yield"
+    for cell in ["'+NaCl", "'@base", "'-OTf", ",KOH,", "\"'=HYPERLINK(\"\"http"]:
+        assert cell in text
+    assert "\n=" not in text and ",=" not in text and ",+" not in text and ",@" not in text
+    # the scientist fills in the results and sends the file back: matched by candidate_id
+    table = pd.read_csv(picks)
+    table["yield"] = table["candidate_id"] * 10.0
+    table.to_csv(picks, index=False)
+    code, out, err = run(["observe", db, picks], capsys, monkeypatch)
+    assert code == 0 and "Recorded 6 result(s)" in out, err
+    # ... and by the feature values, once the quotes are taken off
+    table.drop(columns=["candidate_id"]).to_csv(tmp_path / "by_features.csv", index=False)
+    code, out, err = run(["observe", db, tmp_path / "by_features.csv"], capsys, monkeypatch)
+    assert code == 0 and "Recorded 6 result(s)" in out, err
+    c = dl.Campaign.open(db)
+    obs = c.observations()
+    assert len(obs) == 12 and (obs["yield"] == obs["candidate_id"] * 10.0).all()
+    assert sorted(obs["reagent"].unique()) == sorted(reagents)
+    # history and export quote the same cells
+    code, out, _ = run(["history", db, "--csv"], capsys, monkeypatch)
+    assert code == 0 and "'+NaCl" in out and "'=temp" in out
+    run(["history", db, "-o", tmp_path / "h.csv"], capsys, monkeypatch)
+    c.export(tmp_path / "export.csv")
+    for name in ("h.csv", "export.csv"):
+        back = pd.read_csv(tmp_path / name)
+        assert set(back["reagent"]) == {"'" + FORMULA, "'+NaCl", "'@base", "'-OTf", "KOH",
+                                        "NaOH"}
