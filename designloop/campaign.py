@@ -160,7 +160,12 @@ class Campaign:
         Returns:
             The chosen candidate rows with `candidate_id`, `cycle`, `rank`, `score`, the
             prediction (`predicted_mean`, `predicted_sd` or `prob_<class>`) and an empty
-            target column to fill in.
+            target column to fill in. Once a model is fitted: `ood_score` and
+            `extrapolation`; for regression the conformal 90% interval `interval_lo`,
+            `interval_hi` (NaN until `modelling.INTERVAL_MIN_RESULTS`, 9, results are in);
+            for classification `prediction_set`; when maximising or minimising
+            `p_improve`, the model's probability that the candidate beats the best so far
+            (the incumbent the acquisition uses).
         """
         import torch
 
@@ -266,6 +271,9 @@ class Campaign:
         pred = pred.drop(columns=["epistemic_sd"], errors="ignore")
         if "extrapolation" in pred:
             pred["extrapolation"] = pred["extrapolation"].astype(bool)
+        for col in ("interval_lo", "interval_hi"):  # empty (NaN) until they can be computed
+            if col in pred:
+                pred[col] = pred[col].astype(float)
         out = pd.concat([out, pred], axis=1)
         out[self.config.target] = np.nan if self.config.task == "regression" else None
         return out

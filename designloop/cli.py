@@ -48,15 +48,30 @@ def _say(text: str) -> None:
     out.print(text, markup=False, emoji=False)
 
 
-def _show(df: pd.DataFrame, title: str, max_rows: int = 30) -> None:
+def _show(df: pd.DataFrame, title: str, max_rows: int = 30, keep: int | None = None,
+          elsewhere: str = "") -> None:
+    """Print `df` as a table; with `keep`, the columns after the first `keep` that do not fit
+    the terminal's width are left out, from the right, and named below the table with where
+    else to see them (`elsewhere`)."""
+    cells = {col: [_fmt(v) for v in df[col].head(max_rows)] for col in df.columns}
+    # width of a column whose words are not broken: widest word, header (up to 12), padding
+    need = {col: 3 + max([min(len(str(col)), 12)] + [len(w) for c in cells[col]
+                                                      for w in c.split()]) for col in df.columns}
+    columns, hidden = list(df.columns), []
+    while keep is not None and len(columns) > keep and \
+            1 + sum(need[c] for c in columns) > out.width:
+        hidden.insert(0, columns.pop())
     table = Table(title=Text(title), show_lines=False, header_style="bold")
-    for col in df.columns:
+    for col in columns:
         table.add_column(Text(str(col)), overflow="fold", min_width=min(len(str(col)), 12))
-    for _, row in df.head(max_rows).iterrows():
-        table.add_row(*[Text(_fmt(v)) for v in row])
+    for i in range(min(len(df), max_rows)):
+        table.add_row(*[Text(cells[col][i]) for col in columns])
     out.print(table)
     if len(df) > max_rows:
         out.print(f"... {len(df) - max_rows} more rows")
+    if hidden:
+        _say(f"(too narrow to show {', '.join(map(str, hidden))}: widen the terminal"
+             f"{elsewhere})")
 
 
 def _fmt(v) -> str:
@@ -102,6 +117,13 @@ def _write(frame: pd.DataFrame, path: Path, what: str) -> None:
         write_table(frame, path)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}; {what}") from None
+
+
+def _percent(p: float) -> str:
+    """A probability as a whole percentage ("<1%" and ">99%" at the ends, never 0 or 100)."""
+    if p is None or np.isnan(p):
+        return ""
+    return "<1%" if 0 < p < 0.005 else ">99%" if 0.995 <= p < 1 else f"{p:.0%}"
 
 
 def _open(db: Path) -> Campaign:
@@ -214,12 +236,27 @@ def suggest(
 def _deliver(campaign: Campaign, picks: pd.DataFrame, db: Path | None,
              output: Path | None) -> None:
     """Show the suggestions, with their notes, and write them to `output`."""
-    first = ["candidate_id", "rank", "score", "predicted_mean", "predicted_sd", "interval_lo",
-             "interval_hi", "prediction_set", "ood_score",
-             *[c for c in picks.columns if c.startswith("prob_")]]
-    shown = [c for c in first if c in picks.columns] + [
-        c for c in campaign.config.feature_columns if c in picks.columns]
-    _show(picks[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
+    from designloop.modelling import CONFORMAL_LEVEL, INTERVAL_MIN_RESULTS
+
+    table = picks.copy()
+    interval = f"{CONFORMAL_LEVEL:.0%} interval"
+    if "interval_lo" in table:
+        measured = len(campaign.store.observations())
+        missing = "n/a" + (f" (needs {INTERVAL_MIN_RESULTS} results)"
+                           if measured < INTERVAL_MIN_RESULTS else "")
+        table[interval] = [f"{_fmt(lo)} to {_fmt(hi)}" if np.isfinite(lo) and np.isfinite(hi)
+                           else missing for lo, hi in zip(table.interval_lo, table.interval_hi,
+                                                          strict=True)]
+    if "p_improve" in table:
+        table["p_improve"] = table["p_improve"].map(_percent)
+    # the experiment first (its id and conditions), then what the model says about it
+    after = ["rank", "p_improve", "predicted_mean", "predicted_sd", interval, "prediction_set",
+             *[c for c in table.columns if str(c).startswith("prob_")], "score", "ood_score"]
+    shown = ["candidate_id", *[c for c in campaign.config.feature_columns if c in table],
+             *[c for c in after if c in table]]
+    _show(table[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}",
+          keep=shown.index("rank") + 1,
+          elsewhere=f", or see {output}" if output else ", or write them all with -o next.csv")
     info = campaign.store.cycles().iloc[-1]["info"]
     for warning in info.get("warnings", []):
         out.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}", emoji=False)

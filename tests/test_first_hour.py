@@ -5,6 +5,7 @@ to open in a spreadsheet, and read-only commands that start quickly."""
 import sqlite3
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -166,7 +167,7 @@ def test_acquisition_meanings_open_their_docstrings():
 @pytest.fixture
 def lab(tmp_path, capsys, monkeypatch):
     table = pd.DataFrame({"temperature": [60.0, 70.0, 80.0, 90.0] * 3,
-                          "solvent": ["thf"] * 6 + ["dmf"] * 6})
+                          "solvent": ["thf"] * 4 + ["dmf"] * 4 + ["meoh"] * 4})
     table.to_csv(tmp_path / "candidates.csv", index=False)
     db = tmp_path / "lab.db"
     code, _, err = run(["init", db, "-c", tmp_path / "candidates.csv", "-t", "yield",
@@ -328,3 +329,105 @@ def test_formula_cells_are_neutralised_in_every_csv_and_still_observed(tmp_path,
         back = pd.read_csv(tmp_path / name)
         assert set(back["reagent"]) == {"'" + FORMULA, "'+NaCl", "'@base", "'-OTf", "KOH",
                                         "NaOH"}
+
+
+# ---------------------------------------------------------------- output a chemist can act on
+def yields(table):
+    return 100 - (table["temperature"] - 75) ** 2 / 10 + 5 * (table["solvent"] == "dmf")
+
+
+def test_intervals_are_na_until_enough_results_then_numbers(lab, capsys, monkeypatch):
+    from designloop.modelling import INTERVAL_MIN_RESULTS
+
+    assert INTERVAL_MIN_RESULTS == 9
+    d, db = lab
+    table = pd.read_csv(d / "candidates.csv")
+    measured = table.iloc[:3].assign(**{"yield": yields(table.iloc[:3])})
+    measured.to_csv(d / "r.csv", index=False)
+    code, out, err = run(["observe", db, d / "r.csv"], capsys, monkeypatch)
+    assert code == 0 and "Recorded 3 result(s)" in out, err
+    code, out, err = run(["suggest", db, "-n", "2", "-o", d / "next.csv"], capsys, monkeypatch)
+    assert code == 0, err
+    assert out.count("n/a (needs 9 results)") == 2 and "inf" not in out
+    lines = (d / "next.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(","), strict=True))
+        assert row["interval_lo"] == row["interval_hi"] == ""
+    picks = pd.read_csv(d / "next.csv")
+    assert picks[["interval_lo", "interval_hi"]].isna().all().all()
+    # nine results in: numbers
+    run(["release", db], capsys, monkeypatch)
+    more = table.iloc[3:9].assign(**{"yield": yields(table.iloc[3:9])})
+    more.to_csv(d / "r2.csv", index=False)
+    code, out, err = run(["observe", db, d / "r2.csv"], capsys, monkeypatch)
+    assert code == 0 and "Recorded 6 result(s)" in out, err
+    code, out, _ = run(["suggest", db, "-n", "2", "-o", d / "next.csv"], capsys, monkeypatch)
+    picks = pd.read_csv(d / "next.csv")
+    assert code == 0 and "n/a" not in out and out.count(" to ") >= 2
+    assert np.isfinite(picks[["interval_lo", "interval_hi"]].to_numpy()).all()
+    assert (picks.interval_lo < picks.predicted_mean).all()
+
+
+def test_jackknife_plus_is_finite_from_nine_results():
+    import torch
+
+    from designloop.conformal import jackknife_plus, min_results, ranks
+
+    assert [min_results(level) for level in (0.5, 0.8, 0.9, 0.95)] == [1, 4, 9, 19]
+    assert ranks(9, 0.9) == (1, 9) and ranks(19, 0.9) == (2, 18)
+    means = torch.zeros(9, 3, dtype=torch.float64)
+    residuals = torch.arange(1.0, 10.0, dtype=torch.float64)
+    lo, hi = jackknife_plus(means, residuals, 0.9)
+    assert lo.tolist() == [-9.0] * 3 and hi.tolist() == [9.0] * 3
+    lo, hi = jackknife_plus(means[:8], residuals[:8], 0.9)
+    assert torch.isinf(lo).all() and torch.isinf(hi).all()
+
+
+@pytest.mark.parametrize("goal", ["maximize", "minimize"])
+def test_p_improve_is_the_probability_of_beating_the_incumbent(goal):
+    from scipy.stats import norm
+
+    import designloop as dl
+
+    x = np.linspace(0, 1, 40)
+    c = dl.Campaign(pd.DataFrame({"x": x}), target="y", goal=goal, seed=0)
+    c.observe(pd.DataFrame({"candidate_id": range(0, 40, 4), "y": np.sin(6 * x[::4])}))
+    picks = c.suggest(3)
+    info = c.store.cycles()["info"].iloc[-1]
+    stored = c.store.suggestions()["prediction"].tolist()
+    sign = 1 if goal == "maximize" else -1
+    expected = [norm.cdf(sign * (p["mean"] - info["best_f"]) / p["epistemic_sd"])
+                for p in stored]
+    np.testing.assert_allclose(picks["p_improve"], expected, rtol=1e-9)
+    assert picks["p_improve"].between(0, 1).all()
+    explore = dl.Campaign(pd.DataFrame({"x": x}), target="y", seed=0)
+    explore.observe(pd.DataFrame({"candidate_id": range(0, 40, 4), "y": np.sin(6 * x[::4])}))
+    assert "p_improve" not in explore.suggest(2).columns
+
+
+def test_suggestions_at_80_columns_show_the_experiment_first(lab, capsys, monkeypatch):
+    d, db = lab
+    table = pd.read_csv(d / "candidates.csv")
+    measured = table.iloc[[0, 4, 8]].assign(**{"yield": yields(table.iloc[[0, 4, 8]])})
+    measured.to_csv(d / "r.csv", index=False)
+    code, out, err = run(["observe", db, d / "r.csv"], capsys, monkeypatch)
+    assert code == 0 and "Recorded 3 result(s)" in out, err
+    code, out, err = run(["suggest", db, "-n", "3", "-o", d / "next.csv"], capsys,
+                         monkeypatch, columns=80)
+    assert code == 0, err
+    picks = pd.read_csv(d / "next.csv")
+    assert "p_improve" in picks and picks["p_improve"].between(0, 1).all()
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 80
+    header = next(line for line in lines if "candidate_id" in line)
+    cells = [c.strip() for c in header.strip("┃ ").split("┃")]
+    assert cells[:4] == ["candidate_id", "temperature", "solvent", "rank"]
+    assert "p_improve" in cells
+    rows = [[c.strip() for c in line.strip("│ ").split("│")] for line in lines
+            if line.startswith("│")]
+    for row, pick in zip(rows, picks.itertuples(), strict=True):
+        assert row[:4] == [str(pick.candidate_id), f"{pick.temperature:.4g}", pick.solvent,
+                           str(pick.rank)]
+        assert row[4] == f"{pick.p_improve:.0%}" or row[4] in ("<1%", ">99%")
+    assert "too narrow to show" in " ".join(out.split())
