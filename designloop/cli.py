@@ -54,9 +54,8 @@ def _show(df: pd.DataFrame, title: str, max_rows: int = 30, keep: int | None = N
     the terminal's width are left out, from the right, and named below the table with where
     else to see them (`elsewhere`)."""
     cells = {col: [_fmt(v) for v in df[col].head(max_rows)] for col in df.columns}
-    # width of a column whose words are not broken: widest word, header (up to 12), padding
-    need = {col: 3 + max([min(len(str(col)), 12)] + [len(w) for c in cells[col]
-                                                      for w in c.split()]) for col in df.columns}
+    # width of a column whose header and cells fit on one line, with padding and border
+    need = {col: 3 + max([len(str(col))] + [len(c) for c in cells[col]]) for col in df.columns}
     columns, hidden = list(df.columns), []
     while keep is not None and len(columns) > keep and \
             1 + sum(need[c] for c in columns) > out.width:
