@@ -4,9 +4,13 @@ Surrogates that know what they do not know give a Prediction over a pool of cand
 acquisition functions score it; selection picks the batch.
 """
 
-from designloop.acquisition import ACQUISITIONS, get_acquisition
-from designloop.campaign import Campaign
-from designloop.encoding import Encoder
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
 from designloop.errors import (
     AcquisitionError,
     CalibrationWarning,
@@ -15,21 +19,83 @@ from designloop.errors import (
     NotFittedError,
     SurrogateFitError,
 )
-from designloop.prediction import ClassificationPrediction, RegressionPrediction
-from designloop.problems import make_problem
-from designloop.selection import maximin, top_k
-from designloop.simulate import simulate
-from designloop.store import Store
-from designloop.surrogates import (
-    SURROGATES,
-    BootstrapCommittee,
-    DeepEnsemble,
-    GPClassifier,
-    GPRegressor,
-    MCDropout,
-    RandomForest,
-    make_surrogate,
-)
+
+if TYPE_CHECKING:  # for type checkers and the API reference; at run time, see __getattr__
+    from designloop.acquisition import ACQUISITIONS, get_acquisition
+    from designloop.campaign import Campaign
+    from designloop.encoding import Encoder
+    from designloop.prediction import ClassificationPrediction, RegressionPrediction
+    from designloop.problems import make_problem
+    from designloop.selection import maximin, top_k
+    from designloop.simulate import simulate
+    from designloop.store import Store
+    from designloop.surrogates import (
+        SURROGATES,
+        BootstrapCommittee,
+        DeepEnsemble,
+        GPClassifier,
+        GPRegressor,
+        MCDropout,
+        RandomForest,
+        make_surrogate,
+    )
+
+# the rest is imported when first used, so that `import designloop` (and the command line)
+# does not load PyTorch before it is needed
+_LAZY = {
+    "ACQUISITIONS": "designloop.acquisition",
+    "get_acquisition": "designloop.acquisition",
+    "Campaign": "designloop.campaign",
+    "Encoder": "designloop.encoding",
+    "ClassificationPrediction": "designloop.prediction",
+    "RegressionPrediction": "designloop.prediction",
+    "make_problem": "designloop.problems",
+    "maximin": "designloop.selection",
+    "top_k": "designloop.selection",
+    "Store": "designloop.store",
+    "SURROGATES": "designloop.surrogates",
+    "BootstrapCommittee": "designloop.surrogates",
+    "DeepEnsemble": "designloop.surrogates",
+    "GPClassifier": "designloop.surrogates",
+    "GPRegressor": "designloop.surrogates",
+    "MCDropout": "designloop.surrogates",
+    "RandomForest": "designloop.surrogates",
+    "make_surrogate": "designloop.surrogates",
+}
+
+
+def __getattr__(name: str):
+    """The public names of `__all__` that live in heavier modules, imported on first use."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'designloop' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily imported ones included."""
+    return sorted({*globals(), *_LAZY, "simulate"})
+
+
+class _Package(types.ModuleType):
+    """The package, whose `simulate` is the function of the module of that name: importing
+    the module (which sets the package's attribute to it) leaves the function in place."""
+
+    @property
+    def simulate(self):
+        """`designloop.simulate.simulate`."""
+        from designloop.simulate import simulate
+
+        return simulate
+
+    @simulate.setter
+    def simulate(self, module) -> None:
+        pass  # the module itself stays reachable as sys.modules["designloop.simulate"]
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __version__ = "0.1.0"
 

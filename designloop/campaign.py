@@ -3,6 +3,9 @@
 `suggest(k)` fits the surrogate to what has been measured, scores the rest with the
 acquisition function and logs the picks as pending; `observe(results)` records what the lab
 measured. A simulation and a scientist run the same code: only who answers differs.
+
+Opening a campaign, recording results and reading its log load no numerical library: the
+encoder, the surrogates and PyTorch are imported by the steps that use them.
 """
 
 from __future__ import annotations
@@ -13,19 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from designloop import modelling
-from designloop.batch import greedy_conditional
 from designloop.campaign_config import CampaignConfig, target_values
-from designloop.diversity import initial_design
-from designloop.encoding import Encoder
 from designloop.errors import CalibrationWarning, InputError
+from designloop.io import unneutralise, write_table
 from designloop.matching import ID, match_rows
-from designloop.selecting import choose_selection, select_batch
-from designloop.selection import maximin
 from designloop.store import Store
-from designloop.surrogates import make_surrogate
 
 INITIAL_REASONS = {
     "random": "random candidates to start (initial design 'random')",
@@ -86,6 +82,8 @@ class Campaign:
                  fingerprint: dict | None = None, selection: str = "auto",
                  initial_design: str | None = None, incumbent: str = "posterior",
                  diagnostics: bool = True, source: str = "candidates"):
+        from designloop.encoding import Encoder
+
         config = CampaignConfig.create(
             candidates, target=target, task=task, goal=goal, surrogate=surrogate,
             acquisition=acquisition, batch_size=batch_size, seed=seed, roles=roles,
@@ -136,9 +134,8 @@ class Campaign:
     def _load(self, surrogate=None, acquisition=None) -> None:
         self.config = cfg = CampaignConfig.from_dict(self.store.config(), self.store.path)
         self.candidates = self.store.candidates()
+        self._encoder = None
         self._check_log()
-        self.encoder = Encoder(roles=cfg.roles, **cfg.fingerprint).fit(
-            self.candidates, cfg.feature_columns, "candidates")
         self._surrogate_object = surrogate if cfg.custom_surrogate else None
         self._acquisition_object = acquisition if cfg.custom_acquisition else None
         for name, obj, what in ((cfg.surrogate, self._surrogate_object, "surrogate"),
@@ -176,6 +173,17 @@ class Campaign:
                     f"'value' holds {text['value'].iloc[0]!r} where a regression target needs "
                     f"a number; {damaged}")
 
+    @property
+    def encoder(self):
+        """The Encoder of the candidate table (built when first needed)."""
+        if self._encoder is None:
+            from designloop.encoding import Encoder
+
+            cfg = self.config
+            self._encoder = Encoder(roles=cfg.roles, **cfg.fingerprint).fit(
+                self.candidates, cfg.feature_columns, "candidates")
+        return self._encoder
+
     # ------------------------------------------------------------------ the loop
     def suggest(self, k: int | None = None) -> pd.DataFrame:
         """The next k candidates to measure, logged as pending.
@@ -183,7 +191,12 @@ class Campaign:
         Returns:
             The chosen candidate rows with `candidate_id`, `cycle`, `rank`, `score`, the
             prediction (`predicted_mean`, `predicted_sd` or `prob_<class>`) and an empty
-            target column to fill in.
+            target column to fill in. Once a model is fitted: `ood_score` and
+            `extrapolation`; for regression the conformal 90% interval `interval_lo`,
+            `interval_hi` (NaN until `modelling.INTERVAL_MIN_RESULTS`, 9, results are in);
+            for classification `prediction_set`; when maximising or minimising
+            `p_improve`, the model's probability that the candidate beats the best so far
+            (the incumbent the acquisition uses).
         """
         # one write transaction from reading the log to logging the picks: another process
         # suggesting at the same time waits, then sees these picks as pending
@@ -194,6 +207,12 @@ class Campaign:
         return self._suggestion_frame(cycle, rows)
 
     def _suggest(self, k: int | None) -> tuple[int, list[dict], dict]:
+        import torch
+
+        from designloop import modelling
+        from designloop.diversity import initial_design
+        from designloop.selection import maximin
+
         cfg = self.config
         k = cfg.batch_size if k is None else k
         cycle = self.store.next_cycle()
@@ -243,6 +262,11 @@ class Campaign:
         return cycle, rows, info
 
     def _model_step(self, obs, measured, excluded, k, rng, info):
+        from designloop import modelling
+        from designloop.batch import greedy_conditional
+        from designloop.selecting import choose_selection, select_batch
+        from designloop.surrogates import make_surrogate
+
         cfg = self.config
         fitted = modelling.fit(self, obs, info, cfg.diagnostics)
         available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
@@ -285,6 +309,9 @@ class Campaign:
         pred = pred.drop(columns=["epistemic_sd"], errors="ignore")
         if "extrapolation" in pred:
             pred["extrapolation"] = pred["extrapolation"].astype(bool)
+        for col in ("interval_lo", "interval_hi"):  # empty (NaN) until they can be computed
+            if col in pred:
+                pred[col] = pred[col].astype(float)
         out = pd.concat([out, pred], axis=1)
         out[self.config.target] = np.nan if self.config.task == "regression" else None
         return out
@@ -300,6 +327,7 @@ class Campaign:
         cfg = self.config
         if not isinstance(results, pd.DataFrame):
             raise InputError("observe() takes a DataFrame of results")
+        results = results.rename(columns=unneutralise)  # headers of a file written by export
         if cfg.target not in results.columns:
             raise InputError(
                 f"{source}: has no column '{cfg.target}' (the target); its columns are "
@@ -333,9 +361,10 @@ class Campaign:
         return history_frame(self)
 
     def export(self, path: str | Path) -> Path:
-        """Write `history()` to a CSV file and return its path."""
+        """Write `history()` to a CSV file and return its path (text cells that a
+        spreadsheet would run as formulas are quoted: see `designloop.io.neutralise`)."""
         path = Path(path)
-        self.history().to_csv(path, index=False)
+        write_table(self.history(), path)
         return path
 
     def best(self) -> pd.Series:
@@ -353,6 +382,8 @@ class Campaign:
     def score_candidates(self) -> pd.DataFrame | None:
         """Acquisition scores of every unmeasured candidate under the current surrogate,
         without logging anything (None while no model can be fitted yet)."""
+        from designloop import modelling
+
         cfg = self.config
         obs = self.store.observations()
         if obs.empty or (cfg.task == "classification" and obs["value"].astype(str).nunique() < 2):

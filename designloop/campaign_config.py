@@ -1,5 +1,9 @@
 """A campaign's configuration: checked once when the campaign is created, stored as JSON
-in its log, and read back unchanged when it is reopened."""
+in its log, and read back unchanged when it is reopened.
+
+Reading it back needs no numerical library: the registries of surrogates, selections and
+designs (which load PyTorch) are imported only to check a new configuration.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from designloop.acquisition import ACQUISITIONS
-from designloop.diversity import INITIAL_DESIGNS
+from designloop.acquisition_names import MEANINGS as ACQUISITION_NAMES
 from designloop.errors import InputError
 from designloop.matching import ID
-from designloop.selecting import SELECTIONS
-from designloop.surrogate_choice import AUTO
-from designloop.surrogates import SURROGATES
-from designloop.surrogates.gp import PRIORS
+from designloop.names import INITIAL_DESIGNS, SELECTIONS
 
 TASKS = ("regression", "classification")
 GOALS = ("explore", "maximize", "minimize")
@@ -37,8 +37,7 @@ REGRESSION_ONLY = {"max_variance", "ucb", "expected_improvement", "log_expected_
 IMPROVEMENT = {"ucb", "expected_improvement", "log_expected_improvement",
                "probability_of_improvement"}
 REGRESSION_SURROGATES = {"gp", "ensemble", "mc_dropout", "forest", "bootstrap"}
-CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap",
-                             AUTO}
+CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap"}
 
 
 def _canonical(name: str, table: dict, what: str) -> str:
@@ -58,6 +57,8 @@ def surrogate_name(obj, task: str) -> tuple[str, dict]:
         raise InputError(f"surrogate must be a name or an object with fit and predict, got {obj!r}")
     if getattr(obj, "task", task) != task:
         raise InputError(f"the surrogate object does {obj.task}, but the campaign's task is {task}")
+    from designloop.surrogates import SURROGATES
+
     for name, cls in SURROGATES.items():
         if type(obj) is cls:
             return name, dict(obj.get_params())
@@ -68,6 +69,8 @@ def acquisition_name(fn) -> str:
     """Registry name of an acquisition function, or 'custom:<name>' for the user's own."""
     if not callable(fn):
         raise InputError(f"acquisition must be a name or a function, got {fn!r}")
+    from designloop.acquisition import ACQUISITIONS
+
     for name, registered in ACQUISITIONS.items():
         if fn is registered:
             return name
@@ -77,6 +80,8 @@ def acquisition_name(fn) -> str:
 def default_surrogate(task: str) -> str:
     """"gp" for regression; for classification "auto": the classifier with the lowest
     cross-validated Brier score on the campaign's labels (`designloop.surrogate_choice`)."""
+    from designloop.surrogate_choice import AUTO
+
     return "gp" if task == "regression" else AUTO
 
 
@@ -146,6 +151,10 @@ class CampaignConfig:
                ignore, source, fingerprint=None, selection="auto",
                initial_design=None, incumbent="posterior",
                diagnostics=True) -> CampaignConfig:
+        from designloop.surrogate_choice import AUTO
+        from designloop.surrogates import SURROGATES
+        from designloop.surrogates.gp import PRIORS
+
         if not isinstance(candidates, pd.DataFrame):
             raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
         if len(candidates) == 0:
@@ -177,8 +186,9 @@ class CampaignConfig:
             acquisition = acquisition_name(acquisition)
         else:
             acquisition = _canonical(acquisition or default_acquisition(task, goal),
-                                     ACQUISITIONS, "acquisition")
-        allowed = REGRESSION_SURROGATES if task == "regression" else CLASSIFICATION_SURROGATES
+                                     ACQUISITION_NAMES, "acquisition")
+        allowed = REGRESSION_SURROGATES if task == "regression" else \
+            CLASSIFICATION_SURROGATES | {AUTO}
         if surrogate not in allowed and not surrogate.startswith(CUSTOM):
             raise InputError(
                 f"surrogate '{surrogate}' does not do {task}; choose one of {sorted(allowed)}")
@@ -283,7 +293,8 @@ def _check_stored(data: dict, source: str) -> None:
         if name in _STORED_CHOICES and value not in _STORED_CHOICES[name]:
             raise InputError(f"{where}: field '{name}' is {value!r}, not one of "
                              f"{', '.join(_STORED_CHOICES[name])}; {fix}")
-    names = {"surrogate": {*SURROGATES, AUTO}, "acquisition": set(ACQUISITIONS)}
+    names = {"surrogate": {*REGRESSION_SURROGATES, *CLASSIFICATION_SURROGATES, "auto"},
+             "acquisition": set(ACQUISITION_NAMES)}
     for name, known in names.items():
         if data[name] not in known and not data[name].startswith(CUSTOM):
             raise InputError(f"{where}: field '{name}' is {data[name]!r}, which this designloop "

@@ -6,6 +6,7 @@ written.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,12 +15,14 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from designloop import acquisition as acq
+from designloop import acquisition_names
 from designloop.campaign import Campaign
 from designloop.errors import DesignloopError, InputError
-from designloop.io import read_table
+from designloop.io import read_table, write_table
 from designloop.store import Store
 
 app = typer.Typer(
@@ -40,15 +43,34 @@ def _columns(text: str | None) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()] if text else []
 
 
-def _show(df: pd.DataFrame, title: str, max_rows: int = 30) -> None:
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for col in df.columns:
-        table.add_column(str(col), overflow="fold", min_width=min(len(str(col)), 12))
-    for _, row in df.head(max_rows).iterrows():
-        table.add_row(*[_fmt(v) for v in row])
+def _say(text: str) -> None:
+    """Print a message of plain text: brackets in names, SMILES and paths stay as written."""
+    out.print(text, markup=False, emoji=False)
+
+
+def _show(df: pd.DataFrame, title: str, max_rows: int = 30, keep: int | None = None,
+          elsewhere: str = "") -> None:
+    """Print `df` as a table; with `keep`, the columns after the first `keep` that do not fit
+    the terminal's width are left out, from the right, and named below the table with where
+    else to see them (`elsewhere`)."""
+    cells = {col: [_fmt(v) for v in df[col].head(max_rows)] for col in df.columns}
+    # width of a column whose header and cells fit on one line, with padding and border
+    need = {col: 3 + max([len(str(col))] + [len(c) for c in cells[col]]) for col in df.columns}
+    columns, hidden = list(df.columns), []
+    while keep is not None and len(columns) > keep and \
+            1 + sum(need[c] for c in columns) > out.width:
+        hidden.insert(0, columns.pop())
+    table = Table(title=Text(title), show_lines=False, header_style="bold")
+    for col in columns:
+        table.add_column(Text(str(col)), overflow="fold", min_width=min(len(str(col)), 12))
+    for i in range(min(len(df), max_rows)):
+        table.add_row(*[Text(cells[col][i]) for col in columns])
     out.print(table)
     if len(df) > max_rows:
         out.print(f"... {len(df) - max_rows} more rows")
+    if hidden:
+        _say(f"(too narrow to show {', '.join(map(str, hidden))}: widen the terminal"
+             f"{elsewhere})")
 
 
 def _fmt(v) -> str:
@@ -58,6 +80,49 @@ def _fmt(v) -> str:
         return f"{v:.4g}"
     text = str(v)
     return text if len(text) <= 24 else text[:23] + "…"
+
+
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".jpg", ".jpeg", ".tif", ".tiff", ".eps",
+                  ".ps")
+
+
+def _check_output(path: Path | None, suffixes: tuple[str, ...], option: str = "-o",
+                  db: Path | None = None) -> None:
+    """Fail at once, before any work is done or logged, when the file `path` could not be
+    written: its folder is missing or read-only, it is a folder, its suffix is not one of
+    `suffixes`, or it is the campaign file `db`."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder; give a file name in it, e.g. "
+                         f"{path / ('output' + suffixes[0])}")
+    if db is not None and path.exists() and db.exists() and path.samefile(db):
+        raise InputError(f"{option} {path} is the campaign file itself; choose another name")
+    if path.suffix.lower() not in suffixes:
+        raise InputError(f"{option} {path}: name the file with {' or '.join(suffixes)}, e.g. "
+                         f"{path.with_suffix(suffixes[0])}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"{option} {path}: the folder {folder} does not exist; create it or "
+                         "choose another folder")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{option} {path}: no permission to write there; choose another "
+                         "folder or file name")
+
+
+def _write(frame: pd.DataFrame, path: Path, what: str) -> None:
+    """Write `frame` as CSV to `path`; a failure to write is one line naming the file."""
+    try:
+        write_table(frame, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}; {what}") from None
+
+
+def _percent(p: float) -> str:
+    """A probability as a whole percentage ("<1%" and ">99%" at the ends, never 0 or 100)."""
+    if p is None or np.isnan(p):
+        return ""
+    return "<1%" if 0 < p < 0.005 else ">99%" if 0.995 <= p < 1 else f"{p:.0%}"
 
 
 def _open(db: Path, readonly: bool = False) -> Campaign:
@@ -119,15 +184,15 @@ def init(
                          "morgan_counts": morgan_counts},
             selection=selection, initial_design=initial, incumbent=incumbent,
         )
+        _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
+        s = campaign.status()
     except BaseException:
         store.discard()  # removes the file this command created, never another one
         raise
-    _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
-    s = campaign.status()
-    out.print(f"Created {db}: {s['candidates']} candidates, target '{target}' ({task}, {goal}), "
-              f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
-              f"{s['measured']} already measured.")
-    out.print(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")
+    _say(f"Created {db}: {s['candidates']} candidates, target '{target}' ({task}, {goal}), "
+         f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
+         f"{s['measured']} already measured.")
+    _say(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")
 
 
 @app.command()
@@ -147,6 +212,7 @@ def suggest(
     Examples: designloop suggest lab.db -n 4 -o next.csv;
     one-shot, no campaign file: designloop suggest --candidates c.csv --results r.csv --target yield -n 4
     """
+    _check_output(output, (".csv",), db=db)
     if db is None:
         if candidates is None or target is None:
             raise InputError("give a campaign file, or --candidates and --target for one-shot mode")
@@ -161,29 +227,54 @@ def suggest(
         campaign = _open(db)
     with err.status("Fitting the surrogate and scoring candidates..."):
         picks = campaign.suggest(n)
-    first = ["candidate_id", "rank", "score", "predicted_mean", "predicted_sd", "interval_lo",
-             "interval_hi", "prediction_set", "ood_score",
-             *[c for c in picks.columns if c.startswith("prob_")]]
-    shown = [c for c in first if c in picks.columns] + [
-        c for c in campaign.config.feature_columns if c in picks.columns]
-    _show(picks[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}")
+    try:
+        _deliver(campaign, picks, db, output)
+    except BaseException:  # the suggestions did not reach the user: the log is as before
+        campaign.store.discard_cycle(int(picks["cycle"].iloc[0]))
+        raise
+
+
+def _deliver(campaign: Campaign, picks: pd.DataFrame, db: Path | None,
+             output: Path | None) -> None:
+    """Show the suggestions, with their notes, and write them to `output`."""
+    from designloop.modelling import CONFORMAL_LEVEL, INTERVAL_MIN_RESULTS
+
+    table = picks.copy()
+    interval = f"{CONFORMAL_LEVEL:.0%} interval"
+    if "interval_lo" in table:
+        measured = len(campaign.store.observations())
+        missing = "n/a" + (f" (needs {INTERVAL_MIN_RESULTS} results)"
+                           if measured < INTERVAL_MIN_RESULTS else "")
+        table[interval] = [f"{_fmt(lo)} to {_fmt(hi)}" if np.isfinite(lo) and np.isfinite(hi)
+                           else missing for lo, hi in zip(table.interval_lo, table.interval_hi,
+                                                          strict=True)]
+    if "p_improve" in table:
+        table["p_improve"] = table["p_improve"].map(_percent)
+    # the experiment first (its id and conditions), then what the model says about it
+    after = ["rank", "p_improve", "predicted_mean", "predicted_sd", interval, "prediction_set",
+             *[c for c in table.columns if str(c).startswith("prob_")], "score", "ood_score"]
+    shown = ["candidate_id", *[c for c in campaign.config.feature_columns if c in table],
+             *[c for c in after if c in table]]
+    _show(table[shown], f"Suggestions, cycle {int(picks['cycle'].iloc[0])}",
+          keep=shown.index("rank") + 1,
+          elsewhere=f", or see {output}" if output else ", or write them all with -o next.csv")
     cycles = campaign.store.cycles()
     info = cycles.loc[cycles["cycle"] == int(picks["cycle"].iloc[0]), "info"].iloc[0]
     for warning in info.get("warnings", []):
-        out.print(f"[bold yellow]warning:[/bold yellow] {warning}")
+        out.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}", emoji=False)
     flagged = picks.get("extrapolation")
     if flagged is not None and flagged.any():
         ids = picks.loc[flagged, "candidate_id"].tolist()
-        out.print(f"note: candidate(s) {ids} lie outside what has been measured "
-                  f"(extrapolation by {info.get('ood_method')}); their predictions are less certain")
+        _say(f"note: candidate(s) {ids} lie outside what has been measured "
+             f"(extrapolation by {info.get('ood_method')}); their predictions are less certain")
     for key in ("reason", "encoding", "selection"):
         if key in info:
             why = f" ({info['encoding_reason']})" if key == "encoding" and "encoding_reason" in info else ""
-            out.print(f"{key}: {info[key]}{why}")
+            _say(f"{key}: {info[key]}{why}")
     if output is not None:
-        picks.to_csv(output, index=False)
-        out.print(f"Wrote {output}: fill in '{campaign.config.target}', then "
-                  f"designloop observe {db or '<campaign>'} {output}")
+        _write(picks, output, "the suggestions were not logged")
+        _say(f"Wrote {output}: fill in '{campaign.config.target}', then "
+             f"designloop observe {db or '<campaign>'} {output}")
 
 
 @app.command()
@@ -197,14 +288,14 @@ def observe(db: Db, results: Annotated[Path, typer.Argument(help="CSV with the m
     count = campaign.observe(table, source=str(results))
     skipped = len(table) - count
     note = f"; {skipped} row(s) without a value left as they were" if skipped else ""
-    out.print(f"Recorded {count} result(s) from {results}{note}.")
+    _say(f"Recorded {count} result(s) from {results}{note}.")
     _print_status(campaign)
 
 
 def _print_status(campaign: Campaign) -> None:
     table = Table(show_header=False, box=None)
     for k, v in campaign.status().items():
-        table.add_row(f"[bold]{k}[/bold]", _fmt(v))
+        table.add_row(Text(str(k), style="bold"), Text(_fmt(v)))
     out.print(table)
 
 
@@ -227,12 +318,13 @@ def history(
 
     Example: designloop history lab.db --csv > history.csv
     """
+    _check_output(output, (".csv",), db=db)
     frame = _open(db, readonly=True).history()
     if output is not None:
-        frame.to_csv(output, index=False)
-        out.print(f"Wrote {output} ({len(frame)} rows)")
+        _write(frame, output, "nothing was written")
+        _say(f"Wrote {output} ({len(frame)} rows)")
     elif csv:
-        frame.to_csv(sys.stdout, index=False)
+        write_table(frame, sys.stdout)
     else:
         cols = ["cycle", "kind", "acquisition", "candidate_id", "rank", "score", "status"]
         extra = [c for c in frame.columns if c in ("measured_mean", "measured", "predicted_mean")]
@@ -255,7 +347,7 @@ def release(
             chosen = [int(i) for i in _columns(ids)]
         except ValueError:
             raise InputError(f"--ids must be whole numbers separated by commas, got {ids!r}") from None
-    out.print(f"Released {campaign.release(chosen)} pending suggestion(s).")
+    _say(f"Released {campaign.release(chosen)} pending suggestion(s).")
 
 
 def _dask_client(address: str):
@@ -306,6 +398,8 @@ def benchmark(
     from designloop.simulate import simulate
     from designloop.summary import plot_curves, summarize
 
+    _check_output(output, (".csv", ".parquet"))
+    _check_output(plot, IMAGE_SUFFIXES, "--plot")
     if (problem is None) == (lookup is None):
         raise InputError("give either --problem NAME or --lookup FILE.csv --target COLUMN")
     if lookup is not None:
@@ -320,8 +414,6 @@ def benchmark(
             ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
             {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
         prob = make_problem(problem, **params)
-    if output is not None and output.suffix not in (".csv", ".parquet"):
-        raise InputError(f"--output must end in .csv or .parquet, got {output}")
     client = None
     executor = None
     if scheduler:
@@ -335,20 +427,21 @@ def benchmark(
         if client is not None:
             client.close()
     table = summarize(results, metric)
-    rich_table = Table(title=f"{prob.name}: {table.attrs['metric']} after {budget} experiments, "
-                             f"{seeds} seeds", header_style="bold")
+    rich_table = Table(title=Text(f"{prob.name}: {table.attrs['metric']} after {budget} "
+                                  f"experiments, {seeds} seeds"), header_style="bold")
     for col in ("strategy", "final (mean +- sd)", "area under curve (mean +- sd)", ""):
         rich_table.add_column(col)
     for _, row in table.iterrows():
-        rich_table.add_row(row["strategy"], f"{row['final_mean']:.4g} +- {row['final_sd']:.2g}",
+        rich_table.add_row(Text(str(row["strategy"])),
+                           f"{row['final_mean']:.4g} +- {row['final_sd']:.2g}",
                            f"{row['auc_mean']:.4g} +- {row['auc_sd']:.2g}",
                            "[bold green]winner[/bold green]" if row["winner"] else "")
     out.print(rich_table)
     if output is not None:
-        out.print(f"Wrote {output} ({len(results)} rows)")
+        _say(f"Wrote {output} ({len(results)} rows)")
     if plot is not None:
         plot_curves(results, table.attrs["metric"], title=prob.name).savefig(plot)
-        out.print(f"Saved {plot}")
+        _say(f"Saved {plot}")
 
 
 @app.command()
@@ -360,10 +453,11 @@ def report(
 
     Example: designloop report lab.db -o report.html
     """
+    _check_output(output, (".html", ".htm"), db=db)
     campaign = _open(db, readonly=True)
     with err.status("Building the report..."):
         campaign.report(output)
-    out.print(f"Wrote {output}")
+    _say(f"Wrote {output}")
 
 
 @app.command()
@@ -375,8 +469,8 @@ def acquisitions() -> None:
     table = Table(header_style="bold")
     table.add_column("name")
     table.add_column("meaning")
-    for name in acq.ACQUISITIONS:
-        table.add_row(name.replace("_", "-"), acq.describe(name))
+    for name, meaning in acquisition_names.MEANINGS.items():
+        table.add_row(name.replace("_", "-"), Text(meaning))
     out.print(table)
 
 
@@ -385,7 +479,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except DesignloopError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False,
+                  soft_wrap=True, emoji=False)
         raise SystemExit(2 if isinstance(exc, InputError) else 1) from None
     except typer.Abort:
         raise SystemExit(1) from None

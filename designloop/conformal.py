@@ -29,13 +29,31 @@ def _check_level(level: float) -> float:
     return float(level)
 
 
+def ranks(n: int, level: float) -> tuple[int, int]:
+    """The order statistics a conformal interval over n calibration scores uses:
+    floor((1 - level)(n + 1)) and ceil(level (n + 1)), computed without the rounding error
+    of floating point (0.1 * 10 is 0.9999999999999998, which would floor to 0)."""
+    level = _check_level(level)
+    return (math.floor(round((1 - level) * (n + 1), 9)),
+            math.ceil(round(level * (n + 1), 9)))
+
+
+def min_results(level: float) -> int:
+    """The fewest calibration points (results) for which a conformal interval at `level`
+    is finite: 9 at level 0.9, 19 at 0.95."""
+    n = 1
+    while not (ranks(n, level)[0] >= 1 and ranks(n, level)[1] <= n):
+        n += 1
+    return n
+
+
 def conformal_quantile(scores, level: float) -> float:
     """The ceil((n + 1) level) / n empirical quantile of calibration scores (inf when n is
     too small for the level)."""
     level = _check_level(level)
     s = np.sort(np.asarray(scores, dtype=float))
     n = s.size
-    rank = math.ceil((n + 1) * level)
+    rank = ranks(n, level)[1]
     return float("inf") if rank > n else float(s[rank - 1])
 
 
@@ -79,8 +97,7 @@ def jackknife_plus(loo_test_means: Tensor, loo_residuals: Tensor,
     n = loo_residuals.shape[0]
     lower = loo_test_means - loo_residuals[:, None]
     upper = loo_test_means + loo_residuals[:, None]
-    k_hi = math.ceil((1 - (1 - level)) * (n + 1))
-    k_lo = math.floor((1 - level) * (n + 1))
+    k_lo, k_hi = ranks(n, level)
     if k_hi > n or k_lo < 1:
         inf = torch.full((loo_test_means.shape[1],), float("inf"), dtype=torch.float64)
         return -inf, inf

@@ -12,9 +12,8 @@ import torch
 from torch import Tensor
 
 from designloop.errors import InputError
+from designloop.names import INITIAL_DESIGNS
 from designloop.selection import as_generator, check_k, exclusion_mask, maximin, top_k
-
-INITIAL_DESIGNS = ("random", "maximin", "kmeans")
 
 
 def k_center_greedy(X: Tensor, k: int, exclude=None, rng=None, anchors=None) -> np.ndarray:

@@ -7,16 +7,18 @@ import numpy as np
 import pandas as pd
 
 from designloop.errors import InputError
+from designloop.io import unneutralise
 
 ID = "candidate_id"
 
 
 def _key(series: pd.Series) -> pd.Series:
-    """Comparable text for a column: numbers rounded to 9 significant digits, text stripped."""
+    """Comparable text for a column: numbers rounded to 9 significant digits, text stripped
+    and without the quote that keeps it from running as a spreadsheet formula."""
     numeric = pd.to_numeric(series, errors="coerce")
     if numeric.notna().all():
         return numeric.map(lambda v: f"{float(v):.9g}")
-    return series.astype(str).str.strip()
+    return series.astype(str).str.strip().map(unneutralise)
 
 
 def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns: list[str],

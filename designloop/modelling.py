@@ -17,7 +17,7 @@ from designloop import acquisition as acq
 from designloop.batch import shrinks_with_variance
 from designloop.calibration import MIN_OBSERVATIONS, calibrate
 from designloop.calibration import warnings as calibration_warnings
-from designloop.conformal import conformal_quantile, gp_jackknife_plus
+from designloop.conformal import conformal_quantile, gp_jackknife_plus, min_results
 from designloop.errors import InputError
 from designloop.ood import ood_scores
 from designloop.prediction import RegressionPrediction
@@ -27,6 +27,8 @@ from designloop.surrogates import make_surrogate
 from designloop.surrogates.gp import GPRegressor
 
 CONFORMAL_LEVEL = 0.9
+# results needed before a suggestion's conformal interval is finite (9 at the 0.9 level)
+INTERVAL_MIN_RESULTS = max(MIN_OBSERVATIONS, min_results(CONFORMAL_LEVEL))
 SCREEN_MIN_POOL = 20_000  # candidates; below this a full prediction costs little anyway
 
 
@@ -196,11 +198,18 @@ def screens(campaign, fitted: Fitted, method: str, n_available: int) -> bool:
 
 
 def describe(campaign, fitted: Fitted, pred, available, local, info: dict) -> list[dict]:
-    """Per pick: predicted mean/sd or class probabilities, a conformal 90% interval or
-    prediction set, and the out-of-distribution score and flag."""
+    """Per pick: predicted mean/sd or class probabilities, a conformal 90% interval (None
+    until INTERVAL_MIN_RESULTS results are in) or prediction set, the out-of-distribution
+    score and flag, and, when optimising, `p_improve`: the model's probability that the
+    candidate beats the best so far (the incumbent the acquisition uses)."""
     rows = [_prediction(pred, i, fitted.classes) for i in local]
     picks = available[local]
     sub = _subset(pred, local)
+    goal = campaign.config.goal
+    if sub is not None and goal in ("maximize", "minimize") and "best_f" in info:
+        chance = acq.probability_of_improvement(sub, best_f=info["best_f"], goal=goal)
+        for row, p in zip(rows, chance.tolist(), strict=True):
+            row["p_improve"] = float(p)
     scores, flags, method = ood_scores(fitted.model, fitted.X[picks], fitted.X[fitted.rows], sub)
     info["ood_method"] = method
     for row, s, f in zip(rows, scores, flags, strict=True):
@@ -211,6 +220,12 @@ def describe(campaign, fitted: Fitted, pred, available, local, info: dict) -> li
         info["conformal_level"] = CONFORMAL_LEVEL
         for row, b in zip(rows, bounds, strict=True):
             row.update(b)
+    if sub is not None:  # an interval not yet finite is left empty
+        for row in rows:
+            for key in ("interval_lo", "interval_hi"):
+                value = row.get(key)
+                if value is None or not np.isfinite(value):
+                    row[key] = None
     return rows
 
 

@@ -10,12 +10,11 @@ from designloop.batch import botorch_batch, greedy_conditional, kriging_believer
 from designloop.batchbald import batch_bald
 from designloop.diversity import information_density, top_m_then_diverse
 from designloop.errors import InputError
+from designloop.names import SELECTIONS
 from designloop.prediction import ClassificationPrediction
 from designloop.selection import top_k
 from designloop.surrogates.gp import GPRegressor
 
-SELECTIONS = ("auto", "top_k", "greedy", "kriging_believer", "qlognei", "qucb", "batch_bald",
-              "diverse", "density")
 _KRIGING_BELIEVER_MAX_K = 8
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from designloop import modelling
 from designloop.campaign import Campaign
 from designloop.errors import InputError
+from designloop.io import neutralise_table, unneutralise
 from designloop.metrics import classification_metrics, regression_metrics
 from designloop.problems import Problem
 from designloop.strategies import Strategy, parse_strategies
@@ -107,6 +108,9 @@ def _resumable(output: Path, settings: dict) -> pd.DataFrame:
                          f"({' '.join(str(exc).split())}); {advice}") from None
     if done.empty:
         return done
+    for column in ("problem", "strategy"):  # written with spreadsheet formulas neutralised
+        if column in done.columns:
+            done[column] = done[column].map(unneutralise)
     missing = [c for c in [*settings, "strategy", "seed", "n_observed"] if c not in done.columns]
     if missing:
         raise InputError(f"{output} holds results without the settings they were run with "
@@ -228,6 +232,7 @@ def _collect(pairs, total: int, results: list, output: Path | None, progress: bo
         for _job, rows in pairs:
             results.extend(rows)
             if output is not None and output.suffix == ".csv":
-                pd.DataFrame(rows).to_csv(output, mode="a", index=False, header=not (
-                    output.exists() and output.stat().st_size))
+                header = not (output.exists() and output.stat().st_size)
+                neutralise_table(pd.DataFrame(rows)).to_csv(output, mode="a", index=False,
+                                                            header=header)
             bar.advance(task)

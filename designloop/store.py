@@ -313,6 +313,27 @@ class Store:
                  for s in suggestions],
             )
 
+    def discard_cycle(self, cycle: int) -> None:
+        """Remove the latest cycle and its suggestions in one transaction, as if it had never
+        been suggested: for a suggest step whose output could not be delivered.
+
+        Raises:
+            InputError: `cycle` is not the latest cycle, or some of its suggestions were
+                already observed or released (nothing is removed then).
+        """
+        with self.transaction():
+            latest = self._query("SELECT MAX(cycle) FROM cycles")[0][0]
+            if latest is None or int(cycle) != latest:
+                raise InputError(f"cycle {cycle} is not the latest cycle ({latest}) of "
+                                 f"{self.path}; only the latest can be discarded")
+            done = self._query("SELECT COUNT(*) FROM suggestions WHERE cycle = ? AND "
+                               "status != 'pending'", (int(cycle),))[0][0]
+            if done:
+                raise InputError(f"cycle {cycle} of {self.path} has {done} suggestion(s) "
+                                 "already observed or released; it is kept")
+            self._conn.execute("DELETE FROM suggestions WHERE cycle = ?", (int(cycle),))
+            self._conn.execute("DELETE FROM cycles WHERE cycle = ?", (int(cycle),))
+
     def cycles(self) -> pd.DataFrame:
         """One row per cycle: cycle, created_at, kind, surrogate, acquisition, n_observed and
         info (a dict)."""

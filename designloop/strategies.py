@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from designloop.acquisition import ACQUISITIONS
 from designloop.errors import InputError
-from designloop.selecting import SELECTIONS
+from designloop.names import SELECTIONS
 from designloop.surrogates import SURROGATES
 
 ALIASES = {

@@ -58,7 +58,7 @@ def main() -> None:
                "--goal", "maximize"]
         parts.append(block(cmd, run(cmd, folder)))
         for cycle in (1, 2, 3):
-            parts.append(f"\n## Cycle {cycle}\n\n" + (SUGGEST if cycle == 1 else ""))
+            parts.append(f"\n## Cycle {cycle}\n\n" + {1: SUGGEST, 2: READ}.get(cycle, ""))
             cmd = ["suggest", "lab.db", "-n", "4", "-o", "next.csv"]
             parts.append(block(cmd, run(cmd, folder)))
             batch = pd.read_csv(folder / "next.csv")
@@ -115,6 +115,16 @@ SUGGEST = """`suggest` fits the surrogate to what has been measured and picks th
 nothing measured yet, the first batch is drawn at random (an optimising campaign; one that
 explores starts from representative candidates instead). The batch is also
 written to `next.csv` for the lab.
+
+"""
+
+READ = """With results in, the model speaks. Each row is the experiment first (its id and
+conditions), then `p_improve`, the model's probability that it beats the best yield so far,
+the predicted yield and its sd, and the 90% interval, which needs 9 results (until then it
+reads `n/a (needs 9 results)` and is left empty in `next.csv`); `score` is the acquisition's
+own number. Columns that do not fit the terminal are named below the table; `next.csv`
+has them all. Text that a spreadsheet would run as a formula (`=...`, `+...`, `@...`) is
+written to the CSV with a leading `'`, and `observe` reads it back as it was.
 
 """
 

@@ -1,7 +1,8 @@
 """Acquisition functions: pure maps from a Prediction to scores `(N,)`, higher = query first.
 
-`ACQUISITIONS` is the one explicit table of names; `get_acquisition` looks a name up and
-accepts the kebab-case spelling the command line uses.
+`ACQUISITIONS` maps the names of `designloop.acquisition_names.MEANINGS` (the one table of
+names and meanings) to the functions; `get_acquisition` looks a name up and accepts the
+kebab-case spelling the command line uses.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from designloop.acquisition.regression import (
     probability_of_improvement,
     ucb,
 )
-from designloop.errors import AcquisitionError, InputError
+from designloop.acquisition_names import MEANINGS, canonical
+from designloop.acquisition_names import describe as describe
+from designloop.errors import AcquisitionError
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
 
 
@@ -76,39 +79,13 @@ def random(pred, *, rng: np.random.Generator | int | None = None, **context) -> 
     return torch.from_numpy(gen.random(pred.n))
 
 
-ACQUISITIONS: dict[str, Callable[..., Tensor]] = {
-    "least_confidence": least_confidence,
-    "margin": margin,
-    "entropy": entropy,
-    "bald": bald,
-    "vote_entropy": vote_entropy,
-    "kl_disagreement": kl_disagreement,
-    "variation_ratio": variation_ratio,
-    "max_variance": max_variance,
-    "ucb": ucb,
-    "expected_improvement": expected_improvement,
-    "log_expected_improvement": log_expected_improvement,
-    "probability_of_improvement": probability_of_improvement,
-    "expected_gradient_length": expected_gradient_length,
-    "random": random,
-}
+# every registered name is the name of its function in this module
+ACQUISITIONS: dict[str, Callable[..., Tensor]] = {name: globals()[name] for name in MEANINGS}
 
 
 def get_acquisition(name: str) -> Callable[..., Tensor]:
     """The acquisition function called `name` (snake_case or kebab-case)."""
-    key = name.strip().lower().replace("-", "_")
-    if key not in ACQUISITIONS:
-        raise InputError(
-            f"unknown acquisition {name!r}; choose one of: {', '.join(ACQUISITIONS)}"
-        )
-    return ACQUISITIONS[key]
-
-
-def describe(name: str) -> str:
-    """One-line meaning of an acquisition: the first paragraph of its docstring."""
-    doc = (get_acquisition(name).__doc__ or "").strip()
-    first = doc.split("\n\n")[0]
-    return " ".join(line.strip() for line in first.splitlines()).rstrip(".")
+    return ACQUISITIONS[canonical(name)]
 
 
 def score(name: str, pred, **context) -> Tensor:
