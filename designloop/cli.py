@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from designloop import acquisition as acq
@@ -364,7 +365,9 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except DesignloopError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        # escaped: a message such as "pip install 'designloop[chem]'" is not rich markup
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False,
+                  soft_wrap=True)
         raise SystemExit(2 if isinstance(exc, InputError) else 1) from None
     except typer.Abort:
         raise SystemExit(1) from None

@@ -26,13 +26,14 @@ def _first_rows(mask: np.ndarray, limit: int = 5) -> str:
 
 
 def infer_role(series: pd.Series) -> str:
-    """'numeric' for numbers, 'smiles' for valid SMILES strings, else 'categorical'."""
+    """'numeric' for numbers, 'smiles' for text that parses as molecules (only when RDKit is
+    installed), else 'categorical': names such as THF or DMF are categories either way."""
     if pd.api.types.is_bool_dtype(series):
         return "categorical"
     if pd.api.types.is_numeric_dtype(series):
         return "numeric"
     values = series.dropna().astype(str).unique()
-    if len(values) and molecules.looks_like_smiles(values):
+    if len(values) and molecules.rdkit_available() and molecules.looks_like_smiles(values):
         return "smiles"
     return "categorical"
 

@@ -320,3 +320,29 @@ def test_large_pools_are_screened_with_the_same_suggestions(acquisition, monkeyp
     cols = ["score", "predicted_mean", "predicted_sd", "interval_lo", "interval_hi"]
     np.testing.assert_allclose(screened[cols].to_numpy(float), full[cols].to_numpy(float),
                                rtol=0, atol=1e-8)
+
+
+@pytest.fixture
+def without_rdkit(monkeypatch):
+    """RDKit made unimportable, as on a machine without the chem extra."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "rdkit" or m.startswith("rdkit.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "rdkit", None)
+
+
+def test_text_columns_are_categories_without_rdkit(without_rdkit):
+    truth = suzuki()
+    truth["solvent"] = truth["solvent"].map({"thf": "THF", "dmf": "DMF", "water": "H2O"})
+    truth["ligand"] = np.array(["CCO", "c1ccccc1O", "CCN"])[np.arange(36) % 3]
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize", seed=0)
+    assert c.encoder.roles_ == {"temperature": "numeric", "catalyst": "numeric",
+                                "solvent": "categorical", "ligand": "categorical"}
+    assert c.encoder.features().shape == (36, 2 + 3 + 3)
+    answer(c, c.suggest(4), truth)
+    picks = c.suggest(2)
+    assert len(picks) == 2 and picks["predicted_mean"].notna().all()
+    assert c.store.cycles()["kind"].tolist() == ["initial", "model"]
+    with pytest.raises(dl.InputError, match=r"need RDKit: pip install 'designloop\[chem\]'"):
+        dl.Campaign(truth.drop(columns="yield"), target="yield", roles={"ligand": "smiles"})

@@ -228,3 +228,19 @@ def test_benchmark_command(tmp_path, capsys, monkeypatch):
 def test_every_command_has_help(command, capsys, monkeypatch):
     code, out, err = run([command, "--help"], capsys, monkeypatch)
     assert code == 0 and "Usage:" in out and "--help" in out and "Traceback" not in out + err
+
+
+def test_explicit_smiles_without_rdkit_gives_the_install_hint(lab, capsys, monkeypatch):
+    d, _ = lab
+    for name in [m for m in sys.modules if m == "rdkit" or m.startswith("rdkit.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "rdkit", None)
+    code, _, err = run(["init", d / "lab.db", "-c", d / "candidates.csv", "-t", "yield_pct",
+                        "--smiles", "solvent"], capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1
+    assert "SMILES columns need RDKit: pip install 'designloop[chem]'" in err
+    assert not (d / "lab.db").exists()
+    code, out, err = run(["init", d / "lab.db", "-c", d / "candidates.csv", "-t", "yield_pct"],
+                         capsys, monkeypatch)
+    assert code == 0, err
+    assert "categorical" in out and "one-hot, 2 levels" in out and "molecules" not in out
