@@ -12,6 +12,7 @@ from designloop.acquisition import ACQUISITIONS
 from designloop.diversity import INITIAL_DESIGNS
 from designloop.errors import InputError
 from designloop.matching import ID
+from designloop.names import GOAL_ALIASES, canonical, spelled
 from designloop.selecting import SELECTIONS
 from designloop.surrogate_choice import AUTO
 from designloop.surrogates import SURROGATES
@@ -41,10 +42,7 @@ CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest"
 
 
 def _canonical(name: str, table: dict, what: str) -> str:
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in table:
-        raise InputError(f"unknown {what} {name!r}; choose one of: {', '.join(table)}")
-    return key
+    return canonical(name, table, what)
 
 
 CUSTOM = "custom:"
@@ -149,10 +147,16 @@ class CampaignConfig:
             raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
         if len(candidates) == 0:
             raise InputError(f"{source}: the candidate table has no rows")
+        # one spelling everywhere (designloop.names): "maximise", "max-variance", "ei", ...
+        task, goal = spelled(task), spelled(goal, "goal")
+        selection, incumbent = spelled(selection), spelled(incumbent)
+        initial_design = spelled(initial_design, "initial_design")
+        smiles_encoding = spelled(smiles_encoding, "smiles_encoding")
         if task not in TASKS:
             raise InputError(f"task must be one of {TASKS}, got {task!r}")
         if goal not in GOALS:
-            raise InputError(f"goal must be one of {GOALS}, got {goal!r}")
+            raise InputError(f"goal must be one of {GOALS} (or {', '.join(GOAL_ALIASES)}), "
+                             f"got {goal!r}")
         if task == "classification" and goal != "explore":
             raise InputError("a classification campaign explores: use goal='explore'")
         ignore = list(ignore or [])

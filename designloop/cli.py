@@ -21,6 +21,7 @@ from designloop import acquisition as acq
 from designloop.campaign import Campaign
 from designloop.errors import DesignloopError, InputError
 from designloop.io import read_table
+from designloop.names import spelled
 from designloop.store import Store
 
 app = typer.Typer(
@@ -73,14 +74,14 @@ def init(
     db: Db,
     candidates: Annotated[Path, typer.Option("--candidates", "-c", help="CSV, one row per candidate")],
     target: Annotated[str, typer.Option("--target", "-t", help="Column the lab measures")],
-    goal: Annotated[str, typer.Option(help="explore | maximize | minimize")] = "explore",
+    goal: Annotated[str, typer.Option(help="explore | maximize | minimize (also maximise/max, minimise/min)")] = "explore",
     task: Annotated[str, typer.Option(help="regression | classification")] = "regression",
     smiles: Annotated[str | None, typer.Option(help="Comma-separated SMILES columns (else inferred)")] = None,
     categorical: Annotated[str | None, typer.Option(help="Comma-separated categorical columns")] = None,
     numeric: Annotated[str | None, typer.Option(help="Comma-separated numeric columns")] = None,
     ignore: Annotated[str | None, typer.Option(help="Comma-separated columns that are not features")] = None,
     surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest | auto (classification default: chosen by cross-validation)")] = None,
-    acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions")] = None,
+    acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions (short names: ei, log-ei, pi, ucb, variance, ...)")] = None,
     encoding: Annotated[str, typer.Option(help="SMILES encoding: auto | onehot | morgan | descriptors")] = "auto",
     morgan_radius: Annotated[int, typer.Option(help="Morgan fingerprint radius")] = 2,
     morgan_bits: Annotated[int, typer.Option(help="Morgan fingerprint length")] = 1024,
@@ -123,7 +124,7 @@ def init(
         raise
     _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
     s = campaign.status()
-    out.print(f"Created {db}: {s['candidates']} candidates, target '{target}' ({task}, {goal}), "
+    out.print(f"Created {db}: {s['candidates']} candidates, target '{target}' ({s['task']}, {s['goal']}), "
               f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
               f"{s['measured']} already measured.")
     out.print(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")
@@ -137,7 +138,7 @@ def suggest(
     candidates: Annotated[Path | None, typer.Option(help="One-shot: candidate CSV")] = None,
     results: Annotated[Path | None, typer.Option(help="One-shot: results so far (CSV)")] = None,
     target: Annotated[str | None, typer.Option(help="One-shot: the measured column")] = None,
-    goal: Annotated[str, typer.Option(help="One-shot: explore | maximize | minimize")] = "explore",
+    goal: Annotated[str, typer.Option(help="One-shot: explore | maximize | minimize (also maximise/max, minimise/min)")] = "explore",
     task: Annotated[str, typer.Option(help="One-shot: regression | classification")] = "regression",
     seed: Annotated[int, typer.Option(help="One-shot: seed")] = 0,
 ) -> None:
@@ -268,7 +269,7 @@ def benchmark(
     noise: Annotated[float, typer.Option(help="Observation noise sd for test functions")] = 0.0,
     lookup: Annotated[Path | None, typer.Option(help="Your own CSV as a lookup table")] = None,
     target: Annotated[str | None, typer.Option(help="With --lookup: the measured column")] = None,
-    goal: Annotated[str, typer.Option(help="With --lookup: maximize | minimize")] = "maximize",
+    goal: Annotated[str, typer.Option(help="With --lookup: maximize | minimize (also maximise/max, minimise/min)")] = "maximize",
     task: Annotated[str, typer.Option(help="With --lookup: regression | classification")] = "regression",
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Local processes")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")] = None,
@@ -289,6 +290,7 @@ def benchmark(
     if lookup is not None:
         if target is None:
             raise InputError("--lookup needs --target, the measured column")
+        task = spelled(task)
         if task not in ("regression", "classification"):
             raise InputError(f"--task must be regression or classification, got {task!r}")
         prob = problem_from_csv(lookup, target, "explore" if task == "classification" else goal,

@@ -346,3 +346,29 @@ def test_text_columns_are_categories_without_rdkit(without_rdkit):
     assert c.store.cycles()["kind"].tolist() == ["initial", "model"]
     with pytest.raises(dl.InputError, match=r"need RDKit: pip install 'designloop\[chem\]'"):
         dl.Campaign(truth.drop(columns="yield"), target="yield", roles={"ligand": "smiles"})
+
+
+@pytest.mark.parametrize("goal, acquisition, expected", [
+    ("maximise", "ei", ("maximize", "log_expected_improvement")),
+    ("Max", "log-ei", ("maximize", "log_expected_improvement")),
+    ("minimise", "UCB", ("minimize", "ucb")),
+    ("min", "expected-improvement", ("minimize", "expected_improvement")),
+    ("explore", "max-variance", ("explore", "max_variance")),
+    ("explore", "variance", ("explore", "max_variance")),
+])
+def test_goal_and_acquisition_aliases(goal, acquisition, expected):
+    from designloop.campaign_config import CampaignConfig
+
+    df = suzuki().drop(columns="yield")
+    c = dl.Campaign(df, target="yield", goal=goal, acquisition=acquisition,
+                    selection="top-k", initial_design="K-Means")
+    assert (c.config.goal, c.config.acquisition) == expected
+    assert (c.config.selection, c.config.initial_design) == ("top_k", "kmeans")
+    config = CampaignConfig.create(
+        df, target="yield", task="Regression", goal=goal, surrogate="GP",
+        acquisition=acquisition, batch_size=1, seed=0, roles=None, smiles_encoding="auto",
+        surrogate_params=None, acquisition_params=None, ignore=None, source="t")
+    assert (config.task, config.goal, config.acquisition) == ("regression", *expected)
+    assert dl.get_acquisition(acquisition) is dl.ACQUISITIONS[expected[1]]
+    with pytest.raises(dl.InputError, match=r"goal must be one of .*maximise"):
+        dl.Campaign(df, target="yield", goal="maximum")

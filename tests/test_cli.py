@@ -244,3 +244,23 @@ def test_explicit_smiles_without_rdkit_gives_the_install_hint(lab, capsys, monke
                          capsys, monkeypatch)
     assert code == 0, err
     assert "categorical" in out and "one-hot, 2 levels" in out and "molecules" not in out
+
+
+def test_goal_and_acquisition_spellings(lab, capsys, monkeypatch):
+    d, _ = lab
+    code, out, err = run(["init", d / "lab.db", "-c", d / "candidates.csv", "-t", "yield_pct",
+                          "--goal", "maximise", "--acquisition", "ei", "--selection", "top-k"],
+                         capsys, monkeypatch)
+    assert code == 0, err
+    assert "(regression, maximize)" in out and "acquisition log_expected_improvement" in out
+    code, out, err = run(["suggest", "--candidates", d / "candidates.csv", "--target",
+                          "yield_pct", "--goal", "min", "-n", "2"], capsys, monkeypatch)
+    assert code == 0, err
+    lookup = d / "lookup.csv"
+    pd.DataFrame({"x": np.linspace(0, 1, 20), "y": np.sin(6 * np.linspace(0, 1, 20))}).to_csv(
+        lookup, index=False)
+    code, text, err = run(["benchmark", "--lookup", lookup, "--target", "y", "--goal",
+                           "minimise", "--strategies", "log-ei,pi", "--seeds", "1", "--budget",
+                           "4"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "log-ei" in text and "simple_regret after 4" in " ".join(text.split())

@@ -32,7 +32,8 @@ from designloop.acquisition.regression import (
     probability_of_improvement,
     ucb,
 )
-from designloop.errors import AcquisitionError, InputError
+from designloop.errors import AcquisitionError
+from designloop.names import canonical
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
 
 
@@ -95,13 +96,9 @@ ACQUISITIONS: dict[str, Callable[..., Tensor]] = {
 
 
 def get_acquisition(name: str) -> Callable[..., Tensor]:
-    """The acquisition function called `name` (snake_case or kebab-case)."""
-    key = name.strip().lower().replace("-", "_")
-    if key not in ACQUISITIONS:
-        raise InputError(
-            f"unknown acquisition {name!r}; choose one of: {', '.join(ACQUISITIONS)}"
-        )
-    return ACQUISITIONS[key]
+    """The acquisition function called `name` (snake_case or kebab-case, or an alias of
+    `designloop.names`, e.g. "ei")."""
+    return ACQUISITIONS[canonical(name, ACQUISITIONS, "acquisition")]
 
 
 def describe(name: str) -> str:
