@@ -1,18 +1,29 @@
-"""Reading the user's tables: CSV files with a BOM, `;` separators or stray spaces in the
-headers are read as meant; a missing, empty or unreadable file is an InputError naming it."""
+"""Reading the user's tables: CSV files with a BOM, `;` separators, decimal commas or stray
+spaces in the headers are read as meant; a missing, empty or unreadable file, or one whose
+numbers cannot be read without guessing, is an InputError naming it."""
 
 from __future__ import annotations
 
 import csv
+import io
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from designloop.errors import InputError
 
+_COMMA_NUMBER = re.compile(r"[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?")
+_POINT_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}([.' \u00a0]\d{3})+(,\d+)?")
+
 
 def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
     """Read a CSV (comma, semicolon or tab separated) into a DataFrame.
+
+    In a semicolon or tab separated file, a column whose every cell is a number written with
+    a decimal comma (`1,5`) is read as numbers; one that mixes decimal commas and points, or
+    groups thousands (`1.234,5`), is refused naming a line of each.
 
     Args:
         path: the file.
@@ -41,8 +52,10 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise InputError(f"{what} file {path} repeats the column(s) {repeated}; rename them")
+    _check_field_counts(text, sep, len(header), f"{what} file {path}")
     try:
-        df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True)
+        df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True,
+                         index_col=False)  # a trailing separator never shifts the columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{what} file {path} is not a readable CSV table: {exc}") from None
     df.columns = [str(c).strip() for c in df.columns]
@@ -51,4 +64,49 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
     for col in df.columns:
         if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
             df[col] = df[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+            if sep != ",":  # a comma inside a `;` or tab separated cell: a decimal comma?
+                df[col] = _decimal_commas(df[col], f"{what} file {path}")
     return df
+
+
+def _check_field_counts(text: str, sep: str, n_header: int, where: str) -> None:
+    """Refuse a data line with more cells than the header: pandas would silently turn the
+    first column into the row labels and shift every value (`1,5` in a one-column file)."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    next(reader, None)
+    for row in reader:
+        if len(row) > n_header and any(cell.strip() for cell in row[n_header:]):
+            hint = (" If its numbers use decimal commas, separate the columns with ';'"
+                    if sep == "," else "")
+            raise InputError(
+                f"{where}: line {reader.line_num} has {len(row)} cells but the header has "
+                f"{n_header} column(s); give every row one cell per column.{hint}")
+
+
+def _decimal_commas(series: pd.Series, where: str) -> pd.Series:
+    """A text column whose every cell is a number written with a decimal comma (`1,5`, `-2`,
+    `3,0e-4`) as float numbers; a column that mixes decimal commas with decimal points, or
+    groups thousands (`1.234,5`), is refused rather than read as categories."""
+    cells = series.dropna()
+    cells = cells[cells.map(lambda v: isinstance(v, str) and v != "")]
+    if cells.empty or not cells.str.contains(",", regex=False).any():
+        return series
+    comma = cells.map(lambda v: bool(_COMMA_NUMBER.fullmatch(v)))
+    if comma.all():
+        return pd.to_numeric(series.map(
+            lambda v: v.replace(",", ".") if isinstance(v, str) else v), errors="raise")
+    point = cells.map(lambda v: bool(_POINT_NUMBER.fullmatch(v)))
+    grouped = cells.map(lambda v: bool(_GROUPED_NUMBER.fullmatch(v)))
+    if (comma | point).all():
+        first = int(cells.index[cells.str.contains(",", regex=False).to_numpy()][0]) + 2
+        other = int(cells.index[~comma.to_numpy()][0]) + 2
+        raise InputError(
+            f"{where}: column '{series.name}' mixes decimal commas (line {first}: "
+            f"{series[first - 2]!r}) and decimal points (line {other}: {series[other - 2]!r}); "
+            "write every number of the column the same way")
+    if (comma | point | grouped).all():
+        other = int(cells.index[(grouped & ~comma & ~point).to_numpy()][0]) + 2
+        raise InputError(
+            f"{where}: column '{series.name}' groups thousands (line {other}: "
+            f"{series[other - 2]!r}); save the file without thousands separators")
+    return series
