@@ -372,3 +372,19 @@ def test_goal_and_acquisition_aliases(goal, acquisition, expected):
     assert dl.get_acquisition(acquisition) is dl.ACQUISITIONS[expected[1]]
     with pytest.raises(dl.InputError, match=r"goal must be one of .*maximise"):
         dl.Campaign(df, target="yield", goal="maximum")
+
+
+def test_tiny_targets_get_the_same_suggestions_and_scaled_predictions():
+    truth = suzuki()
+    runs = {}
+    for factor in (1.0, 1e-12):
+        scaled = truth.assign(**{"yield": truth["yield"] * factor})
+        c = dl.Campaign(scaled.drop(columns="yield"), target="yield", goal="maximize", seed=0,
+                        diagnostics=False)
+        c.observe(scaled.iloc[::4])
+        runs[factor] = c.suggest(3)
+    unit, tiny = runs[1.0], runs[1e-12]
+    assert tiny.candidate_id.tolist() == unit.candidate_id.tolist()
+    for col in ("predicted_mean", "predicted_sd", "interval_lo", "interval_hi"):
+        np.testing.assert_allclose(tiny[col] / 1e-12, unit[col], rtol=0.02)
+    assert tiny["predicted_sd"].max() < 1e-10
