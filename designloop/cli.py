@@ -186,14 +186,22 @@ def suggest(
 
 
 @app.command()
-def observe(db: Db, results: Annotated[Path, typer.Argument(help="CSV with the measured target")]) -> None:
+def observe(
+    db: Db,
+    results: Annotated[Path, typer.Argument(help="CSV with the measured target")],
+    replicates: Annotated[bool, typer.Option("--replicates", help="Also record rows that repeat a recorded measurement exactly (true replicates that came out identical)")] = False,
+) -> None:
     """Record measured results (matched by candidate_id, or by the feature columns).
+
+    A row that repeats a recorded measurement exactly (same candidate, same value) is
+    refused, so that a file observed twice is not counted twice; a new value for a measured
+    candidate is kept as a replicate.
 
     Example: designloop observe lab.db next.csv
     """
     campaign = _open(db)
     table = read_table(results, "results")
-    count = campaign.observe(table, source=str(results))
+    count = campaign.observe(table, source=str(results), allow_replicates=replicates)
     skipped = len(table) - count
     note = f"; {skipped} row(s) without a value left as they were" if skipped else ""
     out.print(f"Recorded {count} result(s) from {results}{note}.")
@@ -221,21 +229,38 @@ def history(
     db: Db,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV to standard output")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write CSV to a file")] = None,
+    observations: Annotated[bool, typer.Option("--observations", help="List every measurement instead (with its observation id, and when it was retracted)")] = False,
 ) -> None:
     """Every suggestion of every cycle, with what came back.
 
     Example: designloop history lab.db --csv > history.csv
     """
-    frame = _open(db).history()
+    campaign = _open(db)
+    if observations:
+        frame = campaign.observations(retracted=True)
+        front = ["id", "candidate_id", campaign.config.target, "created_at", "source",
+                 "retracted_at", "reason"]
+        frame = frame[front + [c for c in frame.columns if c not in front]]
+    else:
+        frame = campaign.history()
     if output is not None:
         frame.to_csv(output, index=False)
         out.print(f"Wrote {output} ({len(frame)} rows)")
     elif csv:
         frame.to_csv(sys.stdout, index=False)
+    elif observations:
+        _show(frame, f"Measurements in {db}", max_rows=200)
     else:
         cols = ["cycle", "kind", "acquisition", "candidate_id", "rank", "score", "status"]
         extra = [c for c in frame.columns if c in ("measured_mean", "measured", "predicted_mean")]
         _show(frame[cols + extra], f"History of {db}")
+        gone = campaign.observations(retracted=True)
+        gone = gone[gone["retracted_at"].notna()]
+        for row in gone.to_dict("records"):
+            why = f" ({row['reason']})" if row["reason"] else ""
+            out.print(f"retracted at {row['retracted_at']}: observation {row['id']}, candidate "
+                      f"{row['candidate_id']} = {row[campaign.config.target]} from "
+                      f"{row['source']}{why}", highlight=False)
 
 
 @app.command()
@@ -255,6 +280,38 @@ def release(
         except ValueError:
             raise InputError(f"--ids must be whole numbers separated by commas, got {ids!r}") from None
     out.print(f"Released {campaign.release(chosen)} pending suggestion(s).")
+
+
+@app.command()
+def forget(
+    db: Db,
+    ids: Annotated[str | None, typer.Option("--id", "--ids", help="Comma-separated candidate ids (as in the suggestions): every measurement of these candidates")] = None,
+    observation: Annotated[str | None, typer.Option("--observation", help="Comma-separated observation ids (the id column of: designloop history DB --observations): single measurements")] = None,
+    reason: Annotated[str, typer.Option(help="Why, kept in the log")] = "",
+) -> None:
+    """Retract wrong measurements: they stay in the campaign file, marked retracted with the
+    time and reason, and no longer count (history lists them).
+
+    --id takes candidate ids and retracts every measurement of those candidates;
+    --observation takes observation ids and retracts single measurements (one replicate).
+
+    Example: designloop forget lab.db --id 12 --reason "wrong vial"
+    """
+    campaign = _open(db)
+    if (ids is None) == (observation is None):
+        raise InputError("give --id CANDIDATE_IDS or --observation OBSERVATION_IDS (one of the two)")
+    text = ids if ids is not None else observation
+    what = "--id" if ids is not None else "--observation"
+    try:
+        chosen = [int(i) for i in _columns(text)]
+    except ValueError:
+        raise InputError(f"{what} must be whole numbers separated by commas, got {text!r}") from None
+    if ids is not None:
+        count = campaign.forget(candidate_ids=chosen, reason=reason)
+    else:
+        count = campaign.forget(observation_ids=chosen, reason=reason)
+    out.print(f"Retracted {count} measurement(s); they stay in {db}, marked retracted.")
+    _print_status(campaign)
 
 
 @app.command()

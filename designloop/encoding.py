@@ -16,6 +16,15 @@ from designloop import molecules
 from designloop.errors import InputError
 
 ROLES = ("numeric", "categorical", "smiles")
+# larger numbers overflow float arithmetic once squared (variances, distances): refused
+MAX_MAGNITUDE = 1e150
+
+
+def out_of_range(values) -> np.ndarray:
+    """Mask of the numbers no model can use: infinite, or larger than MAX_MAGNITUDE."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isinf(values) | (np.abs(values) > MAX_MAGNITUDE)
 SMILES_ENCODINGS = ("onehot", "morgan", "descriptors")
 
 
@@ -105,6 +114,15 @@ class Encoder:
                     raise InputError(
                         f"{source}: column '{col}' is numeric but not a number at line(s) "
                         f"{_first_rows(bad)}; fix those cells or give it the role categorical"
+                    )
+                huge = out_of_range(values.to_numpy(dtype=float))
+                if huge.any():
+                    shown = [str(v) for v in series[huge].head(3)]
+                    raise InputError(
+                        f"{source}: column '{col}' holds {', '.join(shown)} at line(s) "
+                        f"{_first_rows(huge)}: numbers must be finite and at most "
+                        f"{MAX_MAGNITUDE:.0e} in size; fix those cells, or rescale the column "
+                        "(other units, or its logarithm)"
                     )
             if role == "smiles":
                 molecules.check_smiles(series.astype(str).tolist(), col, source)

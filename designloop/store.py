@@ -1,9 +1,10 @@
 """The durable log of a campaign: one SQLite file (or memory) holding the configuration,
 the candidate table, every cycle, suggestion and observation.
 
-Each write (`record_cycle`, `add_observations`, `release`) is one transaction, so a crash at
-any point leaves the file readable with every committed cycle intact. Nothing is pickled:
-tables are JSON, values are SQLite numbers and text.
+Each write (`record_cycle`, `add_observations`, `release`, `retract`) is one transaction,
+so a crash at any point leaves the file readable with every committed cycle intact. Nothing
+is pickled: tables are JSON, values are SQLite numbers and text. Nothing is deleted either:
+a retracted observation stays, marked with when and why.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pandas as pd
 
 from designloop.errors import InputError
 
-SCHEMA_VERSION = 2  # 2: the configuration holds the incumbent and the GP prior
+SCHEMA_VERSION = 3  # 2: the configuration holds the incumbent and the GP prior;
+# 3: observations can be retracted (table retractions), which older versions would not see
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +50,11 @@ CREATE TABLE IF NOT EXISTS observations (
     source TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS observations_candidate ON observations(candidate_id);
+CREATE TABLE IF NOT EXISTS retractions (
+    observation_id INTEGER PRIMARY KEY REFERENCES observations(id),
+    created_at TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
 """
 
 
@@ -221,9 +228,29 @@ class Store:
                 f"UPDATE suggestions SET status='observed' WHERE status='pending' "
                 f"AND candidate_id IN ({marks})", [int(c) for c in candidate_ids])
 
-    def observations(self) -> pd.DataFrame:
-        rows = self._query("SELECT * FROM observations ORDER BY id")
-        return pd.DataFrame(rows, columns=["id", "candidate_id", "value", "created_at", "source"])
+    def observations(self, retracted: bool = False) -> pd.DataFrame:
+        """The measurements in the order recorded: those in force, or with `retracted`
+        every one, with `retracted_at` and `reason` (empty for those in force)."""
+        cols = ["id", "candidate_id", "value", "created_at", "source"]
+        if not retracted:
+            rows = self._query("SELECT * FROM observations WHERE id NOT IN "
+                               "(SELECT observation_id FROM retractions) ORDER BY id")
+            return pd.DataFrame(rows, columns=cols)
+        rows = self._query("SELECT o.*, r.created_at, r.reason FROM observations o LEFT JOIN "
+                           "retractions r ON r.observation_id = o.id ORDER BY o.id")
+        return pd.DataFrame(rows, columns=[*cols, "retracted_at", "reason"])
+
+    def retract(self, observation_ids: list[int], reason: str = "") -> None:
+        """Mark observations as retracted, in one transaction: they stay in the file, with
+        when and why, but no longer count. The caller checks that the ids are in force."""
+        stamp = now()
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT INTO retractions (observation_id, created_at, reason) VALUES (?, ?, ?)",
+                [(int(i), stamp, reason) for i in observation_ids])
+            # a file older than retractions is now one that older versions must not read
+            self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND "
+                               "CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
 
 
 class _Transaction:
