@@ -44,13 +44,16 @@ class Campaign:
             results already measured (empty where not); `candidate_id` is added (0..N-1).
         target: the column the lab measures.
         task: "regression" or "classification".
-        goal: "explore" (learn the whole space), "maximize" or "minimize".
+        goal: "explore" (learn the whole space), "maximize" or "minimize" ("maximise",
+            "max", "minimise", "min" too: every name here is read through the one table of
+            spellings in `designloop.names`, hyphens or underscores, any case).
         surrogate: a name from `designloop.SURROGATES` or a surrogate object (fit/predict).
             Default: "gp" for regression; "auto" for classification, which uses the
             classifier (GP classifier, deep ensemble or forest) with the lowest
             cross-validated Brier score on the labels so far and logs why.
         acquisition: a name from `designloop.ACQUISITIONS` (default: "max_variance" to
-            explore, "log_expected_improvement" to optimise, "bald" for classification) or a
+            explore, "log_expected_improvement" to optimise, "bald" for classification; short
+            names such as "ei", "log-ei", "pi" or "variance" are accepted) or a
             function `(prediction, **context) -> scores (N,)`. Objects of the user's own
             making are not stored in the log: pass them again to `Campaign.open`.
         batch_size: default number of suggestions per cycle.
