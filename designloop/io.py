@@ -9,12 +9,11 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from designloop.errors import InputError
 
-_COMMA_NUMBER = re.compile(r"[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?")
-_POINT_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}([.' \u00a0]\d{3})+(,\d+)?")
 
 
@@ -72,6 +71,9 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
 def _check_field_counts(text: str, sep: str, n_header: int, where: str) -> None:
     """Refuse a data line with more cells than the header: pandas would silently turn the
     first column into the row labels and shift every value (`1,5` in a one-column file)."""
+    lines = text.splitlines()
+    if max((line.count(sep) for line in lines[1:]), default=0) <= lines[0].count(sep):
+        return  # quick path: no line has more separators than the header (quoted or not)
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     next(reader, None)
     for row in reader:
@@ -87,26 +89,30 @@ def _decimal_commas(series: pd.Series, where: str) -> pd.Series:
     """A text column whose every cell is a number written with a decimal comma (`1,5`, `-2`,
     `3,0e-4`) as float numbers; a column that mixes decimal commas with decimal points, or
     groups thousands (`1.234,5`), is refused rather than read as categories."""
-    cells = series.dropna()
-    cells = cells[cells.map(lambda v: isinstance(v, str) and v != "")]
-    if cells.empty or not cells.str.contains(",", regex=False).any():
+    if not series.astype(str).str.contains(",", regex=False).any():
         return series
-    comma = cells.map(lambda v: bool(_COMMA_NUMBER.fullmatch(v)))
-    if comma.all():
-        return pd.to_numeric(series.map(
-            lambda v: v.replace(",", ".") if isinstance(v, str) else v), errors="raise")
-    point = cells.map(lambda v: bool(_POINT_NUMBER.fullmatch(v)))
-    grouped = cells.map(lambda v: bool(_GROUPED_NUMBER.fullmatch(v)))
-    if (comma | point).all():
-        first = int(cells.index[cells.str.contains(",", regex=False).to_numpy()][0]) + 2
-        other = int(cells.index[~comma.to_numpy()][0]) + 2
+    filled = series.map(lambda v: isinstance(v, str) and v != "").to_numpy(dtype=bool)
+    cells = series[filled].astype(str)
+    comma = cells.str.contains(",", regex=False).to_numpy(dtype=bool)
+    point = cells.str.contains(".", regex=False).to_numpy(dtype=bool)
+    as_comma = pd.to_numeric(cells.str.replace(",", ".", regex=False), errors="coerce")
+    number = as_comma.notna().to_numpy() & ~point
+    if point.any():
+        number |= pd.to_numeric(cells, errors="coerce").notna().to_numpy() & ~comma
+    if number.all() and not point.any():
+        out = pd.Series(np.nan, index=series.index, dtype=float)
+        out[filled] = as_comma.to_numpy(dtype=float)
+        return out
+    if number.all():
+        first, other = cells.index[comma][0], cells.index[point][0]
         raise InputError(
-            f"{where}: column '{series.name}' mixes decimal commas (line {first}: "
-            f"{series[first - 2]!r}) and decimal points (line {other}: {series[other - 2]!r}); "
+            f"{where}: column '{series.name}' mixes decimal commas (line {first + 2}: "
+            f"{series[first]!r}) and decimal points (line {other + 2}: {series[other]!r}); "
             "write every number of the column the same way")
-    if (comma | point | grouped).all():
-        other = int(cells.index[(grouped & ~comma & ~point).to_numpy()][0]) + 2
+    rest = cells[~number]
+    if rest.map(lambda v: bool(_GROUPED_NUMBER.fullmatch(v))).all():
+        other = rest.index[0]
         raise InputError(
-            f"{where}: column '{series.name}' groups thousands (line {other}: "
-            f"{series[other - 2]!r}); save the file without thousands separators")
+            f"{where}: column '{series.name}' groups thousands (line {other + 2}: "
+            f"{series[other]!r}); save the file without thousands separators")
     return series
