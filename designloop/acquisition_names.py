@@ -8,7 +8,7 @@ names, in the same order, to the functions, whose docstrings open with these mea
 
 from __future__ import annotations
 
-from designloop.errors import InputError
+from designloop import names
 
 MEANINGS: dict[str, str] = {
     "least_confidence": "Least confidence: 1 - max_y p(y|x) of the mean predictive",
@@ -41,15 +41,13 @@ MEANINGS: dict[str, str] = {
 
 
 def canonical(name: str) -> str:
-    """The registered name for `name` (snake_case or the command line's kebab-case).
+    """The registered name for `name` (snake_case, the command line's kebab-case, or an
+    alias of `designloop.names`, e.g. "ei").
 
     Raises:
         InputError: no acquisition has that name.
     """
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in MEANINGS:
-        raise InputError(f"unknown acquisition {name!r}; choose one of: {', '.join(MEANINGS)}")
-    return key
+    return names.canonical(name, MEANINGS, "acquisition")
 
 
 def describe(name: str) -> str:

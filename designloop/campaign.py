@@ -21,6 +21,7 @@ from designloop.campaign_config import CampaignConfig, target_values
 from designloop.errors import CalibrationWarning, InputError
 from designloop.io import unneutralise, write_table
 from designloop.matching import ID, match_rows
+from designloop.matching import candidate_ids as candidate_ids_checked
 from designloop.store import Store
 
 INITIAL_REASONS = {
@@ -39,13 +40,16 @@ class Campaign:
             results already measured (empty where not); `candidate_id` is added (0..N-1).
         target: the column the lab measures.
         task: "regression" or "classification".
-        goal: "explore" (learn the whole space), "maximize" or "minimize".
+        goal: "explore" (learn the whole space), "maximize" or "minimize" ("maximise",
+            "max", "minimise", "min" too: every name here is read through the one table of
+            spellings in `designloop.names`, hyphens or underscores, any case).
         surrogate: a name from `designloop.SURROGATES` or a surrogate object (fit/predict).
             Default: "gp" for regression; "auto" for classification, which uses the
             classifier (GP classifier, deep ensemble or forest) with the lowest
             cross-validated Brier score on the labels so far and logs why.
         acquisition: a name from `designloop.ACQUISITIONS` (default: "max_variance" to
-            explore, "log_expected_improvement" to optimise, "bald" for classification) or a
+            explore, "log_expected_improvement" to optimise, "bald" for classification; short
+            names such as "ei", "log-ei", "pi" or "variance" are accepted) or a
             function `(prediction, **context) -> scores (N,)`. Objects of the user's own
             making are not stored in the log: pass them again to `Campaign.open`.
         batch_size: default number of suggestions per cycle.
@@ -316,13 +320,20 @@ class Campaign:
         out[self.config.target] = np.nan if self.config.task == "regression" else None
         return out
 
-    def observe(self, results: pd.DataFrame, source: str = "results") -> int:
+    def observe(self, results: pd.DataFrame, source: str = "results",
+                allow_replicates: bool = False) -> int:
         """Record measured results; returns how many values were recorded.
 
-        Rows are matched to candidates by `candidate_id` or by the feature columns; repeated
-        measurements of a candidate are kept as replicates. Rows whose target cell is empty
-        are skipped (their candidates stay pending). All rows are checked before anything is
-        written: one bad row writes nothing.
+        Rows are matched to candidates by `candidate_id` (whose feature values, where the
+        row has them too, must agree) or by the feature columns. Rows whose target cell is
+        empty are skipped (their candidates stay pending). All rows are checked before
+        anything is written: one bad row writes nothing.
+
+        A new measurement of a measured candidate is kept as a replicate, but a row that
+        repeats a recorded measurement exactly (same candidate, same value), or an earlier
+        row of the same results, is refused: that is the same file observed twice, not a
+        new experiment. Replicates that truly came out identical (a class label measured
+        again, say) are recorded with `allow_replicates=True`.
         """
         cfg = self.config
         if not isinstance(results, pd.DataFrame):
@@ -333,24 +344,107 @@ class Campaign:
                 f"{source}: has no column '{cfg.target}' (the target); its columns are "
                 f"{list(results.columns)}"
             )
-        filled = results[results[cfg.target].notna()
-                         & results[cfg.target].astype(str).str.strip().ne("")]
+        mask = (results[cfg.target].notna()
+                & results[cfg.target].astype(str).str.strip().ne("")).to_numpy()
+        filled = results[mask]
         if filled.empty:
             return 0
-        ids = match_rows(filled, self.candidates, cfg.feature_columns, source)
-        values = target_values(filled[cfg.target], cfg.task, source, cfg.target)
+        lines = np.flatnonzero(mask) + 2  # the line in the file, after the header
+        ids = match_rows(filled, self.candidates, cfg.feature_columns, source, lines)
+        values = target_values(filled[cfg.target], cfg.task, source, cfg.target, lines)
+        if not allow_replicates:
+            self._refuse_repeats(ids, values, lines, source)
         self.store.add_observations(ids.tolist(), values, source)
         return len(values)
 
+    def _refuse_repeats(self, ids, values, lines, source: str) -> None:
+        """InputError naming the rows that repeat a recorded observation, or an earlier row,
+        exactly (regression values equal to 12 significant digits)."""
+        def same(a, b) -> bool:
+            if self.config.task == "classification":
+                return str(a) == str(b)
+            return abs(float(a) - float(b)) <= 1e-12 * max(abs(float(a)), abs(float(b)))
+
+        seen: dict[int, list[tuple[object, str]]] = {}
+        for row in self.store.observations().itertuples(index=False):
+            seen.setdefault(int(row.candidate_id), []).append(
+                (row.value, f"recorded from {row.source} at {row.created_at}"))
+        repeats = []
+        for cid, value, line in zip(ids.tolist(), values, lines.tolist(), strict=True):
+            earlier = next((where for v, where in seen.get(cid, []) if same(v, value)), None)
+            if earlier is not None:
+                repeats.append((line, cid, value, earlier))
+            seen.setdefault(cid, []).append((value, f"on line {line}"))
+        if repeats:
+            line, cid, value, where = repeats[0]
+            shown = ", ".join(str(r[0]) for r in repeats[:10])
+            more = f" and {len(repeats) - 10} more" if len(repeats) > 10 else ""
+            raise InputError(
+                f"{source}: line(s) {shown}{more} repeat measurements exactly (line {line}: "
+                f"candidate {cid} = {value!r}, already {where}); nothing was recorded. Was "
+                "this file observed before, or a row copied twice? If these are true "
+                "replicates that came out identical, observe with --replicates "
+                "(allow_replicates=True in Python)"
+            )
+
     def release(self, candidate_ids: list[int] | None = None) -> int:
-        """Forget pending suggestions (all, or these ids) so they can be suggested again."""
-        return self.store.release(None if candidate_ids is None else [int(c) for c in
-                                                                      candidate_ids])
+        """Forget pending suggestions (all, or these candidate ids, each a whole number from
+        0 to N - 1) so they can be suggested again."""
+        if candidate_ids is None:
+            return self.store.release(None)
+        ids = candidate_ids_checked(list(candidate_ids), len(self.candidates), "release")
+        return self.store.release(ids.tolist())
+
+    def forget(self, candidate_ids: list[int] | None = None,
+               observation_ids: list[int] | None = None, reason: str = "") -> int:
+        """Retract wrong measurements; returns how many were retracted.
+
+        Give candidate ids (every measurement in force of those candidates, as in the
+        suggestions) or observation ids (single measurements: the `id` column of
+        `observations()`). They stay in the campaign file, marked retracted with the time
+        and `reason`, but no longer count: the surrogate, `status`, `best` and `history`
+        see only the measurements in force, and `observations(retracted=True)` lists all.
+        An id that is not a candidate, or has nothing in force to retract, is refused.
+        """
+        if (candidate_ids is None) == (observation_ids is None):
+            raise InputError("forget needs candidate ids or observation ids (one of the two)")
+        wanted = list(candidate_ids if candidate_ids is not None else observation_ids)
+        if not wanted:
+            raise InputError("forget needs at least one id")
+        active = self.store.observations()
+        if candidate_ids is not None:
+            ids = candidate_ids_checked(wanted, len(self.candidates), "forget")
+            unmeasured = [int(c) for c in ids if c not in set(active[ID].astype(int))]
+            if unmeasured:
+                raise InputError(
+                    f"forget: candidate(s) {unmeasured} have no measurement to retract; "
+                    f"the measured candidates are {_brief(sorted(set(active[ID].astype(int))))}")
+            chosen = active.loc[active[ID].isin(ids), "id"].astype(int).tolist()
+        else:
+            every = self.store.observations(retracted=True)
+            known = dict(zip(every["id"].astype(int), every["retracted_at"], strict=True))
+            chosen = []
+            for i in wanted:
+                number = pd.to_numeric(pd.Series([i]), errors="coerce").iloc[0]
+                if pd.isna(number) or number != round(number) or int(number) not in known:
+                    raise InputError(
+                        f"forget: {i!r} is not an observation id; the ids in force are "
+                        f"{_brief(active['id'].astype(int).tolist())} (the id column of "
+                        "observations)")
+                if not pd.isna(known[int(number)]):
+                    raise InputError(f"forget: observation {int(number)} was already retracted "
+                                     f"at {known[int(number)]}")
+                chosen.append(int(number))
+            chosen = sorted(set(chosen))
+        self.store.retract(chosen, str(reason))
+        return len(chosen)
 
     # ------------------------------------------------------------------ reading the log
-    def observations(self) -> pd.DataFrame:
-        """Every measurement (replicates as separate rows) beside its candidate's columns."""
-        obs = self.store.observations().rename(columns={"value": self.config.target})
+    def observations(self, retracted: bool = False) -> pd.DataFrame:
+        """Every measurement in force (replicates as separate rows) beside its candidate's
+        columns; with `retracted`, also those retracted by `forget` (with `retracted_at`
+        and `reason`)."""
+        obs = self.store.observations(retracted).rename(columns={"value": self.config.target})
         return obs.merge(self.candidates, on=ID, how="left")
 
     def history(self) -> pd.DataFrame:
@@ -425,3 +519,9 @@ class Campaign:
         s = self.status()
         return (f"Campaign(target={self.config.target!r}, goal={self.config.goal!r}, "
                 f"{s['measured']}/{s['candidates']} measured, {s['pending']} pending)")
+
+
+def _brief(ids: list[int], limit: int = 20) -> str:
+    """A list of ids for a message, cut after `limit`."""
+    more = f" ... ({len(ids)} in all)" if len(ids) > limit else ""
+    return (str(ids[:limit]) + more) if ids else "none"

@@ -15,8 +15,9 @@ import pandas as pd
 
 from designloop.acquisition_names import MEANINGS as ACQUISITION_NAMES
 from designloop.errors import InputError
+from designloop.io import MAX_MAGNITUDE, out_of_range
 from designloop.matching import ID
-from designloop.names import INITIAL_DESIGNS, SELECTIONS
+from designloop.names import GOAL_ALIASES, INITIAL_DESIGNS, SELECTIONS, canonical, spelled
 
 TASKS = ("regression", "classification")
 GOALS = ("explore", "maximize", "minimize")
@@ -41,10 +42,7 @@ CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest"
 
 
 def _canonical(name: str, table: dict, what: str) -> str:
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in table:
-        raise InputError(f"unknown {what} {name!r}; choose one of: {', '.join(table)}")
-    return key
+    return canonical(name, table, what)
 
 
 CUSTOM = "custom:"
@@ -91,19 +89,36 @@ def default_acquisition(task: str, goal: str) -> str:
     return "max_variance" if goal == "explore" else "log_expected_improvement"
 
 
-def target_values(series: pd.Series, task: str, source: str, target: str) -> list:
-    """Measured values as stored: floats for regression, label text for classification."""
+def target_values(series: pd.Series, task: str, source: str, target: str,
+                  lines=None) -> list:
+    """Measured values as stored: floats for regression, label text for classification.
+
+    `lines` gives the line of each value in its file, for error messages (default: the
+    index + 2). Regression values must be finite numbers no larger than 1e150 in size.
+    """
     if task == "regression":
         numbers = pd.to_numeric(series, errors="coerce")
-        bad = numbers.isna().to_numpy() | ~np.isfinite(numbers.to_numpy(dtype=float))
+        if lines is None:
+            integer = pd.api.types.is_integer_dtype(series.index)
+            lines = (np.asarray(series.index) if integer else np.arange(len(series))) + 2
+        lines = np.asarray(lines)
+        bad = numbers.isna().to_numpy()
         if bad.any():
             pos = np.flatnonzero(bad)[:5]
-            lines = [int(series.index[p]) + 2 for p in pos]
             shown = [series.iloc[p] for p in pos]
             raise InputError(
                 f"{source}: column '{target}' must hold numbers for a regression target; "
-                f"line(s) {lines} hold {shown}. Fix them, or use --task classification for "
-                "categories"
+                f"line(s) {[int(lines[p]) for p in pos]} hold {shown}. Fix them, or use --task "
+                "classification for categories"
+            )
+        huge = out_of_range(numbers.to_numpy(dtype=float))
+        if huge.any():
+            pos = np.flatnonzero(huge)[:5]
+            raise InputError(
+                f"{source}: column '{target}', line(s) {[int(lines[p]) for p in pos]} hold "
+                f"{', '.join(str(series.iloc[p]) for p in pos)}: results must be finite and at "
+                f"most {MAX_MAGNITUDE:.0e} in size; fix them, or record the target in other "
+                "units (or its logarithm)"
             )
         return [float(v) for v in numbers]
     return [label_text(v) for v in series]
@@ -159,10 +174,16 @@ class CampaignConfig:
             raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
         if len(candidates) == 0:
             raise InputError(f"{source}: the candidate table has no rows")
+        # one spelling everywhere (designloop.names): "maximise", "max-variance", "ei", ...
+        task, goal = spelled(task), spelled(goal, "goal")
+        selection, incumbent = spelled(selection), spelled(incumbent)
+        initial_design = spelled(initial_design, "initial_design")
+        smiles_encoding = spelled(smiles_encoding, "smiles_encoding")
         if task not in TASKS:
             raise InputError(f"task must be one of {TASKS}, got {task!r}")
         if goal not in GOALS:
-            raise InputError(f"goal must be one of {GOALS}, got {goal!r}")
+            raise InputError(f"goal must be one of {GOALS} (or {', '.join(GOAL_ALIASES)}), "
+                             f"got {goal!r}")
         if task == "classification" and goal != "explore":
             raise InputError("a classification campaign explores: use goal='explore'")
         ignore = list(ignore or [])

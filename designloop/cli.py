@@ -23,6 +23,7 @@ from designloop import acquisition_names
 from designloop.campaign import Campaign
 from designloop.errors import DesignloopError, InputError
 from designloop.io import read_table, write_table
+from designloop.names import spelled
 from designloop.store import Store
 
 app = typer.Typer(
@@ -139,14 +140,14 @@ def init(
     db: Db,
     candidates: Annotated[Path, typer.Option("--candidates", "-c", help="CSV, one row per candidate")],
     target: Annotated[str, typer.Option("--target", "-t", help="Column the lab measures")],
-    goal: Annotated[str, typer.Option(help="explore | maximize | minimize")] = "explore",
+    goal: Annotated[str, typer.Option(help="explore | maximize | minimize (also maximise/max, minimise/min)")] = "explore",
     task: Annotated[str, typer.Option(help="regression | classification")] = "regression",
     smiles: Annotated[str | None, typer.Option(help="Comma-separated SMILES columns (else inferred)")] = None,
     categorical: Annotated[str | None, typer.Option(help="Comma-separated categorical columns")] = None,
     numeric: Annotated[str | None, typer.Option(help="Comma-separated numeric columns")] = None,
     ignore: Annotated[str | None, typer.Option(help="Comma-separated columns that are not features")] = None,
     surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest | auto (classification default: chosen by cross-validation)")] = None,
-    acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions")] = None,
+    acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions (short names: ei, log-ei, pi, ucb, variance, ...)")] = None,
     encoding: Annotated[str, typer.Option(help="SMILES encoding: auto | onehot | morgan | descriptors")] = "auto",
     morgan_radius: Annotated[int, typer.Option(help="Morgan fingerprint radius")] = 2,
     morgan_bits: Annotated[int, typer.Option(help="Morgan fingerprint length")] = 1024,
@@ -189,7 +190,7 @@ def init(
     except BaseException:
         store.discard()  # removes the file this command created, never another one
         raise
-    _say(f"Created {db}: {s['candidates']} candidates, target '{target}' ({task}, {goal}), "
+    _say(f"Created {db}: {s['candidates']} candidates, target '{target}' ({s['task']}, {s['goal']}), "
          f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
          f"{s['measured']} already measured.")
     _say(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")
@@ -203,7 +204,7 @@ def suggest(
     candidates: Annotated[Path | None, typer.Option(help="One-shot: candidate CSV")] = None,
     results: Annotated[Path | None, typer.Option(help="One-shot: results so far (CSV)")] = None,
     target: Annotated[str | None, typer.Option(help="One-shot: the measured column")] = None,
-    goal: Annotated[str, typer.Option(help="One-shot: explore | maximize | minimize")] = "explore",
+    goal: Annotated[str, typer.Option(help="One-shot: explore | maximize | minimize (also maximise/max, minimise/min)")] = "explore",
     task: Annotated[str, typer.Option(help="One-shot: regression | classification")] = "regression",
     seed: Annotated[int, typer.Option(help="One-shot: seed")] = 0,
 ) -> None:
@@ -278,14 +279,22 @@ def _deliver(campaign: Campaign, picks: pd.DataFrame, db: Path | None,
 
 
 @app.command()
-def observe(db: Db, results: Annotated[Path, typer.Argument(help="CSV with the measured target")]) -> None:
+def observe(
+    db: Db,
+    results: Annotated[Path, typer.Argument(help="CSV with the measured target")],
+    replicates: Annotated[bool, typer.Option("--replicates", help="Also record rows that repeat a recorded measurement exactly (true replicates that came out identical)")] = False,
+) -> None:
     """Record measured results (matched by candidate_id, or by the feature columns).
+
+    A row that repeats a recorded measurement exactly (same candidate, same value) is
+    refused, so that a file observed twice is not counted twice; a new value for a measured
+    candidate is kept as a replicate.
 
     Example: designloop observe lab.db next.csv
     """
     campaign = _open(db)
     table = read_table(results, "results")
-    count = campaign.observe(table, source=str(results))
+    count = campaign.observe(table, source=str(results), allow_replicates=replicates)
     skipped = len(table) - count
     note = f"; {skipped} row(s) without a value left as they were" if skipped else ""
     _say(f"Recorded {count} result(s) from {results}{note}.")
@@ -313,22 +322,39 @@ def history(
     db: Db,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV to standard output")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write CSV to a file")] = None,
+    observations: Annotated[bool, typer.Option("--observations", help="List every measurement instead (with its observation id, and when it was retracted)")] = False,
 ) -> None:
     """Every suggestion of every cycle, with what came back.
 
     Example: designloop history lab.db --csv > history.csv
     """
     _check_output(output, (".csv",), db=db)
-    frame = _open(db, readonly=True).history()
+    campaign = _open(db, readonly=True)
+    if observations:
+        frame = campaign.observations(retracted=True)
+        front = ["id", "candidate_id", campaign.config.target, "created_at", "source",
+                 "retracted_at", "reason"]
+        frame = frame[front + [c for c in frame.columns if c not in front]]
+    else:
+        frame = campaign.history()
     if output is not None:
         _write(frame, output, "nothing was written")
         _say(f"Wrote {output} ({len(frame)} rows)")
     elif csv:
         write_table(frame, sys.stdout)
+    elif observations:
+        _show(frame, f"Measurements in {db}", max_rows=200)
     else:
         cols = ["cycle", "kind", "acquisition", "candidate_id", "rank", "score", "status"]
         extra = [c for c in frame.columns if c in ("measured_mean", "measured", "predicted_mean")]
         _show(frame[cols + extra], f"History of {db}")
+        gone = campaign.observations(retracted=True)
+        gone = gone[gone["retracted_at"].notna()]
+        for row in gone.to_dict("records"):
+            why = f" ({row['reason']})" if row["reason"] else ""
+            _say(f"retracted at {row['retracted_at']}: observation {row['id']}, candidate "
+                 f"{row['candidate_id']} = {row[campaign.config.target]} from "
+                 f"{row['source']}{why}")
 
 
 @app.command()
@@ -371,6 +397,38 @@ def _dask_client(address: str):
 
 
 @app.command()
+def forget(
+    db: Db,
+    ids: Annotated[str | None, typer.Option("--id", "--ids", help="Comma-separated candidate ids (as in the suggestions): every measurement of these candidates")] = None,
+    observation: Annotated[str | None, typer.Option("--observation", help="Comma-separated observation ids (the id column of: designloop history DB --observations): single measurements")] = None,
+    reason: Annotated[str, typer.Option(help="Why, kept in the log")] = "",
+) -> None:
+    """Retract wrong measurements: they stay in the campaign file, marked retracted with the
+    time and reason, and no longer count (history lists them).
+
+    --id takes candidate ids and retracts every measurement of those candidates;
+    --observation takes observation ids and retracts single measurements (one replicate).
+
+    Example: designloop forget lab.db --id 12 --reason "wrong vial"
+    """
+    campaign = _open(db)
+    if (ids is None) == (observation is None):
+        raise InputError("give --id CANDIDATE_IDS or --observation OBSERVATION_IDS (one of the two)")
+    text = ids if ids is not None else observation
+    what = "--id" if ids is not None else "--observation"
+    try:
+        chosen = [int(i) for i in _columns(text)]
+    except ValueError:
+        raise InputError(f"{what} must be whole numbers separated by commas, got {text!r}") from None
+    if ids is not None:
+        count = campaign.forget(candidate_ids=chosen, reason=reason)
+    else:
+        count = campaign.forget(observation_ids=chosen, reason=reason)
+    _say(f"Retracted {count} measurement(s); they stay in {db}, marked retracted.")
+    _print_status(campaign)
+
+
+@app.command()
 def benchmark(
     problem: Annotated[str | None, typer.Option(help="Problem name (see --help of designloop.problems) e.g. hartmann6, suzuki, breast_cancer")] = None,
     strategies: Annotated[str, typer.Option(help="Comma-separated: acquisition, acquisition@surrogate or acquisition@surrogate/selection, e.g. random,max-variance,ei")] = "random,ei",
@@ -382,7 +440,7 @@ def benchmark(
     noise: Annotated[float, typer.Option(help="Observation noise sd for test functions")] = 0.0,
     lookup: Annotated[Path | None, typer.Option(help="Your own CSV as a lookup table")] = None,
     target: Annotated[str | None, typer.Option(help="With --lookup: the measured column")] = None,
-    goal: Annotated[str, typer.Option(help="With --lookup: maximize | minimize")] = "maximize",
+    goal: Annotated[str, typer.Option(help="With --lookup: maximize | minimize (also maximise/max, minimise/min)")] = "maximize",
     task: Annotated[str, typer.Option(help="With --lookup: regression | classification")] = "regression",
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Local processes")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")] = None,
@@ -405,6 +463,7 @@ def benchmark(
     if lookup is not None:
         if target is None:
             raise InputError("--lookup needs --target, the measured column")
+        task = spelled(task)
         if task not in ("regression", "classification"):
             raise InputError(f"--task must be regression or classification, got {task!r}")
         prob = problem_from_csv(lookup, target, "explore" if task == "classification" else goal,

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from designloop import molecules
 from designloop.errors import InputError
+from designloop.io import MAX_MAGNITUDE, out_of_range
 
 ROLES = ("numeric", "categorical", "smiles")
 SMILES_ENCODINGS = ("onehot", "morgan", "descriptors")
@@ -26,13 +27,14 @@ def _first_rows(mask: np.ndarray, limit: int = 5) -> str:
 
 
 def infer_role(series: pd.Series) -> str:
-    """'numeric' for numbers, 'smiles' for valid SMILES strings, else 'categorical'."""
+    """'numeric' for numbers, 'smiles' for text that parses as molecules (only when RDKit is
+    installed), else 'categorical': names such as THF or DMF are categories either way."""
     if pd.api.types.is_bool_dtype(series):
         return "categorical"
     if pd.api.types.is_numeric_dtype(series):
         return "numeric"
     values = series.dropna().astype(str).unique()
-    if len(values) and molecules.looks_like_smiles(values):
+    if len(values) and molecules.rdkit_available() and molecules.looks_like_smiles(values):
         return "smiles"
     return "categorical"
 
@@ -104,6 +106,15 @@ class Encoder:
                     raise InputError(
                         f"{source}: column '{col}' is numeric but not a number at line(s) "
                         f"{_first_rows(bad)}; fix those cells or give it the role categorical"
+                    )
+                huge = out_of_range(values.to_numpy(dtype=float))
+                if huge.any():
+                    shown = [str(v) for v in series[huge].head(3)]
+                    raise InputError(
+                        f"{source}: column '{col}' holds {', '.join(shown)} at line(s) "
+                        f"{_first_rows(huge)}: numbers must be finite and at most "
+                        f"{MAX_MAGNITUDE:.0e} in size; fix those cells, or rescale the column "
+                        "(other units, or its logarithm)"
                     )
             if role == "smiles":
                 molecules.check_smiles(series.astype(str).tolist(), col, source)

@@ -21,8 +21,15 @@ def _measured(campaign) -> pd.DataFrame:
         measured=lambda v: ",".join(sorted(set(map(str, v)))), replicates="count")
 
 
+def _retracted(campaign) -> pd.Series:
+    """Number of retracted measurements per candidate (see `Campaign.forget`)."""
+    every = campaign.store.observations(retracted=True)
+    return every[every["retracted_at"].notna()].groupby(ID).size()
+
+
 def history_frame(campaign) -> pd.DataFrame:
-    """One row per suggestion: cycle metadata, prediction, status and what was measured."""
+    """One row per suggestion: cycle metadata, prediction, status and what was measured
+    (the mean and count of the measurements in force, and how many were retracted)."""
     cycles = campaign.store.cycles()
     sugg = campaign.store.suggestions()
     if sugg.empty:
@@ -35,6 +42,7 @@ def history_frame(campaign) -> pd.DataFrame:
     pred = pd.json_normalize(df["prediction"].tolist()).add_prefix("predicted_")
     df = pd.concat([df.drop(columns=["prediction"]), pred], axis=1)
     df = df.merge(_measured(campaign), left_on=ID, right_index=True, how="left")
+    df["retracted"] = df[ID].map(_retracted(campaign)).fillna(0).astype(int)
     df = df.merge(campaign.candidates, on=ID, how="left")
     front = ["cycle", "created_at", "kind", "surrogate", "acquisition", "encoding", ID, "rank",
              "score", "status"]
@@ -69,6 +77,7 @@ def status_dict(campaign) -> dict:
         "candidates": len(campaign.candidates),
         "measured": int(obs[ID].nunique()) if len(obs) else 0,
         "measurements": len(obs),
+        "retracted": int(_retracted(campaign).sum()) or None,
         "pending": len(campaign.store.pending()),
         "cycles": len(cycles),
     }

@@ -1,21 +1,35 @@
 """Reading and writing the user's tables.
 
-Reading: CSV files with a BOM, `;` separators or stray spaces in the headers are read as
-meant; a missing, empty or unreadable file is an InputError naming it. Writing: a CSV file
-appears whole or not at all, and no text cell in it runs as a spreadsheet formula.
+Reading: CSV files with a BOM, `;` separators, decimal commas or stray spaces in the headers
+are read as meant; a missing, empty or unreadable file, or one whose numbers cannot be read
+without guessing, is an InputError naming it. Writing: a CSV file appears whole or not at
+all, and no text cell in it runs as a spreadsheet formula.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from designloop.errors import InputError
+
+# larger numbers overflow float arithmetic once squared (variances, distances): refused
+MAX_MAGNITUDE = 1e150
+
+
+def out_of_range(values) -> np.ndarray:
+    """Mask of the numbers no model can use: infinite, or larger than MAX_MAGNITUDE."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isinf(values) | (np.abs(values) > MAX_MAGNITUDE)
+
 
 FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -51,9 +65,15 @@ def neutralise_table(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].map(neutralise)
     return out
 
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}([.' \u00a0]\d{3})+(,\d+)?")
+
 
 def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
     """Read a CSV (comma, semicolon or tab separated) into a DataFrame.
+
+    In a semicolon or tab separated file, a column whose every cell is a number written with
+    a decimal comma (`1,5`) is read as numbers; one that mixes decimal commas and points, or
+    groups thousands (`1.234,5`), is refused naming a line of each.
 
     Args:
         path: the file.
@@ -82,8 +102,10 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise InputError(f"{what} file {path} repeats the column(s) {repeated}; rename them")
+    _check_field_counts(text, sep, len(header), f"{what} file {path}")
     try:
-        df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True)
+        df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True,
+                         index_col=False)  # a trailing separator never shifts the columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{what} file {path} is not a readable CSV table: {exc}") from None
     df.columns = [str(c).strip() for c in df.columns]
@@ -92,6 +114,8 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
     for col in df.columns:
         if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
             df[col] = df[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+            if sep != ",":  # a comma inside a `;` or tab separated cell: a decimal comma?
+                df[col] = _decimal_commas(df[col], f"{what} file {path}")
     return df
 
 
@@ -131,3 +155,52 @@ def _mode(path: Path) -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
+
+def _check_field_counts(text: str, sep: str, n_header: int, where: str) -> None:
+    """Refuse a data line with more cells than the header: pandas would silently turn the
+    first column into the row labels and shift every value (`1,5` in a one-column file)."""
+    lines = text.splitlines()
+    if max((line.count(sep) for line in lines[1:]), default=0) <= lines[0].count(sep):
+        return  # quick path: no line has more separators than the header (quoted or not)
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    next(reader, None)
+    for row in reader:
+        if len(row) > n_header and any(cell.strip() for cell in row[n_header:]):
+            hint = (" If its numbers use decimal commas, separate the columns with ';'"
+                    if sep == "," else "")
+            raise InputError(
+                f"{where}: line {reader.line_num} has {len(row)} cells but the header has "
+                f"{n_header} column(s); give every row one cell per column.{hint}")
+
+
+def _decimal_commas(series: pd.Series, where: str) -> pd.Series:
+    """A text column whose every cell is a number written with a decimal comma (`1,5`, `-2`,
+    `3,0e-4`) as float numbers; a column that mixes decimal commas with decimal points, or
+    groups thousands (`1.234,5`), is refused rather than read as categories."""
+    if not series.astype(str).str.contains(",", regex=False).any():
+        return series
+    filled = series.map(lambda v: isinstance(v, str) and v != "").to_numpy(dtype=bool)
+    cells = series[filled].astype(str)
+    comma = cells.str.contains(",", regex=False).to_numpy(dtype=bool)
+    point = cells.str.contains(".", regex=False).to_numpy(dtype=bool)
+    as_comma = pd.to_numeric(cells.str.replace(",", ".", regex=False), errors="coerce")
+    number = as_comma.notna().to_numpy() & ~point
+    if point.any():
+        number |= pd.to_numeric(cells, errors="coerce").notna().to_numpy() & ~comma
+    if number.all() and not point.any():
+        out = pd.Series(np.nan, index=series.index, dtype=float)
+        out[filled] = as_comma.to_numpy(dtype=float)
+        return out
+    if number.all():
+        first, other = cells.index[comma][0], cells.index[point][0]
+        raise InputError(
+            f"{where}: column '{series.name}' mixes decimal commas (line {first + 2}: "
+            f"{series[first]!r}) and decimal points (line {other + 2}: {series[other]!r}); "
+            "write every number of the column the same way")
+    rest = cells[~number]
+    if rest.map(lambda v: bool(_GROUPED_NUMBER.fullmatch(v))).all():
+        other = rest.index[0]
+        raise InputError(
+            f"{where}: column '{series.name}' groups thousands (line {other + 2}: "
+            f"{series[other]!r}); save the file without thousands separators")
+    return series

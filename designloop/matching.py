@@ -21,32 +21,116 @@ def _key(series: pd.Series) -> pd.Series:
     return series.astype(str).str.strip().map(unneutralise)
 
 
+def candidate_ids(values, n: int, where: str, lines=None) -> np.ndarray:
+    """Candidate ids as integers, each a whole number from 0 to n - 1 (never a negative
+    index counted from the end).
+
+    Args:
+        values: the ids as given (numbers or text).
+        n: the number of candidates.
+        where: file or option name for error messages.
+        lines: the line in the file of each value, for error messages (None: no lines).
+
+    Raises:
+        InputError: naming the first value that is not an id, and its line.
+    """
+    series = pd.Series(list(values), dtype=object)
+    ids = pd.to_numeric(series, errors="coerce")
+    bad = (ids.isna() | (ids != ids.round()) | (ids < 0) | (ids >= n)).to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        at = f"line {int(lines[pos])}: " if lines is not None else ""
+        raise InputError(
+            f"{where}: {at}candidate_id {series.iloc[pos]} is not a candidate (ids are whole "
+            f"numbers from 0 to {n - 1}); copy the id from the suggestions"
+        )
+    return ids.astype(np.int64).to_numpy()
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _filled(series: pd.Series) -> np.ndarray:
+    return (series.notna() & series.astype(str).str.strip().ne("")).to_numpy()
+
+
+def _disagreement(results: pd.DataFrame, ids: np.ndarray, candidates: pd.DataFrame,
+                  feature_columns: list[str]) -> tuple[int, str] | None:
+    """(position, column) of the first row whose feature values contradict its id."""
+    first = None
+    for col in [c for c in feature_columns if c in results.columns]:
+        given = results[col].reset_index(drop=True)
+        known = candidates[col].iloc[ids].reset_index(drop=True)
+        a = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float)
+        b = pd.to_numeric(known, errors="coerce").to_numpy(dtype=float)
+        numbers = np.isfinite(a) & np.isfinite(b)
+        same = np.where(numbers, np.isclose(a, b, rtol=1e-9, atol=0.0),
+                        given.astype(str).str.strip().map(unneutralise).to_numpy()
+                        == known.astype(str).str.strip().to_numpy())
+        wrong = np.flatnonzero(_filled(given) & ~same)
+        if len(wrong) and (first is None or wrong[0] < first[0]):
+            first = (int(wrong[0]), col)
+    return first
+
+
 def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns: list[str],
-               source: str) -> np.ndarray:
+               source: str, lines=None) -> np.ndarray:
     """Candidate index for every row of `results`.
+
+    A row with a `candidate_id` is that candidate, and any feature values it also carries
+    must be that candidate's; a row without one is found by its feature values.
 
     Args:
         results: the rows to match (with a `candidate_id` column, or all feature columns).
         candidates: the campaign's candidate table (row i = candidate i).
         feature_columns: the columns that identify a candidate.
         source: file or object name for error messages.
+        lines: the line of each row in its file (default: position + 2, after the header).
 
     Raises:
-        InputError: a row matches no candidate, or several identical candidates.
+        InputError: an id is not a candidate or disagrees with the row's feature values, a
+            row matches no candidate, or several identical candidates.
     """
     n = len(candidates)
-    if ID in results.columns and results[ID].notna().all():
-        ids = pd.to_numeric(results[ID], errors="coerce")
-        bad = ids.isna() | (ids != ids.round()) | (ids < 0) | (ids >= n)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+    lines = np.arange(len(results)) + 2 if lines is None else np.asarray(lines)
+    out = np.full(len(results), -1, dtype=np.int64)
+    has_id = ID in results.columns
+    given = _filled(results[ID]) if has_id else np.zeros(len(results), dtype=bool)
+    if given.any():
+        out[given] = candidate_ids(results[ID][given], n, source, lines[given])
+        wrong = _disagreement(results[given], out[given], candidates, feature_columns)
+        if wrong is not None:
+            pos, col = wrong
+            row = results[given].iloc[pos]
+            cid = int(out[given][pos])
             raise InputError(
-                f"{source}: line {row + 2}: candidate_id {results[ID].iloc[row]} is not a "
-                f"candidate (ids run from 0 to {n - 1}); copy the id from the suggestions"
+                f"{source}: line {int(lines[given][pos])}: candidate_id {cid} has {col}="
+                f"{_plain(candidates[col].iloc[cid])!r} but the row says {col}="
+                f"{_plain(row[col])!r}; correct "
+                "the id or the value, or empty the candidate_id cell to find the candidate "
+                "by its feature values"
             )
-        return ids.astype(np.int64).to_numpy()
+    if not given.all():
+        rest = ~given
+        out[rest] = _match_features(results[rest], candidates, feature_columns, source,
+                                    lines[rest], has_id)
+    return out
+
+
+def _match_features(results: pd.DataFrame, candidates: pd.DataFrame,
+                    feature_columns: list[str], source: str, lines: np.ndarray,
+                    has_id: bool) -> np.ndarray:
+    n = len(candidates)
     missing = [c for c in feature_columns if c not in results.columns]
     if missing:
+        if has_id:
+            raise InputError(
+                f"{source}: line {int(lines[0])} has no candidate_id, and the feature "
+                f"column(s) {missing} needed to find its candidate are missing; fill in the "
+                "candidate_id (as in the suggestions file)"
+            )
         raise InputError(
             f"{source}: has no candidate_id column and lacks the feature column(s) {missing} "
             "needed to find the candidates; add candidate_id (as in the suggestions file) or "
@@ -54,24 +138,24 @@ def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns:
         )
     cand_keys = pd.DataFrame({c: _key(candidates[c]) for c in feature_columns})
     cand_keys["_index"] = np.arange(n)
-    res_keys = pd.DataFrame({c: _key(results[c]) for c in feature_columns})
+    res_keys = pd.DataFrame({c: _key(results[c]).to_numpy() for c in feature_columns})
     res_keys["_row"] = np.arange(len(results))
     merged = res_keys.merge(cand_keys, on=feature_columns, how="left")
     counts = merged.groupby("_row")["_index"].count()
     none = counts[counts == 0]
     if len(none):
         row = int(none.index[0])
-        values = ", ".join(f"{c}={results[c].iloc[row]!r}" for c in feature_columns[:4])
+        values = ", ".join(f"{c}={_plain(results[c].iloc[row])!r}" for c in feature_columns[:4])
         raise InputError(
-            f"{source}: line {row + 2} ({values}) matches no candidate; check for typos or "
-            "add a candidate_id column"
+            f"{source}: line {int(lines[row])} ({values}) matches no candidate; check for "
+            "typos or add a candidate_id column"
         )
     many = counts[counts > 1]
     if len(many):
         row = int(many.index[0])
         ids = merged.loc[merged["_row"] == row, "_index"].astype(int).tolist()
         raise InputError(
-            f"{source}: line {row + 2} matches {len(ids)} identical candidates {ids[:5]}; add "
-            "a candidate_id column to say which"
+            f"{source}: line {int(lines[row])} matches {len(ids)} identical candidates "
+            f"{ids[:5]}; add a candidate_id column to say which"
         )
     return merged.sort_values("_row")["_index"].astype(np.int64).to_numpy()

@@ -24,6 +24,16 @@ def _rdkit():
     return Chem
 
 
+def rdkit_available() -> bool:
+    """Whether RDKit can be imported. Without it no text column is read as SMILES: text is
+    categorical, and only a column given the role "smiles" explicitly asks for RDKit."""
+    try:
+        from rdkit import Chem  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def is_none(value) -> bool:
     """True for the placeholder that means 'no molecule here' (e.g. no additive)."""
     return isinstance(value, str) and value.strip().lower() in NONE_TOKENS

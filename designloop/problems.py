@@ -17,6 +17,7 @@ from designloop.composition import element_fractions
 from designloop.datasets import load_dataset
 from designloop.errors import InputError
 from designloop.io import read_table
+from designloop.names import canonical, spelled
 
 
 @dataclass
@@ -44,6 +45,11 @@ class Problem:
     noise_std: float = 0.0
     optimum: float | None = None
     description: str = ""
+
+    def __post_init__(self):
+        # the spellings Campaign accepts ("maximise", "max", ...), as designloop.names says
+        self.goal = canonical(self.goal, ("explore", "maximize", "minimize"), "goal")
+        self.task = canonical(self.task, ("regression", "classification"), "task")
 
     def oracle(self, ids, rng: np.random.Generator) -> list:
         """Measured values of candidates `ids` (with noise, if any)."""
@@ -146,6 +152,7 @@ def problem_from_table(table: pd.DataFrame, target: str, goal: str = "maximize",
                        task: str = "regression", name: str = "lookup", description: str = "",
                        drop: tuple[str, ...] = ()) -> Problem:
     """A lookup-table problem: every row is a candidate whose `target` was measured."""
+    task = spelled(task)
     if target not in table.columns:
         raise InputError(f"lookup table has no column '{target}'; its columns are "
                          f"{list(table.columns)}")

@@ -1,9 +1,10 @@
 """The durable log of a campaign: one SQLite file (or memory) holding the configuration,
 the candidate table, every cycle, suggestion and observation.
 
-Each write (`record_cycle`, `add_observations`, `release`) is one transaction, so a crash at
-any point leaves the file readable with every committed cycle intact. Nothing is pickled:
-tables are JSON, values are SQLite numbers and text.
+Each write (`record_cycle`, `add_observations`, `release`, `retract`) is one transaction,
+so a crash at any point leaves the file readable with every committed cycle intact. Nothing
+is pickled: tables are JSON, values are SQLite numbers and text. Nothing is deleted either:
+a retracted observation stays, marked with when and why.
 
 Several processes may use one file at once: a write step that first reads what it decides on
 (the next cycle number, the pending candidates) runs inside one `transaction()`, which takes
@@ -28,7 +29,8 @@ import pandas as pd
 
 from designloop.errors import InputError
 
-SCHEMA_VERSION = 2  # 2: the configuration holds the incumbent and the GP prior
+SCHEMA_VERSION = 3  # 2: the configuration holds the incumbent and the GP prior;
+# 3: observations can be retracted (table retractions), which older versions would not see
 BUSY_TIMEOUT_S = 120.0  # how long a write waits for another process's write to finish
 _DAMAGED = "the file is damaged or was edited by hand; restore it from a backup"
 
@@ -61,6 +63,13 @@ CREATE TABLE IF NOT EXISTS observations (
 );
 CREATE INDEX IF NOT EXISTS observations_candidate ON observations(candidate_id);
 """
+_RETRACTIONS = """
+CREATE TABLE IF NOT EXISTS retractions (
+    observation_id INTEGER PRIMARY KEY REFERENCES observations(id),
+    created_at TEXT NOT NULL,
+    reason TEXT NOT NULL
+)"""
+_SCHEMA += _RETRACTIONS + ";\n"
 
 
 def now() -> str:
@@ -430,10 +439,23 @@ class Store:
                 f"UPDATE suggestions SET status='observed' WHERE status='pending' "
                 f"AND candidate_id IN ({marks})", [int(c) for c in candidate_ids])
 
-    def observations(self) -> pd.DataFrame:
-        """Every measurement in the order recorded: id, candidate_id, value, created_at,
-        source."""
-        rows = self._query("SELECT * FROM observations ORDER BY id")
+    def observations(self, retracted: bool = False) -> pd.DataFrame:
+        """The measurements in the order recorded: those in force (id, candidate_id, value,
+        created_at, source), or with `retracted` every one, with `retracted_at` and `reason`
+        (empty for those in force)."""
+        cols = ["id", "candidate_id", "value", "created_at", "source"]
+        # a file written before retractions existed has no such table: nothing is retracted
+        has_table = bool(self._query("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                     "AND name = 'retractions'"))
+        if not has_table:
+            rows = [(*row, None, None) if retracted else row
+                    for row in self._query("SELECT * FROM observations ORDER BY id")]
+        elif not retracted:
+            rows = self._query("SELECT * FROM observations WHERE id NOT IN "
+                               "(SELECT observation_id FROM retractions) ORDER BY id")
+        else:
+            rows = self._query("SELECT o.*, r.created_at, r.reason FROM observations o LEFT "
+                               "JOIN retractions r ON r.observation_id = o.id ORDER BY o.id")
         for row in rows:
             if not _is_int(row[1]):
                 raise self._wrong(f"table observations, row id {row[0]!r}", "candidate_id",
@@ -441,7 +463,21 @@ class Store:
             if not (isinstance(row[2], str) or _is_number(row[2])):
                 raise self._wrong(f"table observations, row id {row[0]!r}", "value", row[2],
                                   "a finite number or a label")
-        return pd.DataFrame(rows, columns=["id", "candidate_id", "value", "created_at", "source"])
+        return pd.DataFrame(rows, columns=[*cols, "retracted_at", "reason"] if retracted
+                            else cols)
+
+    def retract(self, observation_ids: list[int], reason: str = "") -> None:
+        """Mark observations as retracted, in one transaction: they stay in the file, with
+        when and why, but no longer count. The caller checks that the ids are in force."""
+        stamp = now()
+        with self.transaction():
+            self._conn.execute(_RETRACTIONS)  # a file from before retractions gets the table
+            self._conn.executemany(
+                "INSERT INTO retractions (observation_id, created_at, reason) VALUES (?, ?, ?)",
+                [(int(i), stamp, reason) for i in observation_ids])
+            # a file older than retractions is now one that older versions must not read
+            self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND "
+                               "CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
 
 
 _INFO_TYPES = {"diagnostics": dict, "surrogate_params": dict, "surrogate_choice": dict,

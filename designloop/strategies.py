@@ -2,7 +2,8 @@
 
 A strategy is written `acquisition[@surrogate][/selection]`, e.g. "bald", "ei",
 "vote-entropy@forest", "max-variance/top_k"; short names expand to the acquisition names
-of `designloop.ACQUISITIONS` ("ei" is log expected improvement). "default" is the Campaign
+of `designloop.ACQUISITIONS` ("ei" is log expected improvement; the aliases are those of
+`designloop.names`, shared with Campaign and the command line). "default" is the Campaign
 exactly as a new user gets it (no setting given). Any other Campaign setting goes in
 `Strategy.options`, e.g. `Strategy("maximin-start", options={"initial_design": "maximin"})`.
 """
@@ -13,17 +14,10 @@ from dataclasses import dataclass, field
 
 from designloop.acquisition import ACQUISITIONS
 from designloop.errors import InputError
-from designloop.names import SELECTIONS
+from designloop.names import ACQUISITION_ALIASES, SELECTIONS, normalise, spelled
 from designloop.surrogates import SURROGATES
 
-ALIASES = {
-    "ei": "log_expected_improvement",
-    "logei": "log_expected_improvement",
-    "pi": "probability_of_improvement",
-    "qbc": "vote_entropy",
-    "variance": "max_variance",
-    "lc": "least_confidence",
-}
+ALIASES = ACQUISITION_ALIASES  # the one table of designloop.names
 
 
 @dataclass(frozen=True)
@@ -48,16 +42,15 @@ class Strategy:
             return cls(name="default")
         rest, _, selection = name.partition("/")
         acq, _, surrogate = rest.partition("@")
-        acq = acq.strip().lower().replace("-", "_")
-        acq = ALIASES.get(acq, acq)
+        acq = spelled(acq, "acquisition")
         if acq not in ACQUISITIONS:
             raise InputError(f"strategy {text!r}: unknown acquisition {acq!r}; choose one of "
                              f"{', '.join(ACQUISITIONS)} or {', '.join(ALIASES)}")
-        surrogate = surrogate.strip().lower().replace("-", "_") or None
+        surrogate = normalise(surrogate) or None
         if surrogate is not None and surrogate not in SURROGATES:
             raise InputError(f"strategy {text!r}: unknown surrogate {surrogate!r}; choose one "
                              f"of {', '.join(SURROGATES)}")
-        selection = selection.strip().lower() or "auto"
+        selection = normalise(selection) or "auto"
         if selection not in SELECTIONS:
             raise InputError(f"strategy {text!r}: unknown selection {selection!r}; choose one "
                              f"of {', '.join(SELECTIONS)}")

@@ -107,7 +107,13 @@ INIT = """
 
 `init` reads the candidates, works out what each column is (numeric, categorical or SMILES;
 override with `--numeric`, `--categorical`, `--smiles`, `--ignore`) and creates the campaign
-file `lab.db`, a SQLite file that logs every step.
+file `lab.db`, a SQLite file that logs every step. Files may be separated by commas,
+semicolons or tabs; in a semicolon or tab separated file `1,5` is the number 1.5 (a column
+that mixes `1,5` and `2.5`, or writes `1.234,5`, is refused: save it one way). Text columns
+are SMILES only when RDKit is installed and the text parses as molecules; names such as THF
+are categories. `--goal` takes `maximize`, `maximise` or `max` (and `minimize`, `minimise`,
+`min`); `--acquisition` takes the names of `designloop acquisitions` or the short `ei`,
+`log-ei`, `pi`, `ucb`, `variance`.
 
 """
 
@@ -136,6 +142,15 @@ AFTER = """
 
 - Keep going: `suggest`, measure, `observe`. Suggestions stay *pending* until observed;
   `designloop release lab.db` frees them if an experiment is abandoned.
+- A result file observed twice is refused: a row that repeats a recorded measurement
+  exactly (same candidate, same value) is not a new experiment. A new value for a measured
+  candidate is kept as a replicate; replicates that came out identical are recorded with
+  `designloop observe lab.db again.csv --replicates`. A row's `candidate_id` must agree
+  with the feature values the row also carries.
+- A wrong result is retracted with `designloop forget lab.db --id 12` (every measurement
+  of candidate 12; `--observation 5` retracts one measurement, numbered as in
+  `designloop history lab.db --observations`). It stays in the file, marked retracted with
+  the time and `--reason`, and no longer counts; `history` lists it.
 - `designloop history lab.db` lists every suggestion with its prediction and result;
   `designloop report lab.db -o report.html` writes progress, calibration and a map. Both,
   like `status`, only read the file (it is opened read-only).

@@ -327,3 +327,23 @@ def test_regression_scores_finite(mean, var, best):
         out = A[name](pred, best_f=best)
         assert torch.isfinite(out).all(), name
     assert (A["expected_improvement"](pred, best_f=best) >= 0).all()
+
+
+@pytest.mark.parametrize("factor", [1e-12, 1e12])
+def test_improvement_scores_scale_with_the_target(factor):
+    mean = torch.tensor([0.2, 0.5, 0.9, 1.0], dtype=torch.float64)
+    var = torch.tensor([0.04, 1e-6, 1e-4, 0.0], dtype=torch.float64)
+
+    def scores(c):
+        pred = dl.RegressionPrediction(mean * c, var * c**2, torch.tensor(0.0))
+        return {name: dl.ACQUISITIONS[name](pred, best_f=0.95 * c, goal="maximize")
+                for name in ("expected_improvement", "log_expected_improvement",
+                             "probability_of_improvement")}
+
+    unit, scaled = scores(1.0), scores(factor)
+    np.testing.assert_allclose(scaled["expected_improvement"] / factor,
+                               unit["expected_improvement"], rtol=1e-9)
+    np.testing.assert_allclose(scaled["log_expected_improvement"] - math.log(factor),
+                               unit["log_expected_improvement"], rtol=1e-9)
+    np.testing.assert_allclose(scaled["probability_of_improvement"],
+                               unit["probability_of_improvement"], rtol=1e-9)

@@ -320,3 +320,182 @@ def test_large_pools_are_screened_with_the_same_suggestions(acquisition, monkeyp
     cols = ["score", "predicted_mean", "predicted_sd", "interval_lo", "interval_hi"]
     np.testing.assert_allclose(screened[cols].to_numpy(float), full[cols].to_numpy(float),
                                rtol=0, atol=1e-8)
+
+
+@pytest.fixture
+def without_rdkit(monkeypatch):
+    """RDKit made unimportable, as on a machine without the chem extra."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "rdkit" or m.startswith("rdkit.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "rdkit", None)
+
+
+def test_text_columns_are_categories_without_rdkit(without_rdkit):
+    truth = suzuki()
+    truth["solvent"] = truth["solvent"].map({"thf": "THF", "dmf": "DMF", "water": "H2O"})
+    truth["ligand"] = np.array(["CCO", "c1ccccc1O", "CCN"])[np.arange(36) % 3]
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize", seed=0)
+    assert c.encoder.roles_ == {"temperature": "numeric", "catalyst": "numeric",
+                                "solvent": "categorical", "ligand": "categorical"}
+    assert c.encoder.features().shape == (36, 2 + 3 + 3)
+    answer(c, c.suggest(4), truth)
+    picks = c.suggest(2)
+    assert len(picks) == 2 and picks["predicted_mean"].notna().all()
+    assert c.store.cycles()["kind"].tolist() == ["initial", "model"]
+    with pytest.raises(dl.InputError, match=r"need RDKit: pip install 'designloop\[chem\]'"):
+        dl.Campaign(truth.drop(columns="yield"), target="yield", roles={"ligand": "smiles"})
+
+
+@pytest.mark.parametrize("goal, acquisition, expected", [
+    ("maximise", "ei", ("maximize", "log_expected_improvement")),
+    ("Max", "log-ei", ("maximize", "log_expected_improvement")),
+    ("minimise", "UCB", ("minimize", "ucb")),
+    ("min", "expected-improvement", ("minimize", "expected_improvement")),
+    ("explore", "max-variance", ("explore", "max_variance")),
+    ("explore", "variance", ("explore", "max_variance")),
+])
+def test_goal_and_acquisition_aliases(goal, acquisition, expected):
+    from designloop.campaign_config import CampaignConfig
+
+    df = suzuki().drop(columns="yield")
+    c = dl.Campaign(df, target="yield", goal=goal, acquisition=acquisition,
+                    selection="top-k", initial_design="K-Means")
+    assert (c.config.goal, c.config.acquisition) == expected
+    assert (c.config.selection, c.config.initial_design) == ("top_k", "kmeans")
+    config = CampaignConfig.create(
+        df, target="yield", task="Regression", goal=goal, surrogate="GP",
+        acquisition=acquisition, batch_size=1, seed=0, roles=None, smiles_encoding="auto",
+        surrogate_params=None, acquisition_params=None, ignore=None, source="t")
+    assert (config.task, config.goal, config.acquisition) == ("regression", *expected)
+    assert dl.get_acquisition(acquisition) is dl.ACQUISITIONS[expected[1]]
+    with pytest.raises(dl.InputError, match=r"goal must be one of .*maximise"):
+        dl.Campaign(df, target="yield", goal="maximum")
+
+
+def test_tiny_targets_get_the_same_suggestions_and_scaled_predictions():
+    truth = suzuki()
+    runs = {}
+    for factor in (1.0, 1e-12):
+        scaled = truth.assign(**{"yield": truth["yield"] * factor})
+        c = dl.Campaign(scaled.drop(columns="yield"), target="yield", goal="maximize", seed=0,
+                        diagnostics=False)
+        c.observe(scaled.iloc[::4])
+        runs[factor] = c.suggest(3)
+    unit, tiny = runs[1.0], runs[1e-12]
+    assert tiny.candidate_id.tolist() == unit.candidate_id.tolist()
+    for col in ("predicted_mean", "predicted_sd", "interval_lo", "interval_hi"):
+        np.testing.assert_allclose(tiny[col] / 1e-12, unit[col], rtol=0.02)
+    assert tiny["predicted_sd"].max() < 1e-10
+
+
+def test_the_same_results_observed_twice_are_refused_and_true_replicates_need_saying_so():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", seed=0)
+    results = pd.DataFrame({"candidate_id": [4, 7, 9], "yield": [50.0, 10.0, 31.5]})
+    assert c.observe(results, source="day1.csv") == 3
+    with pytest.raises(dl.InputError, match=r"day1.csv: line\(s\) 2, 3, 4 repeat measurements "
+                                            r"exactly \(line 2: candidate 4 = 50.0, already "
+                                            r"recorded from day1.csv at .*--replicates"):
+        c.observe(results, source="day1.csv")
+    copied = pd.DataFrame({"candidate_id": [11, 12, 11], "yield": [5.0, 6.0, 5.0]})
+    with pytest.raises(dl.InputError, match=r"line\(s\) 4 repeat .*candidate 11 = 5.0, "
+                                            r"already on line 2"):
+        c.observe(copied)
+    assert len(c.store.observations()) == 3  # nothing of either file was written
+    # a new value for a measured candidate is a replicate; identical ones when asked for
+    assert c.observe(pd.DataFrame({"candidate_id": [4], "yield": [52.0]})) == 1
+    assert c.observe(results, allow_replicates=True) == 3
+    assert c.observations().groupby("candidate_id").size().to_dict() == {4: 3, 7: 2, 9: 2}
+
+
+def test_an_id_that_contradicts_its_feature_values_is_refused():
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", seed=0)
+    rows = truth.iloc[[3, 9]].copy()
+    rows.insert(0, "candidate_id", [3, 10])  # the second id is not the row's candidate
+    with pytest.raises(dl.InputError, match=r"line 3: candidate_id 10 has temperature=92.0 but "
+                                            r"the row says temperature=84.0; correct the id"):
+        c.observe(rows)
+    rows["candidate_id"] = [3, None]  # an empty id: found by the feature values
+    assert c.observe(rows) == 2
+    assert c.store.observations()["candidate_id"].tolist() == [3, 9]
+    for bad, line in (([-1, 5], 2), ([5, 2.5], 3), ([5, "last"], 3)):
+        with pytest.raises(dl.InputError, match=f"line {line}: candidate_id .* is not a "
+                                                r"candidate \(ids are whole numbers from 0 to 35"):
+            c.observe(pd.DataFrame({"candidate_id": bad, "yield": [1.0, 2.0]}))
+    # a skipped row (no result) still counts for the line numbers of the file
+    with pytest.raises(dl.InputError, match="line 3: candidate_id -1"):
+        c.observe(pd.DataFrame({"candidate_id": [5, -1], "yield": [None, 2.0]}))
+    with pytest.raises(dl.InputError, match="release: candidate_id -1 is not a candidate"):
+        c.release([-1])
+    assert len(c.store.observations()) == 2
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, 1e308, -1e200])
+def test_values_no_model_can_use_are_refused(tmp_path, value):
+    truth = suzuki()
+    candidates = truth.drop(columns="yield")
+    candidates.loc[7, "catalyst"] = value
+    path = tmp_path / "lab.db"
+    with pytest.raises(dl.InputError, match=r"column 'catalyst' holds .* at line\(s\) 9: numbers "
+                                            "must be finite and at most 1e\\+150"):
+        dl.Campaign(candidates, target="yield", store=path)
+    assert not path.exists()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize", seed=0)
+    with pytest.raises(dl.InputError, match=r"column 'yield', line\(s\) \[3\] hold .*: results "
+                                            "must be finite and at most 1e\\+150"):
+        c.observe(pd.DataFrame({"candidate_id": [1, 2], "yield": [3.0, value]}))
+    assert c.store.observations().empty
+
+
+def test_forget_retracts_measurements_and_keeps_them_in_the_log(tmp_path):
+    truth = suzuki()
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize", seed=0,
+                    store=tmp_path / "lab.db")
+    answer(c, c.suggest(4), truth)
+    picks = c.store.suggestions()["candidate_id"].tolist()
+    wrong = pd.DataFrame({"candidate_id": [picks[0]], "yield": [1000.0]})
+    c.observe(wrong, source="typo.csv")
+    assert c.status()["best"] == 1000.0 and c.status()["measurements"] == 5
+    assert c.forget(observation_ids=[5], reason="typo: 100.0") == 1
+    assert c.status()["best"] == truth.loc[picks, "yield"].max() == c.best()["yield"]
+    assert c.forget(candidate_ids=[picks[1]]) == 1
+    assert c.status()["measured"] == 3 and c.status()["retracted"] == 2
+    every = c.observations(retracted=True)
+    assert len(every) == 5 and every["retracted_at"].notna().sum() == 2
+    assert every.loc[every["id"] == 5, "reason"].item() == "typo: 100.0"
+    hist = c.history().set_index("candidate_id")
+    assert hist.loc[picks[1], "retracted"] == 1 and np.isnan(hist.loc[picks[1], "measured_mean"])
+    assert hist.loc[picks[0], "retracted"] == 1 and hist.loc[picks[0], "replicates"] == 1
+    # no longer measured: the model leaves it out, it may be suggested and observed again
+    c.suggest(2)
+    assert c.store.cycles()["n_observed"].iloc[-1] == 3
+    assert c.observe(pd.DataFrame({"candidate_id": [picks[1]],
+                                   "yield": [truth.loc[picks[1], "yield"]]})) == 1
+    for kwargs, message in (({"candidate_ids": [36]}, "candidate_id 36 is not a candidate"),
+                            ({"candidate_ids": [35]}, r"candidate\(s\) \[35\] have no "
+                                                      "measurement to retract"),
+                            ({"observation_ids": [99]}, "99 is not an observation id"),
+                            ({"observation_ids": [5]}, "observation 5 was already retracted"),
+                            ({}, "candidate ids or observation ids")):
+        with pytest.raises(dl.InputError, match=message):
+            c.forget(**kwargs)
+    assert len(dl.Campaign.open(tmp_path / "lab.db").observations(retracted=True)) == 6
+
+
+def test_retracting_in_an_older_file_marks_it_for_this_version(tmp_path):
+    import sqlite3
+
+    from designloop.store import SCHEMA_VERSION
+
+    path = tmp_path / "old.db"
+    c = dl.Campaign(suzuki().drop(columns="yield"), target="yield", store=path)
+    c.observe(pd.DataFrame({"candidate_id": [1], "yield": [3.0]}))
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    c = dl.Campaign.open(path)
+    assert c.forget([1]) == 1
+    assert c.store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"

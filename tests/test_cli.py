@@ -117,6 +117,12 @@ BAD = [
                                                             "{d}/c.csv", "-t", "y"],
      "line(s) [3] hold ['high']"),
     ("no campaign", None, ["status", "{d}/none.db"], "create it with"),
+    ("decimal commas and points", ("c.csv", "a;b\n1,5;x\n2.5;y\n"),
+     ["init", "{d}/lab.db", "-c", "{d}/c.csv", "-t", "y"],
+     "column 'a' mixes decimal commas (line 2: '1,5') and decimal points (line 3: '2.5')"),
+    ("infinite feature", ("c.csv", "a,b\n1,2\ninf,3\n"),
+     ["init", "{d}/lab.db", "-c", "{d}/c.csv", "-t", "y"],
+     "column 'a' holds inf at line(s) 3: numbers must be finite"),
 ]
 
 
@@ -163,7 +169,7 @@ CHILD = textwrap.dedent("""
     c = dl.Campaign.open(sys.argv[1])
     rows = pd.DataFrame({"candidate_id": list(range(20)) * 3, "yield_pct": [1.0] * 60})
     for i in range(10_000):
-        c.observe(rows)
+        c.observe(rows, allow_replicates=True)
         print(i, flush=True)
 """)
 
@@ -224,7 +230,100 @@ def test_benchmark_command(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("command", ["init", "suggest", "observe", "status", "history",
-                                     "release", "benchmark", "report", "acquisitions"])
+                                     "release", "forget", "benchmark", "report",
+                                     "acquisitions"])
 def test_every_command_has_help(command, capsys, monkeypatch):
     code, out, err = run([command, "--help"], capsys, monkeypatch)
     assert code == 0 and "Usage:" in out and "--help" in out and "Traceback" not in out + err
+
+
+def test_explicit_smiles_without_rdkit_gives_the_install_hint(lab, capsys, monkeypatch):
+    d, _ = lab
+    for name in [m for m in sys.modules if m == "rdkit" or m.startswith("rdkit.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "rdkit", None)
+    code, _, err = run(["init", d / "lab.db", "-c", d / "candidates.csv", "-t", "yield_pct",
+                        "--smiles", "solvent"], capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1
+    assert "SMILES columns need RDKit: pip install 'designloop[chem]'" in err
+    assert not (d / "lab.db").exists()
+    code, out, err = run(["init", d / "lab.db", "-c", d / "candidates.csv", "-t", "yield_pct"],
+                         capsys, monkeypatch)
+    assert code == 0, err
+    assert "categorical" in out and "one-hot, 2 levels" in out and "molecules" not in out
+
+
+def test_goal_and_acquisition_spellings(lab, capsys, monkeypatch):
+    d, _ = lab
+    code, out, err = run(["init", d / "lab.db", "-c", d / "candidates.csv", "-t", "yield_pct",
+                          "--goal", "maximise", "--acquisition", "ei", "--selection", "top-k"],
+                         capsys, monkeypatch)
+    assert code == 0, err
+    assert "(regression, maximize)" in out and "acquisition log_expected_improvement" in out
+    code, out, err = run(["suggest", "--candidates", d / "candidates.csv", "--target",
+                          "yield_pct", "--goal", "min", "-n", "2"], capsys, monkeypatch)
+    assert code == 0, err
+    lookup = d / "lookup.csv"
+    pd.DataFrame({"x": np.linspace(0, 1, 20), "y": np.sin(6 * np.linspace(0, 1, 20))}).to_csv(
+        lookup, index=False)
+    code, text, err = run(["benchmark", "--lookup", lookup, "--target", "y", "--goal",
+                           "minimise", "--strategies", "log-ei,pi", "--seeds", "1", "--budget",
+                           "4"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "log-ei" in text and "simple_regret after 4" in " ".join(text.split())
+
+
+def test_results_observed_twice_forget_and_the_log(lab, capsys, monkeypatch):
+    d, truth = lab
+    db = d / "lab.db"
+    run(["init", db, "-c", d / "candidates.csv", "-t", "yield_pct", "-n", "3"], capsys,
+        monkeypatch)
+    run(["suggest", db, "-o", d / "next.csv"], capsys, monkeypatch)
+    fill(d / "next.csv", truth)
+    code, out, _ = run(["observe", db, d / "next.csv"], capsys, monkeypatch)
+    assert code == 0 and "Recorded 3 result(s)" in out
+    code, _, err = run(["observe", db, d / "next.csv"], capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1
+    assert "line(s) 2, 3, 4 repeat measurements exactly" in err and "--replicates" in err
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 3
+    code, out, _ = run(["observe", db, d / "next.csv", "--replicates"], capsys, monkeypatch)
+    assert code == 0 and "Recorded 3 result(s)" in out
+    first = int(pd.read_csv(d / "next.csv")["candidate_id"].iloc[0])
+    code, out, err = run(["forget", db, "--id", first, "--reason", "wrong vial"], capsys,
+                         monkeypatch)
+    assert code == 0 and "Retracted 2 measurement(s)" in out, err
+    assert con.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 6
+    assert con.execute("SELECT COUNT(*) FROM retractions").fetchone()[0] == 2
+    code, out, _ = run(["history", db], capsys, monkeypatch)
+    assert code == 0 and out.count("retracted at") == 2 and "(wrong vial)" in out
+    code, out, _ = run(["history", db, "--observations", "--csv"], capsys, monkeypatch)
+    listed = pd.read_csv(pd.io.common.StringIO(out))
+    assert len(listed) == 6 and listed["retracted_at"].notna().sum() == 2
+    assert set(listed.loc[listed["retracted_at"].notna(), "candidate_id"]) == {first}
+    code, out, err = run(["forget", db, "--observation", "2"], capsys, monkeypatch)
+    assert code == 0 and "Retracted 1 measurement(s)" in out, err
+    for args, message in ((["--id", first], "have no measurement to retract"),
+                          (["--id", "-1"], "candidate_id -1 is not a candidate"),
+                          (["--id", "x"], "--id must be whole numbers"),
+                          (["--observation", "2"], "observation 2 was already retracted"),
+                          ([], "give --id CANDIDATE_IDS or --observation")):
+        code, _, err = run(["forget", db, *args], capsys, monkeypatch)
+        assert code == 2 and message in " ".join(err.split()), err
+    assert con.execute("SELECT COUNT(*) FROM retractions").fetchone()[0] == 3
+
+
+def test_semicolon_file_with_decimal_commas(tmp_path, capsys, monkeypatch):
+    (tmp_path / "c.csv").write_text("temperature;ratio;solvent;yield\n60;1,5;thf;10,5\n"
+                                    "70;2,25;dmf;\n80;3;thf;\n")
+    code, out, err = run(["init", tmp_path / "lab.db", "-c", tmp_path / "c.csv", "-t", "yield"],
+                         capsys, monkeypatch)
+    assert code == 0, err
+    assert "ratio" in out and out.count("numeric") == 2 and "1 already measured" in out
+    assert dl_open(tmp_path / "lab.db").store.observations()["value"].tolist() == [10.5]
+
+
+def dl_open(path):
+    import designloop as dl
+
+    return dl.Campaign.open(path)

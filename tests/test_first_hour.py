@@ -314,7 +314,9 @@ def test_formula_cells_are_neutralised_in_every_csv_and_still_observed(tmp_path,
     assert code == 0 and "Recorded 6 result(s)" in out, err
     # ... and by the feature values, once the quotes are taken off
     table.drop(columns=["candidate_id"]).to_csv(tmp_path / "by_features.csv", index=False)
-    code, out, err = run(["observe", db, tmp_path / "by_features.csv"], capsys, monkeypatch)
+    # (the same values again: true replicates must be said to be so)
+    code, out, err = run(["observe", db, tmp_path / "by_features.csv", "--replicates"], capsys,
+                         monkeypatch)
     assert code == 0 and "Recorded 6 result(s)" in out, err
     c = dl.Campaign.open(db)
     obs = c.observations()

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import designloop as dl
 from designloop.errors import InputError
 from designloop.problems import make_problem
 from designloop.simulate import simulate
@@ -177,3 +178,21 @@ def test_benchmark_command_refuses_to_mix_problems_in_one_file(tmp_path, capsys,
     assert err.startswith("error:") and err.strip().count("\n") == 0
     assert str(out) in err and "problem branin" in err and "another file" in err
     assert set(pd.read_csv(out).problem) == {"branin"}
+
+
+def test_simulate_accepts_the_campaign_spellings():
+    from designloop.problems import problem_from_table
+    from designloop.strategies import Strategy
+
+    x = np.linspace(0, 1, 30)
+    table = pd.DataFrame({"x": x, "y": -(x - 0.7) ** 2})
+    problem = problem_from_table(table, "y", goal="maximise")
+    assert problem.goal == "maximize"
+    assert Strategy.parse("log-ei@GP/top-k") == Strategy(
+        name="log-ei@GP/top-k", acquisition="log_expected_improvement", surrogate="gp",
+        selection="top_k")
+    assert Strategy.parse("upper-confidence-bound").acquisition == "ucb"
+    df = simulate(problem, "log-ei,ucb", seeds=1, budget=4, batch_size=2, progress=False)
+    assert set(df.strategy) == {"log-ei", "ucb"} and df.best_so_far.notna().all()
+    with pytest.raises(dl.InputError, match="unknown goal 'best'"):
+        problem_from_table(table, "y", goal="best")

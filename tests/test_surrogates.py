@@ -126,3 +126,30 @@ def test_bad_targets_are_clear():
         dl.RandomForest(task="ranking").fit(X, torch.zeros(30))
     with pytest.raises(dl.InputError, match="zero observations"):
         dl.GPRegressor().fit(X[:0], torch.zeros(0))
+
+
+@pytest.mark.parametrize("name, params, factor", [
+    ("gp", {}, 1e-12), ("gp", {}, 1e12), ("gp", {"kernel": "rbf", "prior": "gamma"}, 1e-12),
+    ("forest", {"task": "regression", "n_estimators": 30}, 1e-12),
+    ("forest", {"task": "regression", "n_estimators": 30}, 1e12),
+    ("ensemble", {"task": "regression", "epochs": 60, "n_members": 3}, 1e-12),
+])
+def test_predictions_scale_with_the_target(name, params, factor):
+    X, y = data("regression", n=20)
+    test = torch.from_numpy(np.random.default_rng(1).uniform(size=(8, 3)))
+    unit = make(name, params).fit(X, y).predict(test)
+    scaled = make(name, params).fit(X, y * factor).predict(test)
+    np.testing.assert_allclose(scaled.mean / factor, unit.mean, rtol=0.02, atol=1e-3)
+    np.testing.assert_allclose(scaled.sd / factor, unit.sd, rtol=0.02)
+    np.testing.assert_allclose(scaled.epistemic_var / factor**2, unit.epistemic_var, rtol=0.04)
+
+
+@pytest.mark.parametrize("name", ["gp", "forest"])
+def test_one_observation_or_a_constant_target_scales_too(name):
+    params = {"gp": {}, "forest": {"task": "regression", "n_estimators": 30}}[name]
+    X, _ = data("regression", n=3)
+    for y in (torch.tensor([2.0]), torch.full((3,), 2.0)):
+        unit = make(name, params).fit(X[: len(y)], y).predict(X)
+        tiny = make(name, params).fit(X[: len(y)], y * 1e-12).predict(X)
+        np.testing.assert_allclose(tiny.mean / 1e-12, unit.mean, rtol=1e-6)
+        np.testing.assert_allclose(tiny.sd / 1e-12, unit.sd, rtol=1e-3)

@@ -17,7 +17,7 @@ from designloop.acquisition._require import require_goal, require_regression
 from designloop.errors import AcquisitionError
 from designloop.prediction import RegressionPrediction
 
-_MIN_SD = 1e-12
+_MIN_RELATIVE_SD = 1e-15  # of |mean| or |best_f|: below it an sd is rounding (any units)
 _MIN_NOISE = 1e-150
 _GAUSS_HERMITE = np.polynomial.hermite.hermgauss(24)
 _MAX_CHUNK_ELEMENTS = 2**24
@@ -189,7 +189,8 @@ def _standardized_improvement(pred, best_f, goal: str, name: str) -> tuple[Tenso
             "(Campaign passes it; pass best_f=... when calling it yourself)"
         )
     best = torch.as_tensor(best_f, dtype=torch.float64)
-    sd = pred.sd.clamp_min(_MIN_SD)
+    floor = (_MIN_RELATIVE_SD * torch.maximum(pred.mean.abs(), best.abs())).clamp_min(1e-300)
+    sd = torch.maximum(pred.sd, floor)
     return sign * (pred.mean - best) / sd, sd
 
 

@@ -148,12 +148,22 @@ def committee_variance(samples: Tensor) -> Tensor:
 
 
 class Standardizer:
-    """Column-wise (x - mean) / std fitted on training data; constant columns get std 1."""
+    """Column-wise (x - mean) / std fitted on training data; constant columns get std 1.
 
-    def __init__(self, data: Tensor):
+    With `scale_free` (for targets) no threshold is in absolute units: a column whose
+    spread is below 1e-12 of its largest |value| (one row, or constant) is divided by that
+    largest |value| instead (1 for all zeros), so that data and c * data standardise alike.
+    """
+
+    def __init__(self, data: Tensor, scale_free: bool = False):
         self.mean = data.mean(0)
-        std = data.std(0, unbiased=False) if data.shape[0] > 1 else torch.ones_like(self.mean)
-        self.std = torch.where(std > 1e-12 * (1 + self.mean.abs()), std, torch.ones_like(std))
+        std = data.std(0, unbiased=False) if data.shape[0] > 1 else torch.zeros_like(self.mean)
+        if scale_free:
+            size = data.abs().amax(0)
+            size = torch.where(size > 0, size, torch.ones_like(size))
+            self.std = torch.where(std > 1e-12 * size, std, size)
+        else:
+            self.std = torch.where(std > 1e-12 * (1 + self.mean.abs()), std, torch.ones_like(std))
 
     def transform(self, data: Tensor) -> Tensor:
         return (data - self.mean) / self.std

@@ -42,7 +42,7 @@ class _NeuralSurrogate(SurrogateBase):
         self.x_scaler_ = Standardizer(X)
         Xs = self.x_scaler_.transform(X)
         if self.task == "regression":
-            self.y_scaler_ = Standardizer(y[:, None])
+            self.y_scaler_ = Standardizer(y[:, None], scale_free=True)
             target, n_out = self.y_scaler_.transform(y[:, None])[:, 0], 2
             self.n_classes_ = None
         else:

@@ -12,6 +12,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
 from designloop.surrogates.base import (
+    Standardizer,
     SurrogateBase,
     as_targets,
     committee_variance,
@@ -60,6 +61,13 @@ class RandomForest(SurrogateBase):
                       max_features=max_features, random_state=self.seed, n_jobs=1)
         Xn, yn = X.numpy(), y.numpy()
         if self.task == "regression":
+            # trees are grown on standardised targets: scikit-learn stops splitting nodes
+            # whose variance is below machine epsilon in the target's units, which would
+            # leave a target measured in units of 1e-12 as one constant leaf
+            self.y_scaler_ = Standardizer(y[:, None].double(), scale_free=True)
+            # rounded in standardised units, so that y and c * y grow the same trees (the
+            # last bits would otherwise break ties between equally good splits differently)
+            yn = np.round(self.y_scaler_.transform(y[:, None].double())[:, 0].numpy(), 10)
             oob = n >= 5
             forest = RandomForestRegressor(oob_score=oob, **kwargs).fit(Xn, yn)
             if oob:
@@ -67,7 +75,8 @@ class RandomForest(SurrogateBase):
                 noise = float(np.nanmean(residual**2)) if np.isfinite(residual).any() else 0.0
             else:
                 noise = float(yn.var())
-            self.noise_var_ = max(noise, 1e-12 * (1.0 + float(np.abs(yn).max()) ** 2))
+            scale = float(self.y_scaler_.std[0])
+            self.noise_var_ = max(noise, 1e-12 * (1.0 + float(np.abs(yn).max()) ** 2)) * scale**2
             self.n_classes_ = None
         else:
             self.n_classes_ = resolve_n_classes(y, self.n_classes)
@@ -98,5 +107,6 @@ class RandomForest(SurrogateBase):
         out = torch.from_numpy(out)
         if self.task == "classification":
             return ClassificationPrediction(out)
+        out = self.y_scaler_.inverse(out)
         return RegressionPrediction(out.mean(0), committee_variance(out),
                                     self.noise_var_, samples=out)

@@ -18,7 +18,8 @@ import torch
 from botorch.exceptions import ModelFittingError
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
-from botorch.models.transforms import Normalize, Standardize
+from botorch.models.transforms import Normalize
+from botorch.models.transforms.outcome import Standardize, nanstd
 from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
 from gpytorch.constraints import GreaterThan
 from gpytorch.kernels import MaternKernel, RBFKernel, ScaleKernel
@@ -141,6 +142,33 @@ def domain_bounds(domain) -> Tensor:
     domain = torch.as_tensor(domain, dtype=torch.float64)
     lo, hi = domain.min(0).values, domain.max(0).values
     return torch.stack([lo, torch.where(hi > lo, hi, lo + 1.0)])
+
+RELATIVE_MIN_STD = 1e-12  # a spread below this fraction of the largest |y| is rounding
+
+
+class ScaleFreeStandardize(Standardize):
+    """BoTorch's Standardize without its absolute floor: BoTorch leaves targets whose
+    standard deviation is below 1e-8 unscaled, so that values around 1e-12 met a GP whose
+    noise bounds and priors are set for unit-scale data (predicted sds near 0.1 for data a
+    hundred billion times smaller). Here the scale is the standard deviation unless it is
+    below RELATIVE_MIN_STD times the largest |y| (one observation, or a constant target),
+    then the largest |y| itself (1 for all zeros): y and c * y give the same standardised
+    targets for any c > 0, so the fit and the predictions scale with the target."""
+
+    def __init__(self, m: int = 1):
+        super().__init__(m, min_stdv=0.0)
+
+    def forward(self, Y: Tensor, Yvar: Tensor | None = None, X: Tensor | None = None):
+        if self.training:
+            super().forward(Y, Yvar, X)  # sets the means, and the stdvs we replace
+            size = Y.abs().amax(dim=-2, keepdim=True)
+            size = size.where(size > 0, torch.ones_like(size))
+            spread = nanstd(Y, dim=-2, keepdim=True) if Y.shape[-2] > 1 else torch.zeros_like(size)
+            stdvs = spread.where(spread > RELATIVE_MIN_STD * size, size)
+            self.stdvs = stdvs
+            self._stdvs_sq = stdvs.pow(2)
+        Y_tf = (Y - self.means) / self.stdvs
+        return Y_tf, (Yvar / self._stdvs_sq if Yvar is not None else None)
 
 
 def gamma_scaled_kernel(n_features: int, rbf: bool = False) -> ScaleKernel:
@@ -282,7 +310,7 @@ class GPRegressor(SurrogateBase):
             X, y[:, None], train_Yvar=train_yvar,
             covar_module=make_kernel(self.kernel, d, self.prior),
             input_transform=None if fingerprint else Normalize(d, bounds=bounds),
-            outcome_transform=Standardize(1),
+            outcome_transform=ScaleFreeStandardize(1),
         )
 
     def _fit_once(self, X: Tensor, y: Tensor, d: int, jitter: float | None,
