@@ -99,7 +99,9 @@ ALTERNATIVES = {
                  Strategy("init=kmeans", options={"initial_design": "kmeans"}),
                  Strategy("incumbent=observed", options={"incumbent": "observed"}),
                  Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}}),
-                 SCALING_DOMAIN],
+                 SCALING_DOMAIN,
+                 # L-BFGS to convergence, as BoTorch's own fit does, instead of 200 steps
+                 Strategy("fit=converged", options={"surrogate_params": {"max_iter": 15_000}})],
     "table": [Strategy("init=kmeans", options={"initial_design": "kmeans"}),
               Strategy("incumbent=observed", options={"incumbent": "observed"}),
               Strategy("batch=qlognei", selection="qlognei"),

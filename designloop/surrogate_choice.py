@@ -27,7 +27,8 @@ AUTO = "auto"
 CLASSIFIERS = ("gp_classifier", "ensemble", "forest")
 N_FOLDS = 5
 REFRESH_GROWTH = 1.5  # re-choose once the labels have grown by this factor
-DEFAULT_CLASSIFIER = "forest"  # before two labels of each of two classes exist
+DEFAULT_CLASSIFIER = "forest"  # until there are labels enough to compare the classifiers
+MIN_LABELS = 10  # distinct candidates labelled before cross-validation can tell models apart
 _MIN_PROB = 1e-6
 
 
@@ -54,8 +55,13 @@ def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def needs_choice(last: dict | None, n_unique: int) -> bool:
-    """Whether to choose again: never chosen, or the labels grew by REFRESH_GROWTH since."""
-    return last is None or n_unique >= REFRESH_GROWTH * last["n"]
+    """Whether to choose again: never chosen, the last choice was a default taken because
+    nothing could be compared yet and labels have been added since, or the labels grew by
+    REFRESH_GROWTH since."""
+    if last is None:
+        return True
+    compared = "brier" in last
+    return n_unique >= REFRESH_GROWTH * last["n"] or (not compared and n_unique > last["n"])
 
 
 def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_unique: int,
@@ -74,6 +80,11 @@ def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_u
     """
     y = np.asarray(labels, dtype=np.int64)
     counts = np.bincount(y, minlength=n_classes)
+    if n_unique < MIN_LABELS:
+        return DEFAULT_CLASSIFIER, {"surrogate_choice": {
+            "chosen": DEFAULT_CLASSIFIER, "n": int(n_unique),
+            "reason": f"fewer than {MIN_LABELS} labelled candidates: too few to compare "
+                      "classifiers by cross-validation"}}
     if (counts >= 2).sum() < 2:
         return DEFAULT_CLASSIFIER, {"surrogate_choice": {
             "chosen": DEFAULT_CLASSIFIER, "n": int(n_unique),

@@ -96,8 +96,18 @@ def test_scores_hand_computed():
     assert log_loss(probs, labels) == pytest.approx(expected, rel=1e-12)
     # (0.25 + 0.25) + (0.81 + 0.81) + (1 + 1), over three
     assert brier_score(probs, labels) == pytest.approx(4.12 / 3, rel=1e-12)
-    assert needs_choice(None, 10) and not needs_choice({"n": 10}, 14)
-    assert needs_choice({"n": 10}, 15)
+    compared = {"n": 10, "brier": {"forest": 0.3}}
+    assert needs_choice(None, 10) and not needs_choice(compared, 14)
+    assert needs_choice(compared, 15)
+    # a default taken while nothing could be compared is chosen again once labels are added
+    assert not needs_choice({"n": 6}, 6) and needs_choice({"n": 6}, 7)
+
+
+def test_too_few_labels_take_the_default_classifier_without_cross_validation():
+    X = torch.rand(6, 2, dtype=torch.float64)
+    name, why = choose_classifier(X, torch.tensor([0, 0, 0, 1, 1, 1]), 2, 6)
+    assert name == "forest" and "brier" not in why["surrogate_choice"]
+    assert "fewer than 10 labelled" in why["surrogate_choice"]["reason"]
 
 
 @pytest.mark.slow
