@@ -454,7 +454,7 @@ def benchmark(
     """
     from designloop.problems import make_problem, problem_from_csv
     from designloop.simulate import simulate
-    from designloop.summary import plot_curves, summarize
+    from designloop.summary import MODEL_METRICS, metrics_for, plot_curves, summarize
 
     _check_output(output, (".csv", ".parquet"))
     _check_output(plot, IMAGE_SUFFIXES, "--plot")
@@ -473,6 +473,13 @@ def benchmark(
             ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
             {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
         prob = make_problem(problem, **params)
+    score_model = None  # simulate's default: the surrogate is scored when exploring
+    if metric is not None:
+        reported = metrics_for(prob.task, prob.goal)
+        if metric not in reported:
+            raise InputError(f"--metric {metric} is not reported for {prob.name} ({prob.task}, "
+                             f"goal {prob.goal}); choose one of {', '.join(reported)}")
+        score_model = True if metric in MODEL_METRICS[prob.task] else None
     client = None
     executor = None
     if scheduler:
@@ -481,7 +488,7 @@ def benchmark(
     try:
         results = simulate(prob, strategies, seeds=seeds, budget=budget, batch_size=batch_size,
                            n_initial=n_initial, executor=executor, n_jobs=n_jobs, output=output,
-                           progress=True)
+                           metrics=score_model, progress=True)
     finally:
         if client is not None:
             client.close()

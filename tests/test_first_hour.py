@@ -433,3 +433,65 @@ def test_suggestions_at_80_columns_show_the_experiment_first(lab, capsys, monkey
                            str(pick.rank)]
         assert row[4] == f"{pick.p_improve:.0%}" or row[4] in ("<1%", ">99%")
     assert "too narrow to show" in " ".join(out.split())
+
+
+# ---------------------------------------------------------------- benchmark settings
+@pytest.mark.parametrize("args, message", [
+    (["--metric", "nope"], "--metric nope is not reported for branin"),
+    (["--metric", "accuracy"], "choose one of best_so_far"),
+    (["--seeds", "0"], "seeds (--seeds) must be a whole number >= 1, got 0"),
+    (["--budget", "-3"], "budget (--budget) must be a whole number >= 1"),
+    (["--batch-size", "0"], "batch_size (--batch-size) must be"),
+    (["--n-initial", "0"], "n_initial (--n-initial) must be"),
+    (["--n-jobs", "0"], "n_jobs (--n-jobs) must be"),
+    (["--n-candidates", "0"], "n_candidates (--n-candidates) must be"),
+    (["--noise", "-1"], "noise_std (--noise) must be a finite number >= 0"),
+    (["--noise", "nan"], "noise_std (--noise) must be a finite number >= 0"),
+])
+def test_benchmark_settings_are_checked_before_any_run(tmp_path, capsys, monkeypatch, args,
+                                                       message):
+    import importlib
+
+    simulate = importlib.import_module("designloop.simulate")
+
+    def never(*a, **k):
+        raise AssertionError("a campaign ran before the settings were checked")
+
+    monkeypatch.setattr(simulate, "run_campaign", never)
+    code, out, err = run(["benchmark", "--problem", "branin", "--n-candidates", "50",
+                          "--seeds", "1", "--budget", "3", "-o", tmp_path / "b.csv", *args],
+                         capsys, monkeypatch)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err and not (tmp_path / "b.csv").exists()
+
+
+def test_benchmark_model_metric_of_an_optimisation_problem_is_scored(tmp_path, capsys,
+                                                                     monkeypatch):
+    code, out, err = run(["benchmark", "--problem", "branin", "--n-candidates", "50",
+                          "--strategies", "random", "--seeds", "2", "--budget", "4",
+                          "--metric", "rmse", "-o", tmp_path / "b.csv"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "rmse after 4" in out and pd.read_csv(tmp_path / "b.csv")["rmse"].notna().all()
+
+
+def test_summaries_of_a_missing_metric_name_what_the_results_hold():
+    from designloop.errors import InputError
+    from designloop.summary import plot_curves, summarize
+
+    results = pd.DataFrame({"strategy": ["a", "a"], "seed": [0, 0], "n_observed": [1, 2],
+                            "best_so_far": [1.0, 2.0], "rmse": [np.nan, np.nan]})
+    for summary in (summarize, plot_curves):
+        with pytest.raises(InputError, match="no metric 'rmse'; they hold best_so_far"):
+            summary(results, "rmse")
+
+
+def test_lookup_errors_name_the_file(tmp_path, capsys, monkeypatch):
+    table = pd.DataFrame({"candidate_id": [0, 1, 2, 3], "x": [1.0, 2.0, 3.0, 4.0],
+                          "y": [1.0, 2.0, 3.0, 4.0]})
+    table.to_csv(tmp_path / "lookup [1].csv", index=False)
+    for target, message in (("y", "the column name 'candidate_id' is reserved"),
+                            ("z", "has no column 'z'")):
+        code, _, err = run(["benchmark", "--lookup", tmp_path / "lookup [1].csv", "--target",
+                            target, "--seeds", "1", "--budget", "2"], capsys, monkeypatch)
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"lookup file {tmp_path / 'lookup [1].csv'}" in err and message in err
