@@ -368,11 +368,14 @@ def release(
     """
     campaign = _open(db)
     chosen = None
-    if ids:
+    if ids is not None:  # an empty --ids (an empty shell variable) never means all
         try:
             chosen = [int(i) for i in _columns(ids)]
         except ValueError:
             raise InputError(f"--ids must be whole numbers separated by commas, got {ids!r}") from None
+        if not chosen:
+            raise InputError(f"--ids needs at least one candidate id, got {ids!r}; leave "
+                             "--ids out to release every pending suggestion")
     _say(f"Released {campaign.release(chosen)} pending suggestion(s).")
 
 

@@ -495,3 +495,15 @@ def test_lookup_errors_name_the_file(tmp_path, capsys, monkeypatch):
                             target, "--seeds", "1", "--budget", "2"], capsys, monkeypatch)
         assert code == 2 and err.count("\n") == 1, err
         assert f"lookup file {tmp_path / 'lookup [1].csv'}" in err and message in err
+
+
+# ---------------------------------------------------------------- release
+@pytest.mark.parametrize("ids", ["", ",", " "])
+def test_release_with_empty_ids_releases_nothing(lab, capsys, monkeypatch, ids):
+    d, db = lab
+    code, _, err = run(["suggest", db, "-n", "2"], capsys, monkeypatch)
+    assert code == 0, err
+    before = dump(db)
+    code, out, err = run(["release", db, "--ids", ids], capsys, monkeypatch)
+    assert code == 2 and err.startswith("error: --ids needs at least one candidate id"), err
+    assert err.count("\n") == 1 and out == "" and dump(db) == before
