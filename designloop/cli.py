@@ -119,6 +119,21 @@ def _write(frame: pd.DataFrame, path: Path, what: str) -> None:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}; {what}") from None
 
 
+def _check_target(table: pd.DataFrame, target: str, path: Path) -> None:
+    """Refuse a candidate table whose `target` column is filled in on every row: nothing
+    would be left to suggest, and such a column is most likely a feature given as the
+    target by mistake."""
+    if target not in table.columns:
+        return
+    values = table[target]
+    if (values.notna() & values.astype(str).str.strip().ne("")).all():
+        raise InputError(
+            f"{path}: the target column '{target}' is filled in on every row ({len(table)} "
+            f"candidates), so nothing is left to suggest; if '{target}' is a feature, give "
+            "the column the lab measures with --target (a new name is added as an empty "
+            "column)")
+
+
 def _percent(p: float) -> str:
     """A probability as a whole percentage ("<1%" and ">99%" at the ends, never 0 or 100)."""
     if p is None or np.isnan(p):
@@ -185,6 +200,7 @@ def init(
                          "morgan_counts": morgan_counts},
             selection=selection, initial_design=initial, incumbent=incumbent,
         )
+        _check_target(table, target, candidates)  # after the settings and values are checked
         _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
         s = campaign.status()
     except BaseException:
@@ -217,8 +233,10 @@ def suggest(
     if db is None:
         if candidates is None or target is None:
             raise InputError("give a campaign file, or --candidates and --target for one-shot mode")
-        campaign = Campaign(read_table(candidates, "candidates"), target=target, task=task,
-                            goal=goal, seed=seed, source=str(candidates))
+        table = read_table(candidates, "candidates")
+        campaign = Campaign(table, target=target, task=task, goal=goal, seed=seed,
+                            source=str(candidates))
+        _check_target(table, target, candidates)
         if results is not None:
             campaign.observe(read_table(results, "results"), source=str(results))
     else:

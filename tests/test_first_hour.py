@@ -507,3 +507,20 @@ def test_release_with_empty_ids_releases_nothing(lab, capsys, monkeypatch, ids):
     code, out, err = run(["release", db, "--ids", ids], capsys, monkeypatch)
     assert code == 2 and err.startswith("error: --ids needs at least one candidate id"), err
     assert err.count("\n") == 1 and out == "" and dump(db) == before
+
+
+# ---------------------------------------------------------------- a feature given as target
+def test_a_target_filled_in_on_every_row_is_refused(lab, capsys, monkeypatch):
+    d, _ = lab
+    db = d / "new.db"
+    for args in (["init", db, "-c", d / "candidates.csv", "-t", "temperature"],
+                 ["suggest", "--candidates", d / "candidates.csv", "--target", "temperature"]):
+        code, out, err = run(args, capsys, monkeypatch)
+        assert code == 2 and err.count("\n") == 1 and out == "", err
+        assert err.startswith(f"error: {d / 'candidates.csv'}: the target column 'temperature' "
+                              "is filled in on every row (12 candidates)")
+        assert not db.exists()
+    table = pd.read_csv(d / "candidates.csv").assign(y=[1.0] + [None] * 11)
+    table.to_csv(d / "partly.csv", index=False)
+    code, out, err = run(["init", db, "-c", d / "partly.csv", "-t", "y"], capsys, monkeypatch)
+    assert code == 0 and "1 already measured" in out, err
