@@ -97,7 +97,8 @@ def target_values(series: pd.Series, task: str, source: str, target: str,
     index + 2). Regression values must be finite numbers no larger than 1e150 in size.
     """
     if task == "regression":
-        numbers = pd.to_numeric(series, errors="coerce")
+        truth = series.map(lambda v: isinstance(v, bool | np.bool_))  # TRUE/FALSE: labels
+        numbers = pd.to_numeric(series.astype(object).mask(truth), errors="coerce")
         if lines is None:
             integer = pd.api.types.is_integer_dtype(series.index)
             lines = (np.asarray(series.index) if integer else np.arange(len(series))) + 2
@@ -105,7 +106,8 @@ def target_values(series: pd.Series, task: str, source: str, target: str,
         bad = numbers.isna().to_numpy()
         if bad.any():
             pos = np.flatnonzero(bad)[:5]
-            shown = [series.iloc[p] for p in pos]
+            shown = [v.item() if isinstance(v, np.generic) else v
+                     for v in (series.iloc[p] for p in pos)]
             raise InputError(
                 f"{source}: column '{target}' must hold numbers for a regression target; "
                 f"line(s) {[int(lines[p]) for p in pos]} hold {shown}. Fix them, or use --task "

@@ -524,3 +524,28 @@ def test_a_target_filled_in_on_every_row_is_refused(lab, capsys, monkeypatch):
     table.to_csv(d / "partly.csv", index=False)
     code, out, err = run(["init", db, "-c", d / "partly.csv", "-t", "y"], capsys, monkeypatch)
     assert code == 0 and "1 already measured" in out, err
+
+
+# ---------------------------------------------------------------- TRUE and FALSE are not numbers
+@pytest.mark.parametrize("text, message", [
+    ("candidate_id,yield\nTRUE,0.5\n", "line 2: candidate_id True is not a candidate"),
+    ("candidate_id,yield\n3,TRUE\n4,FALSE\n",
+     "column 'yield' must hold numbers for a regression target; line(s) [2, 3] hold "
+     "[True, False]"),
+])
+def test_true_and_false_are_neither_ids_nor_numbers(lab, capsys, monkeypatch, text, message):
+    d, db = lab
+    (d / "r.csv").write_text(text)
+    before = dump(db)
+    code, out, err = run(["observe", db, d / "r.csv"], capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert dump(db) == before
+
+
+def test_true_and_false_labels_of_a_classification_are_kept():
+    import designloop as dl
+
+    campaign = dl.Campaign(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), target="ok",
+                           task="classification")
+    assert campaign.observe(pd.DataFrame({"candidate_id": [0, 1], "ok": [True, False]})) == 2
+    assert campaign.observations()["ok"].tolist() == ["True", "False"]
