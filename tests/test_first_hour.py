@@ -549,3 +549,23 @@ def test_true_and_false_labels_of_a_classification_are_kept():
                            task="classification")
     assert campaign.observe(pd.DataFrame({"candidate_id": [0, 1], "ok": [True, False]})) == 2
     assert campaign.observations()["ok"].tolist() == ["True", "False"]
+
+
+# ---------------------------------------------------------------- files that are not UTF-8 CSV
+@pytest.mark.parametrize("content, message", [
+    (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)), "is an Excel workbook, not a CSV file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "is an Excel workbook"),
+    ("temperature,yield\n60,1\n".encode("utf-16"), "is UTF-16 text"),
+    (b"temperature,yield\n60,1\x00\n", "is binary data, not a CSV table"),
+    ("temperature,solvent,yield\n60,thf,1\n70,café,2\n".encode("latin-1"),
+     "is not UTF-8 text (line 3 holds the byte 0xe9"),
+])
+def test_files_that_are_not_utf8_csv_say_what_they_are(lab, capsys, monkeypatch, content,
+                                                       message):
+    d, db = lab
+    (d / "r.csv").write_bytes(content)
+    before = dump(db)
+    code, out, err = run(["observe", db, d / "r.csv"], capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1 and out == "", err
+    assert err.startswith(f"error: results file {d / 'r.csv'} {message}")
+    assert "save it as CSV UTF-8" in err and dump(db) == before
