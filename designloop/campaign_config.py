@@ -205,6 +205,7 @@ class CampaignConfig:
         else:
             names = {**SURROGATES, AUTO: None} if task == "classification" else SURROGATES
             surrogate = _canonical(surrogate or default_surrogate(task), names, "surrogate")
+        given = acquisition  # as the user spelled it, for messages ("ei")
         if acquisition is not None and not isinstance(acquisition, str):
             acquisition = acquisition_name(acquisition)
         else:
@@ -215,15 +216,17 @@ class CampaignConfig:
         if surrogate not in allowed and not surrogate.startswith(CUSTOM):
             raise InputError(
                 f"surrogate '{surrogate}' does not do {task}; choose one of {sorted(allowed)}")
+        named = (f"'{given}' ({acquisition})" if isinstance(given, str)
+                 and given.strip() != acquisition else f"'{acquisition}'")
         wrong = CLASSIFICATION_ONLY if task == "regression" else REGRESSION_ONLY
         if acquisition in wrong:
             raise InputError(
-                f"acquisition '{acquisition}' is for "
+                f"acquisition {named} is for "
                 f"{'classification' if task == 'regression' else 'regression'} targets; for "
                 f"{task} use e.g. '{default_acquisition(task, goal)}'")
         if acquisition in IMPROVEMENT and goal == "explore":
             raise InputError(
-                f"acquisition '{acquisition}' optimises; set goal to maximize or minimize, or "
+                f"acquisition {named} optimises; set goal to maximize or minimize, or "
                 "explore with max_variance or bald")
         if smiles_encoding not in ("auto", "onehot", "morgan", "descriptors"):
             raise InputError(

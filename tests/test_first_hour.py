@@ -569,3 +569,15 @@ def test_files_that_are_not_utf8_csv_say_what_they_are(lab, capsys, monkeypatch,
     assert code == 2 and err.count("\n") == 1 and out == "", err
     assert err.startswith(f"error: results file {d / 'r.csv'} {message}")
     assert "save it as CSV UTF-8" in err and dump(db) == before
+
+
+def test_acquisition_errors_quote_the_name_as_given(lab, capsys, monkeypatch):
+    d, _ = lab
+    for extra, message in ((["--acquisition", "ei"],
+                            "acquisition 'ei' (log_expected_improvement) optimises; set goal"),
+                           (["--acquisition", "LC"],
+                            "acquisition 'LC' (least_confidence) is for classification")):
+        code, _, err = run(["init", d / "new.db", "-c", d / "candidates.csv", "-t", "y",
+                            *extra], capsys, monkeypatch)
+        assert code == 2 and err.count("\n") == 1 and message in err, err
+        assert not (d / "new.db").exists()
