@@ -19,7 +19,7 @@ import pandas as pd
 
 from designloop.campaign_config import CampaignConfig, target_values
 from designloop.errors import CalibrationWarning, InputError
-from designloop.io import unneutralise, write_table
+from designloop.io import out_of_range, unneutralise, write_table
 from designloop.matching import ID, match_rows
 from designloop.matching import candidate_ids as candidate_ids_checked
 from designloop.store import Store
@@ -159,6 +159,19 @@ class Campaign:
         if lost:
             raise InputError(f"{path}: the candidate table (table meta, key 'candidates') lacks "
                              f"the feature column(s) {lost}; {damaged}")
+        for col, role in (cfg.roles or {}).items():
+            if role != "numeric" or col not in self.candidates.columns:
+                continue
+            cells = self.candidates[col]
+            numbers = pd.to_numeric(cells, errors="coerce")
+            bad = (cells.notna() & numbers.isna()).to_numpy() | out_of_range(numbers)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                value = cells.iloc[row]
+                value = value.item() if isinstance(value, np.generic) else value
+                raise InputError(f"{path}: the candidate table (table meta, key 'candidates'), "
+                                 f"column '{col}', candidate {row} holds {value!r} "
+                                 f"where a number belongs; {damaged}")
         n = len(self.candidates)
         obs = self.store.observations()
         sugg = self.store.suggestions()

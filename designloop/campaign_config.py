@@ -97,7 +97,8 @@ def target_values(series: pd.Series, task: str, source: str, target: str,
     index + 2). Regression values must be finite numbers no larger than 1e150 in size.
     """
     if task == "regression":
-        numbers = pd.to_numeric(series, errors="coerce")
+        truth = series.map(lambda v: isinstance(v, bool | np.bool_))  # TRUE/FALSE: labels
+        numbers = pd.to_numeric(series.astype(object).mask(truth), errors="coerce")
         if lines is None:
             integer = pd.api.types.is_integer_dtype(series.index)
             lines = (np.asarray(series.index) if integer else np.arange(len(series))) + 2
@@ -105,7 +106,8 @@ def target_values(series: pd.Series, task: str, source: str, target: str,
         bad = numbers.isna().to_numpy()
         if bad.any():
             pos = np.flatnonzero(bad)[:5]
-            shown = [series.iloc[p] for p in pos]
+            shown = [v.item() if isinstance(v, np.generic) else v
+                     for v in (series.iloc[p] for p in pos)]
             raise InputError(
                 f"{source}: column '{target}' must hold numbers for a regression target; "
                 f"line(s) {[int(lines[p]) for p in pos]} hold {shown}. Fix them, or use --task "
@@ -203,6 +205,7 @@ class CampaignConfig:
         else:
             names = {**SURROGATES, AUTO: None} if task == "classification" else SURROGATES
             surrogate = _canonical(surrogate or default_surrogate(task), names, "surrogate")
+        given = acquisition  # as the user spelled it, for messages ("ei")
         if acquisition is not None and not isinstance(acquisition, str):
             acquisition = acquisition_name(acquisition)
         else:
@@ -213,15 +216,17 @@ class CampaignConfig:
         if surrogate not in allowed and not surrogate.startswith(CUSTOM):
             raise InputError(
                 f"surrogate '{surrogate}' does not do {task}; choose one of {sorted(allowed)}")
+        named = (f"'{given}' ({acquisition})" if isinstance(given, str)
+                 and given.strip() != acquisition else f"'{acquisition}'")
         wrong = CLASSIFICATION_ONLY if task == "regression" else REGRESSION_ONLY
         if acquisition in wrong:
             raise InputError(
-                f"acquisition '{acquisition}' is for "
+                f"acquisition {named} is for "
                 f"{'classification' if task == 'regression' else 'regression'} targets; for "
                 f"{task} use e.g. '{default_acquisition(task, goal)}'")
         if acquisition in IMPROVEMENT and goal == "explore":
             raise InputError(
-                f"acquisition '{acquisition}' optimises; set goal to maximize or minimize, or "
+                f"acquisition {named} optimises; set goal to maximize or minimize, or "
                 "explore with max_variance or bald")
         if smiles_encoding not in ("auto", "onehot", "morgan", "descriptors"):
             raise InputError(

@@ -119,6 +119,21 @@ def _write(frame: pd.DataFrame, path: Path, what: str) -> None:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}; {what}") from None
 
 
+def _check_target(table: pd.DataFrame, target: str, path: Path) -> None:
+    """Refuse a candidate table whose `target` column is filled in on every row: nothing
+    would be left to suggest, and such a column is most likely a feature given as the
+    target by mistake."""
+    if target not in table.columns:
+        return
+    values = table[target]
+    if (values.notna() & values.astype(str).str.strip().ne("")).all():
+        raise InputError(
+            f"{path}: the target column '{target}' is filled in on every row ({len(table)} "
+            f"candidates), so nothing is left to suggest; if '{target}' is a feature, give "
+            "the column the lab measures with --target (a new name is added as an empty "
+            "column)")
+
+
 def _percent(p: float) -> str:
     """A probability as a whole percentage ("<1%" and ">99%" at the ends, never 0 or 100)."""
     if p is None or np.isnan(p):
@@ -185,6 +200,7 @@ def init(
                          "morgan_counts": morgan_counts},
             selection=selection, initial_design=initial, incumbent=incumbent,
         )
+        _check_target(table, target, candidates)  # after the settings and values are checked
         _show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
         s = campaign.status()
     except BaseException:
@@ -217,8 +233,10 @@ def suggest(
     if db is None:
         if candidates is None or target is None:
             raise InputError("give a campaign file, or --candidates and --target for one-shot mode")
-        campaign = Campaign(read_table(candidates, "candidates"), target=target, task=task,
-                            goal=goal, seed=seed, source=str(candidates))
+        table = read_table(candidates, "candidates")
+        campaign = Campaign(table, target=target, task=task, goal=goal, seed=seed,
+                            source=str(candidates))
+        _check_target(table, target, candidates)
         if results is not None:
             campaign.observe(read_table(results, "results"), source=str(results))
     else:
@@ -368,11 +386,14 @@ def release(
     """
     campaign = _open(db)
     chosen = None
-    if ids:
+    if ids is not None:  # an empty --ids (an empty shell variable) never means all
         try:
             chosen = [int(i) for i in _columns(ids)]
         except ValueError:
             raise InputError(f"--ids must be whole numbers separated by commas, got {ids!r}") from None
+        if not chosen:
+            raise InputError(f"--ids needs at least one candidate id, got {ids!r}; leave "
+                             "--ids out to release every pending suggestion")
     _say(f"Released {campaign.release(chosen)} pending suggestion(s).")
 
 
@@ -454,7 +475,7 @@ def benchmark(
     """
     from designloop.problems import make_problem, problem_from_csv
     from designloop.simulate import simulate
-    from designloop.summary import plot_curves, summarize
+    from designloop.summary import MODEL_METRICS, metrics_for, plot_curves, summarize
 
     _check_output(output, (".csv", ".parquet"))
     _check_output(plot, IMAGE_SUFFIXES, "--plot")
@@ -473,6 +494,13 @@ def benchmark(
             ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
             {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
         prob = make_problem(problem, **params)
+    score_model = None  # simulate's default: the surrogate is scored when exploring
+    if metric is not None:
+        reported = metrics_for(prob.task, prob.goal)
+        if metric not in reported:
+            raise InputError(f"--metric {metric} is not reported for {prob.name} ({prob.task}, "
+                             f"goal {prob.goal}); choose one of {', '.join(reported)}")
+        score_model = True if metric in MODEL_METRICS[prob.task] else None
     client = None
     executor = None
     if scheduler:
@@ -481,7 +509,7 @@ def benchmark(
     try:
         results = simulate(prob, strategies, seeds=seeds, budget=budget, batch_size=batch_size,
                            n_initial=n_initial, executor=executor, n_jobs=n_jobs, output=output,
-                           progress=True)
+                           metrics=score_model, progress=True)
     finally:
         if client is not None:
             client.close()

@@ -87,10 +87,7 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
         raise InputError(f"{what} file {path} does not exist; check the path")
     if path.is_dir():
         raise InputError(f"{what} file {path} is a folder; give the CSV file inside it")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{what} file {path} is not UTF-8 text; save it as CSV (UTF-8)") from None
+    text = _text(path.read_bytes(), f"{what} file {path}")
     if not text.strip():
         raise InputError(f"{what} file {path} is empty; it needs a header row and data rows")
     head = "\n".join(text.splitlines()[:20])
@@ -117,6 +114,30 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
             if sep != ",":  # a comma inside a `;` or tab separated cell: a decimal comma?
                 df[col] = _decimal_commas(df[col], f"{what} file {path}")
     return df
+
+
+SAVE_AS_CSV = "save it as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)"
+_WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (a zip), .xls
+_UTF16 = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _text(raw: bytes, where: str) -> str:
+    """The bytes of a table file as text; InputError saying what the file is instead (an
+    Excel workbook, UTF-16 text, binary data, another encoding with the line of its first
+    such byte) and how to save it as CSV."""
+    if raw.startswith(_WORKBOOKS):
+        raise InputError(f"{where} is an Excel workbook, not a CSV file; {SAVE_AS_CSV}")
+    if raw.startswith(_UTF16):
+        raise InputError(f"{where} is UTF-16 text (Excel's Unicode Text); {SAVE_AS_CSV}")
+    if b"\x00" in raw:
+        raise InputError(f"{where} is binary data, not a CSV table; {SAVE_AS_CSV}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"{where} is not UTF-8 text (line {line} holds the byte "
+                         f"0x{raw[exc.start]:02x}, as Latin-1 or Windows-1252 files do); "
+                         f"{SAVE_AS_CSV}") from None
 
 
 def write_table(frame: pd.DataFrame, path_or_buffer) -> None:

@@ -35,7 +35,8 @@ def candidate_ids(values, n: int, where: str, lines=None) -> np.ndarray:
         InputError: naming the first value that is not an id, and its line.
     """
     series = pd.Series(list(values), dtype=object)
-    ids = pd.to_numeric(series, errors="coerce")
+    truth = series.map(lambda v: isinstance(v, bool | np.bool_))  # TRUE is not candidate 1
+    ids = pd.to_numeric(series.mask(truth), errors="coerce")
     bad = (ids.isna() | (ids != ids.round()) | (ids < 0) | (ids >= n)).to_numpy()
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])

@@ -6,6 +6,7 @@ classification data sets, and real lookup tables whose every candidate was measu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -150,19 +151,24 @@ def _metallic_glass(**_) -> Problem:
 
 def problem_from_table(table: pd.DataFrame, target: str, goal: str = "maximize",
                        task: str = "regression", name: str = "lookup", description: str = "",
-                       drop: tuple[str, ...] = ()) -> Problem:
-    """A lookup-table problem: every row is a candidate whose `target` was measured."""
+                       drop: tuple[str, ...] = (), where: str = "") -> Problem:
+    """A lookup-table problem: every row is a candidate whose `target` was measured.
+    Errors name the table as `where` (default: "lookup table")."""
     task = spelled(task)
+    where = where or "lookup table"
     if target not in table.columns:
-        raise InputError(f"lookup table has no column '{target}'; its columns are "
+        raise InputError(f"{where} has no column '{target}'; its columns are "
                          f"{list(table.columns)}")
+    if "candidate_id" in table.columns:
+        raise InputError(f"{where}: the column name 'candidate_id' is reserved for "
+                         "designloop's ids; rename or delete that column")
     known = table[target].notna()
     table = table[known].reset_index(drop=True)
     features = table.drop(columns=[target, *drop])
     if task == "regression":
         values = pd.to_numeric(table[target], errors="coerce")
         if values.isna().any():
-            raise InputError(f"lookup table column '{target}' must hold numbers")
+            raise InputError(f"{where}: column '{target}' must hold numbers")
         values = values.to_numpy(float)
     else:
         values = table[target].astype(str).to_numpy(dtype=object)
@@ -174,7 +180,8 @@ def problem_from_csv(path, target: str, goal: str = "maximize",
                      task: str = "regression") -> Problem:
     """A user's CSV as a lookup table (`designloop benchmark --lookup file.csv --target y`)."""
     return problem_from_table(read_table(path, "lookup"), target, goal, task,
-                              name=str(path), description=f"lookup table {path}")
+                              name=str(path), description=f"lookup table {path}",
+                              where=f"lookup file {path}")
 
 
 PROBLEMS: dict[str, Callable[..., Problem]] = {
@@ -208,4 +215,13 @@ def make_problem(name: str, **params) -> Problem:
     key = name.strip().lower().replace("-", "_")
     if key not in PROBLEMS:
         raise InputError(f"unknown problem {name!r}; choose one of: {', '.join(PROBLEMS)}")
+    size = params.get("n_candidates")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int | np.integer)
+                             or size < 1):
+        raise InputError(f"n_candidates (--n-candidates) must be a whole number >= 1, got "
+                         f"{size!r}")
+    noise = params.get("noise_std")
+    if noise is not None and not (isinstance(noise, int | float) and math.isfinite(noise)
+                                  and noise >= 0):
+        raise InputError(f"noise_std (--noise) must be a finite number >= 0, got {noise!r}")
     return PROBLEMS[key](**params)

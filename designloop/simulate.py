@@ -183,6 +183,8 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
         suggest_seconds.
     """
     strategies = parse_strategies(strategies)
+    _check_counts(seeds=seeds if isinstance(seeds, int) else len(list(seeds)), budget=budget,
+                  batch_size=batch_size, n_initial=n_initial, n_jobs=n_jobs)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     output = Path(output) if output is not None else None
     done = pd.DataFrame()
@@ -222,6 +224,17 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
     if output is not None and output.suffix == ".parquet":
         frame.to_parquet(output, index=False)
     return frame
+
+
+def _check_counts(**counts) -> None:
+    """InputError naming the first setting that is not a whole number >= 1 (None is left
+    to its default)."""
+    for name, value in counts.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            option = "--" + name.replace("_", "-")
+            raise InputError(f"{name} ({option}) must be a whole number >= 1, got {value!r}")
 
 
 def _collect(pairs, total: int, results: list, output: Path | None, progress: bool) -> None:

@@ -12,6 +12,18 @@ from designloop.errors import InputError
 DIRECTION = {"best_so_far": None, "simple_regret": False, "top1_found": True,
              "top1_fraction": True, "accuracy": True, "rmse": False, "nll": False,
              "ece": False, "coverage90": None}
+# what a simulated run reports: every run, optimisation runs, and the surrogate's quality
+RUN_METRICS = ("fit_seconds", "suggest_seconds")
+OPTIMISATION_METRICS = ("best_so_far", "simple_regret", "top1_found", "top1_fraction", "value")
+MODEL_METRICS = {"regression": ("rmse", "nll", "coverage90"),
+                 "classification": ("accuracy", "ece", "nll", "brier")}
+
+
+def metrics_for(task: str, goal: str) -> tuple[str, ...]:
+    """The metrics a simulation of a problem with this task and goal can report (the model
+    metrics only when the surrogate is scored, see `simulate`'s `metrics`)."""
+    optimising = task == "regression" and goal != "explore"
+    return (*(OPTIMISATION_METRICS if optimising else ()), *MODEL_METRICS[task], *RUN_METRICS)
 
 
 def default_metric(results: pd.DataFrame) -> str:
@@ -33,6 +45,15 @@ def _larger_is_better(results: pd.DataFrame, metric: str) -> bool:
     return True
 
 
+def _check_metric(results: pd.DataFrame, metric: str) -> None:
+    """InputError naming the metrics the results hold when they hold no values of `metric`."""
+    if metric not in results.columns or not results[metric].notna().any():
+        held = [c for c in (*OPTIMISATION_METRICS, *DIRECTION, *RUN_METRICS, "brier")
+                if c in results.columns and results[c].notna().any()]
+        raise InputError(f"the results hold no metric {metric!r}; they hold "
+                         f"{', '.join(dict.fromkeys(held)) or 'none'}")
+
+
 def curves(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Mean, standard deviation and count of `metric` per strategy and n_observed."""
     grouped = results.groupby(["strategy", "n_observed"], sort=False)[metric]
@@ -43,6 +64,7 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     """Per strategy: mean and sd over seeds of the final metric and of the normalised area
     under the learning curve; `winner` marks the best final mean."""
     metric = metric or default_metric(results)
+    _check_metric(results, metric)
     final = results.sort_values("n_observed").groupby(["strategy", "seed"]).tail(1)
 
     def auc(run: pd.DataFrame) -> float:
@@ -79,6 +101,7 @@ def plot_curves(results: pd.DataFrame, metric: str | None = None, ax=None, title
     else:
         fig = ax.figure
     metric = metric or default_metric(results)
+    _check_metric(results, metric)
     data = curves(results, metric)
     for strategy, part in data.groupby("strategy", sort=False):
         x, mean = part["n_observed"].to_numpy(), part["mean"].to_numpy()

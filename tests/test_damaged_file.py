@@ -70,6 +70,15 @@ DAMAGE = {
     "candidates of wrong shape": (_sql("UPDATE meta SET value='{\"columns\": [\"a\"], "
                                        "\"data\": [[1, 2]]}' WHERE key='candidates'"),
                                   "rows of equal length"),
+    "candidate value not a number": (
+        _sql("UPDATE meta SET value=json_set(value, '$.data[4][1]', 'hot') "
+             "WHERE key='candidates'"),
+        "column 'a', candidate 4 holds 'hot' where a number belongs"),
+    "candidate value infinite": (
+        _sql("UPDATE meta SET value=replace(value, '[2, 0.', '[2, 1e999, 0.') "
+             "WHERE key='candidates'", "UPDATE meta SET value=json_remove(value, '$.data[2][2]')"
+             " WHERE key='candidates'"),
+        "column 'a', candidate 2 holds inf where a number belongs"),
     "cycle info not JSON": (_sql("UPDATE cycles SET info='{\"reason\": ' WHERE cycle=1"),
                             "the info of cycle 1 (table cycles) is not valid JSON"),
     "cycle info of wrong type": (_sql("UPDATE cycles SET info='{\"warnings\": \"many\"}' "

@@ -433,3 +433,151 @@ def test_suggestions_at_80_columns_show_the_experiment_first(lab, capsys, monkey
                            str(pick.rank)]
         assert row[4] == f"{pick.p_improve:.0%}" or row[4] in ("<1%", ">99%")
     assert "too narrow to show" in " ".join(out.split())
+
+
+# ---------------------------------------------------------------- benchmark settings
+@pytest.mark.parametrize("args, message", [
+    (["--metric", "nope"], "--metric nope is not reported for branin"),
+    (["--metric", "accuracy"], "choose one of best_so_far"),
+    (["--seeds", "0"], "seeds (--seeds) must be a whole number >= 1, got 0"),
+    (["--budget", "-3"], "budget (--budget) must be a whole number >= 1"),
+    (["--batch-size", "0"], "batch_size (--batch-size) must be"),
+    (["--n-initial", "0"], "n_initial (--n-initial) must be"),
+    (["--n-jobs", "0"], "n_jobs (--n-jobs) must be"),
+    (["--n-candidates", "0"], "n_candidates (--n-candidates) must be"),
+    (["--noise", "-1"], "noise_std (--noise) must be a finite number >= 0"),
+    (["--noise", "nan"], "noise_std (--noise) must be a finite number >= 0"),
+])
+def test_benchmark_settings_are_checked_before_any_run(tmp_path, capsys, monkeypatch, args,
+                                                       message):
+    import importlib
+
+    simulate = importlib.import_module("designloop.simulate")
+
+    def never(*a, **k):
+        raise AssertionError("a campaign ran before the settings were checked")
+
+    monkeypatch.setattr(simulate, "run_campaign", never)
+    code, out, err = run(["benchmark", "--problem", "branin", "--n-candidates", "50",
+                          "--seeds", "1", "--budget", "3", "-o", tmp_path / "b.csv", *args],
+                         capsys, monkeypatch)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err and not (tmp_path / "b.csv").exists()
+
+
+def test_benchmark_model_metric_of_an_optimisation_problem_is_scored(tmp_path, capsys,
+                                                                     monkeypatch):
+    code, out, err = run(["benchmark", "--problem", "branin", "--n-candidates", "50",
+                          "--strategies", "random", "--seeds", "2", "--budget", "4",
+                          "--metric", "rmse", "-o", tmp_path / "b.csv"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "rmse after 4" in out and pd.read_csv(tmp_path / "b.csv")["rmse"].notna().all()
+
+
+def test_summaries_of_a_missing_metric_name_what_the_results_hold():
+    from designloop.errors import InputError
+    from designloop.summary import plot_curves, summarize
+
+    results = pd.DataFrame({"strategy": ["a", "a"], "seed": [0, 0], "n_observed": [1, 2],
+                            "best_so_far": [1.0, 2.0], "rmse": [np.nan, np.nan]})
+    for summary in (summarize, plot_curves):
+        with pytest.raises(InputError, match="no metric 'rmse'; they hold best_so_far"):
+            summary(results, "rmse")
+
+
+def test_lookup_errors_name_the_file(tmp_path, capsys, monkeypatch):
+    table = pd.DataFrame({"candidate_id": [0, 1, 2, 3], "x": [1.0, 2.0, 3.0, 4.0],
+                          "y": [1.0, 2.0, 3.0, 4.0]})
+    table.to_csv(tmp_path / "lookup [1].csv", index=False)
+    for target, message in (("y", "the column name 'candidate_id' is reserved"),
+                            ("z", "has no column 'z'")):
+        code, _, err = run(["benchmark", "--lookup", tmp_path / "lookup [1].csv", "--target",
+                            target, "--seeds", "1", "--budget", "2"], capsys, monkeypatch)
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"lookup file {tmp_path / 'lookup [1].csv'}" in err and message in err
+
+
+# ---------------------------------------------------------------- release
+@pytest.mark.parametrize("ids", ["", ",", " "])
+def test_release_with_empty_ids_releases_nothing(lab, capsys, monkeypatch, ids):
+    d, db = lab
+    code, _, err = run(["suggest", db, "-n", "2"], capsys, monkeypatch)
+    assert code == 0, err
+    before = dump(db)
+    code, out, err = run(["release", db, "--ids", ids], capsys, monkeypatch)
+    assert code == 2 and err.startswith("error: --ids needs at least one candidate id"), err
+    assert err.count("\n") == 1 and out == "" and dump(db) == before
+
+
+# ---------------------------------------------------------------- a feature given as target
+def test_a_target_filled_in_on_every_row_is_refused(lab, capsys, monkeypatch):
+    d, _ = lab
+    db = d / "new.db"
+    for args in (["init", db, "-c", d / "candidates.csv", "-t", "temperature"],
+                 ["suggest", "--candidates", d / "candidates.csv", "--target", "temperature"]):
+        code, out, err = run(args, capsys, monkeypatch)
+        assert code == 2 and err.count("\n") == 1 and out == "", err
+        assert err.startswith(f"error: {d / 'candidates.csv'}: the target column 'temperature' "
+                              "is filled in on every row (12 candidates)")
+        assert not db.exists()
+    table = pd.read_csv(d / "candidates.csv").assign(y=[1.0] + [None] * 11)
+    table.to_csv(d / "partly.csv", index=False)
+    code, out, err = run(["init", db, "-c", d / "partly.csv", "-t", "y"], capsys, monkeypatch)
+    assert code == 0 and "1 already measured" in out, err
+
+
+# ---------------------------------------------------------------- TRUE and FALSE are not numbers
+@pytest.mark.parametrize("text, message", [
+    ("candidate_id,yield\nTRUE,0.5\n", "line 2: candidate_id True is not a candidate"),
+    ("candidate_id,yield\n3,TRUE\n4,FALSE\n",
+     "column 'yield' must hold numbers for a regression target; line(s) [2, 3] hold "
+     "[True, False]"),
+])
+def test_true_and_false_are_neither_ids_nor_numbers(lab, capsys, monkeypatch, text, message):
+    d, db = lab
+    (d / "r.csv").write_text(text)
+    before = dump(db)
+    code, out, err = run(["observe", db, d / "r.csv"], capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert dump(db) == before
+
+
+def test_true_and_false_labels_of_a_classification_are_kept():
+    import designloop as dl
+
+    campaign = dl.Campaign(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), target="ok",
+                           task="classification")
+    assert campaign.observe(pd.DataFrame({"candidate_id": [0, 1], "ok": [True, False]})) == 2
+    assert campaign.observations()["ok"].tolist() == ["True", "False"]
+
+
+# ---------------------------------------------------------------- files that are not UTF-8 CSV
+@pytest.mark.parametrize("content, message", [
+    (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)), "is an Excel workbook, not a CSV file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "is an Excel workbook"),
+    ("temperature,yield\n60,1\n".encode("utf-16"), "is UTF-16 text"),
+    (b"temperature,yield\n60,1\x00\n", "is binary data, not a CSV table"),
+    ("temperature,solvent,yield\n60,thf,1\n70,café,2\n".encode("latin-1"),
+     "is not UTF-8 text (line 3 holds the byte 0xe9"),
+])
+def test_files_that_are_not_utf8_csv_say_what_they_are(lab, capsys, monkeypatch, content,
+                                                       message):
+    d, db = lab
+    (d / "r.csv").write_bytes(content)
+    before = dump(db)
+    code, out, err = run(["observe", db, d / "r.csv"], capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1 and out == "", err
+    assert err.startswith(f"error: results file {d / 'r.csv'} {message}")
+    assert "save it as CSV UTF-8" in err and dump(db) == before
+
+
+def test_acquisition_errors_quote_the_name_as_given(lab, capsys, monkeypatch):
+    d, _ = lab
+    for extra, message in ((["--acquisition", "ei"],
+                            "acquisition 'ei' (log_expected_improvement) optimises; set goal"),
+                           (["--acquisition", "LC"],
+                            "acquisition 'LC' (least_confidence) is for classification")):
+        code, _, err = run(["init", d / "new.db", "-c", d / "candidates.csv", "-t", "y",
+                            *extra], capsys, monkeypatch)
+        assert code == 2 and err.count("\n") == 1 and message in err, err
+        assert not (d / "new.db").exists()
