@@ -21,3 +21,10 @@ def random_best_so_far(values: np.ndarray, budget: int, repeats: int = 2000,
     gen = np.random.default_rng(seed)
     picks = np.stack([gen.choice(len(values), budget, replace=False) for _ in range(repeats)])
     return np.maximum.accumulate(values[picks], axis=1)
+
+
+def seeds(n: int) -> int:
+    """Seeds per strategy for a study: `n`, or 2 when $DESIGNLOOP_SMOKE_TEST is set (the test
+    suite checks that each example runs to its conclusion without paying for the full
+    study, as BoTorch's tutorials do with their SMOKE_TEST switch)."""
+    return 2 if os.environ.get("DESIGNLOOP_SMOKE_TEST") else n

@@ -24,7 +24,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from _common import output_dir
+from _common import output_dir, seeds
 
 import designloop as dl
 from designloop.summary import curves, plot_curves, summarize
@@ -32,7 +32,7 @@ from designloop.summary import curves, plot_curves, summarize
 problem = dl.make_problem("breast_cancer")
 strategies = ["random@forest", "least_confidence@forest", "margin@forest", "entropy@forest",
               "bald@forest", "qbc@forest"]
-results = dl.simulate(problem, strategies, seeds=4, budget=60, batch_size=4, n_jobs=2,
+results = dl.simulate(problem, strategies, seeds=seeds(4), budget=60, batch_size=4, n_jobs=2,
                       progress=False)
 
 # %%

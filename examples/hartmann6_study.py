@@ -23,14 +23,14 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from _common import output_dir
+from _common import output_dir, seeds
 
 import designloop as dl
 from designloop.summary import plot_curves, summarize
 
 problem = dl.make_problem("hartmann6", n_candidates=5000, seed=0)
 strategies = ["random", "max-variance", "bald", "ei"]
-results = dl.simulate(problem, strategies, seeds=5, budget=48, batch_size=4, n_initial=8,
+results = dl.simulate(problem, strategies, seeds=seeds(5), budget=48, batch_size=4, n_initial=8,
                       n_jobs=2, metrics=True, progress=False)
 
 # %%

@@ -43,7 +43,8 @@ def test_getting_started_page_regenerates(tmp_path):
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_runs_to_its_conclusion(name, tmp_path):
     proc = _run([sys.executable, f"{name}.py"], ROOT / "examples",
-                env={"DESIGNLOOP_EXAMPLE_OUTPUT": str(tmp_path)}, timeout=300)
+                env={"DESIGNLOOP_EXAMPLE_OUTPUT": str(tmp_path), "DESIGNLOOP_SMOKE_TEST": "1"},
+                timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / f"{name}.png").stat().st_size > 10_000
     assert proc.stdout.strip(), "the example prints its conclusion"
