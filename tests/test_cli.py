@@ -15,9 +15,10 @@ import pytest
 from designloop.cli import main
 
 
-def run(args, capsys, monkeypatch):
+def run(args, capsys, monkeypatch, columns=200):
+    """Run the command line in-process: (exit status, standard output, standard error)."""
     monkeypatch.setattr(sys, "argv", ["designloop", *map(str, args)])
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", str(columns))
     code = 0
     try:
         main()

@@ -9,19 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from designloop.cli import main
-
-
-def run(args, capsys, monkeypatch, columns=200):
-    monkeypatch.setattr(sys, "argv", ["designloop", *map(str, args)])
-    monkeypatch.setenv("COLUMNS", str(columns))
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.test_cli import run
 
 
 def dump(db):
