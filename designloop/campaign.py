@@ -20,9 +20,9 @@ import pandas as pd
 from designloop.campaign_config import CampaignConfig, target_values
 from designloop.errors import CalibrationWarning, InputError
 from designloop.io import out_of_range, unneutralise, write_table
-from designloop.matching import ID, match_rows
+from designloop.matching import ID, match_rows, plain
 from designloop.matching import candidate_ids as candidate_ids_checked
-from designloop.store import Store
+from designloop.store import DAMAGED, Store
 
 INITIAL_REASONS = {
     "random": "random candidates to start (initial design 'random')",
@@ -154,11 +154,10 @@ class Campaign:
         candidate table, so that a damaged or hand-edited file is refused with one
         InputError when it is opened (not a traceback later in status, history or report)."""
         cfg, path = self.config, self.store.path
-        damaged = "the file is damaged or was edited by hand; restore it from a backup"
         lost = [c for c in cfg.feature_columns if str(c) not in self.candidates.columns]
         if lost:
             raise InputError(f"{path}: the candidate table (table meta, key 'candidates') lacks "
-                             f"the feature column(s) {lost}; {damaged}")
+                             f"the feature column(s) {lost}; {DAMAGED}")
         for col, role in (cfg.roles or {}).items():
             if role != "numeric" or col not in self.candidates.columns:
                 continue
@@ -168,10 +167,9 @@ class Campaign:
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
                 value = cells.iloc[row]
-                value = value.item() if isinstance(value, np.generic) else value
                 raise InputError(f"{path}: the candidate table (table meta, key 'candidates'), "
-                                 f"column '{col}', candidate {row} holds {value!r} "
-                                 f"where a number belongs; {damaged}")
+                                 f"column '{col}', candidate {row} holds {plain(value)!r} "
+                                 f"where a number belongs; {DAMAGED}")
         n = len(self.candidates)
         obs = self.store.observations()
         sugg = self.store.suggestions()
@@ -181,14 +179,14 @@ class Campaign:
             bad = [int(i) for i in ids if not 0 <= i < n]
             if bad:
                 raise InputError(f"{path}: table {table} refers to candidate_id(s) {bad[:5]}, "
-                                 f"but the candidates are numbered 0 to {n - 1}; {damaged}")
+                                 f"but the candidates are numbered 0 to {n - 1}; {DAMAGED}")
         if cfg.task == "regression":
             text = obs[[isinstance(v, str) for v in obs["value"]]]
             if len(text):
                 raise InputError(
                     f"{path}: table observations, row id {int(text['id'].iloc[0])}, column "
                     f"'value' holds {text['value'].iloc[0]!r} where a regression target needs "
-                    f"a number; {damaged}")
+                    f"a number; {DAMAGED}")
 
     @property
     def encoder(self):

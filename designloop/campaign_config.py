@@ -16,8 +16,9 @@ import pandas as pd
 from designloop.acquisition_names import MEANINGS as ACQUISITION_NAMES
 from designloop.errors import InputError
 from designloop.io import MAX_MAGNITUDE, out_of_range
-from designloop.matching import ID
+from designloop.matching import ID, plain
 from designloop.names import GOAL_ALIASES, INITIAL_DESIGNS, SELECTIONS, canonical, spelled
+from designloop.store import DAMAGED
 
 TASKS = ("regression", "classification")
 GOALS = ("explore", "maximize", "minimize")
@@ -39,10 +40,6 @@ IMPROVEMENT = {"ucb", "expected_improvement", "log_expected_improvement",
                "probability_of_improvement"}
 REGRESSION_SURROGATES = {"gp", "ensemble", "mc_dropout", "forest", "bootstrap"}
 CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap"}
-
-
-def _canonical(name: str, table: dict, what: str) -> str:
-    return canonical(name, table, what)
 
 
 CUSTOM = "custom:"
@@ -106,8 +103,7 @@ def target_values(series: pd.Series, task: str, source: str, target: str,
         bad = numbers.isna().to_numpy()
         if bad.any():
             pos = np.flatnonzero(bad)[:5]
-            shown = [v.item() if isinstance(v, np.generic) else v
-                     for v in (series.iloc[p] for p in pos)]
+            shown = [plain(series.iloc[p]) for p in pos]
             raise InputError(
                 f"{source}: column '{target}' must hold numbers for a regression target; "
                 f"line(s) {[int(lines[p]) for p in pos]} hold {shown}. Fix them, or use --task "
@@ -204,12 +200,12 @@ class CampaignConfig:
             surrogate_params = {**params, **surrogate_params}
         else:
             names = {**SURROGATES, AUTO: None} if task == "classification" else SURROGATES
-            surrogate = _canonical(surrogate or default_surrogate(task), names, "surrogate")
+            surrogate = canonical(surrogate or default_surrogate(task), names, "surrogate")
         given = acquisition  # as the user spelled it, for messages ("ei")
         if acquisition is not None and not isinstance(acquisition, str):
             acquisition = acquisition_name(acquisition)
         else:
-            acquisition = _canonical(acquisition or default_acquisition(task, goal),
+            acquisition = canonical(acquisition or default_acquisition(task, goal),
                                      ACQUISITION_NAMES, "acquisition")
         allowed = REGRESSION_SURROGATES if task == "regression" else \
             CLASSIFICATION_SURROGATES | {AUTO}
@@ -296,7 +292,7 @@ _STORED_CHOICES = {"task": TASKS, "goal": GOALS, "incumbent": INCUMBENTS,
 
 def _check_stored(data: dict, source: str) -> None:
     """Check a stored configuration field by field (see CampaignConfig.from_dict)."""
-    fix = "the file is damaged or was edited by hand; restore it from a backup"
+    fix = DAMAGED
     where = f"{source}: the configuration (table meta, key 'config')"
     fields = {f.name: f for f in dataclasses.fields(CampaignConfig)}
     unknown = sorted(set(data) - set(fields))

@@ -48,7 +48,7 @@ def candidate_ids(values, n: int, where: str, lines=None) -> np.ndarray:
     return ids.astype(np.int64).to_numpy()
 
 
-def _plain(value):
+def plain(value):
     """A numpy scalar as the Python value it holds (for messages)."""
     return value.item() if isinstance(value, np.generic) else value
 
@@ -108,8 +108,8 @@ def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns:
             cid = int(out[given][pos])
             raise InputError(
                 f"{source}: line {int(lines[given][pos])}: candidate_id {cid} has {col}="
-                f"{_plain(candidates[col].iloc[cid])!r} but the row says {col}="
-                f"{_plain(row[col])!r}; correct "
+                f"{plain(candidates[col].iloc[cid])!r} but the row says {col}="
+                f"{plain(row[col])!r}; correct "
                 "the id or the value, or empty the candidate_id cell to find the candidate "
                 "by its feature values"
             )
@@ -146,7 +146,7 @@ def _match_features(results: pd.DataFrame, candidates: pd.DataFrame,
     none = counts[counts == 0]
     if len(none):
         row = int(none.index[0])
-        values = ", ".join(f"{c}={_plain(results[c].iloc[row])!r}" for c in feature_columns[:4])
+        values = ", ".join(f"{c}={plain(results[c].iloc[row])!r}" for c in feature_columns[:4])
         raise InputError(
             f"{source}: line {int(lines[row])} ({values}) matches no candidate; check for "
             "typos or add a candidate_id column"

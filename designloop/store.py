@@ -32,7 +32,7 @@ from designloop.errors import InputError
 SCHEMA_VERSION = 3  # 2: the configuration holds the incumbent and the GP prior;
 # 3: observations can be retracted (table retractions), which older versions would not see
 BUSY_TIMEOUT_S = 120.0  # how long a write waits for another process's write to finish
-_DAMAGED = "the file is damaged or was edited by hand; restore it from a backup"
+DAMAGED = "the file is damaged or was edited by hand; restore it from a backup"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -174,10 +174,10 @@ class Store:
             if self.get_meta("config") is None:
                 return  # nothing written yet
             raise InputError(f"{self.path}: the schema version (table meta, key "
-                             f"'schema_version') is missing; {_DAMAGED}")
+                             f"'schema_version') is missing; {DAMAGED}")
         if not (isinstance(version, str) and version.strip().isdigit()):
             raise InputError(f"{self.path}: the schema version (table meta, key "
-                             f"'schema_version') is {version!r}, not a whole number; {_DAMAGED}")
+                             f"'schema_version') is {version!r}, not a whole number; {DAMAGED}")
         if int(version) > SCHEMA_VERSION:
             raise InputError(
                 f"{self.path} was written by a newer designloop (schema {int(version)}, this "
@@ -216,10 +216,10 @@ class Store:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise InputError(_busy(self)) from None
             raise InputError(f"{self.path}: cannot read the campaign log ({exc}); "
-                             f"{_DAMAGED}") from None
+                             f"{DAMAGED}") from None
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: cannot read the campaign log ({exc}); "
-                             f"{_DAMAGED}") from None
+                             f"{DAMAGED}") from None
 
     def _json(self, text, what: str, kind: type = dict):
         """Parse a JSON value read from the file; InputError naming it when it is not JSON
@@ -227,17 +227,17 @@ class Store:
         try:
             value = json.loads(text)
         except (TypeError, ValueError) as exc:
-            raise InputError(f"{self.path}: {what} is not valid JSON ({exc}); {_DAMAGED}") \
+            raise InputError(f"{self.path}: {what} is not valid JSON ({exc}); {DAMAGED}") \
                 from None
         if not isinstance(value, kind):
             raise InputError(f"{self.path}: {what} should be a JSON "
                              f"{'object' if kind is dict else 'array'}, not "
-                             f"{type(value).__name__}; {_DAMAGED}")
+                             f"{type(value).__name__}; {DAMAGED}")
         return value
 
     def _wrong(self, where: str, column: str, value, expected: str) -> InputError:
         return InputError(f"{self.path}: {where}, column '{column}' holds {value!r} where "
-                          f"{expected} belongs; {_DAMAGED}")
+                          f"{expected} belongs; {DAMAGED}")
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
@@ -256,8 +256,6 @@ class Store:
     def initialise(self, config: dict, candidates: pd.DataFrame) -> None:
         """Create the tables and write the configuration and the candidate table (once),
         in one transaction."""
-        if self.readonly:
-            raise InputError(f"{self.path} is open read-only; nothing can be written")
         with self.transaction():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -292,11 +290,11 @@ class Store:
         if not (isinstance(columns, list) and isinstance(data, list)
                 and all(isinstance(r, list) and len(r) == len(columns) for r in data)):
             raise InputError(f"{self.path}: {what} should hold 'columns' and 'data' rows of "
-                             f"equal length; {_DAMAGED}")
+                             f"equal length; {DAMAGED}")
         ids = [r[0] for r in data] if columns and columns[0] == "candidate_id" else None
         if ids != list(range(len(data))):
             raise InputError(f"{self.path}: {what} should start with the column candidate_id "
-                             f"numbering the rows 0, 1, 2, ...; {_DAMAGED}")
+                             f"numbering the rows 0, 1, 2, ...; {DAMAGED}")
         return pd.DataFrame(data, columns=columns).infer_objects()
 
     # ------------------------------------------------------------------ cycles
@@ -352,7 +350,7 @@ class Store:
             where = f"table cycles, cycle {row[0]!r}"
             if len(row) != len(cols):
                 raise InputError(f"{self.path}: table cycles has {len(row)} columns, not "
-                                 f"{len(cols)}; {_DAMAGED}")
+                                 f"{len(cols)}; {DAMAGED}")
             for col, value, expected, ok in (
                     ("cycle", row[0], "a whole number", _is_int(row[0])),
                     ("kind", row[2], "text", isinstance(row[2], str)),
@@ -368,10 +366,10 @@ class Store:
         for key, kinds in _INFO_TYPES.items():
             if info.get(key) is not None and not isinstance(info[key], kinds):
                 raise InputError(f"{self.path}: the info of cycle {cycle!r} (table cycles) holds "
-                                 f"{key}={info[key]!r}, not a {_kind_names(kinds)}; {_DAMAGED}")
+                                 f"{key}={info[key]!r}, not a {_kind_names(kinds)}; {DAMAGED}")
         if not all(isinstance(w, str) for w in info.get("warnings") or []):
             raise InputError(f"{self.path}: the info of cycle {cycle!r} (table cycles) holds "
-                             f"warnings that are not text; {_DAMAGED}")
+                             f"warnings that are not text; {DAMAGED}")
         return info
 
     def last_info(self, key: str):
