@@ -274,13 +274,12 @@ class GPRegressor(SurrogateBase):
         if self.input_scaling not in INPUT_SCALINGS:
             raise InputError(f"input_scaling must be one of {', '.join(INPUT_SCALINGS)}, "
                              f"got {self.input_scaling!r}")
-        bounds = getattr(self, "domain_bounds_", None)
-        if self.input_scaling == "domain" and domain is not None:
-            bounds = domain_bounds(domain)
-            if bounds.shape[1] != X.shape[1]:
-                raise InputError(f"the domain has {bounds.shape[1]} features, X has {X.shape[1]}")
-        if self.input_scaling != "domain":
-            bounds = None
+        bounds = None
+        if self.input_scaling == "domain":  # a clone keeps the domain it was made with
+            bounds = (domain_bounds(domain) if domain is not None
+                      else getattr(self, "domain_bounds_", None))
+        if bounds is not None and bounds.shape[1] != X.shape[1]:
+            raise InputError(f"the domain has {bounds.shape[1]} features, X has {X.shape[1]}")
         y = as_targets(y, X.shape[0], "regression")
         if self.kernel in ("tanimoto", "minmax") and (X < 0).any():
             raise InputError(f"the {self.kernel} kernel needs non-negative features (fingerprints)")
