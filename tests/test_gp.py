@@ -195,3 +195,26 @@ def test_large_fits_use_a_subset_for_hyperparameters_and_condition_on_everything
     rmse_subset = float((only_subset.predict(test).mean - truth).pow(2).mean().sqrt())
     assert rmse < 0.5 * rmse_subset
     assert dl.GPRegressor(max_iter=50).fit(X[:100], y[:100]).fit_subset_ is None
+
+
+def test_domain_scaling_uses_the_pool_range_and_clones_keep_it():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(20, 3, generator=gen, dtype=torch.float64)
+    y = X.sum(1)
+    pool = torch.cat([X, torch.full((1, 3), 2.0, dtype=torch.float64),
+                      torch.full((1, 3), -1.0, dtype=torch.float64)])
+    gp = dl.GPRegressor(input_scaling="domain").fit(X, y, domain=pool)
+    expected = torch.tensor([[-1.0] * 3, [2.0] * 3], dtype=torch.float64)
+    assert torch.equal(gp.domain_bounds_, expected)
+    # the model sees the pool in the unit cube: its corners map to 0 and 1
+    corners = gp.transform_inputs(pool[-2:])
+    assert torch.allclose(corners, torch.tensor([[1.0] * 3, [0.0] * 3], dtype=torch.float64))
+    refit = gp.clone().fit(X[:10], y[:10])  # e.g. a cross-validation fold
+    assert torch.equal(refit.domain_bounds_, expected)
+    # the default scales by the training inputs and ignores a domain
+    plain = dl.GPRegressor().fit(X, y, domain=pool)
+    assert plain.domain_bounds_ is None
+    assert torch.allclose(plain.transform_inputs(X).min(0).values,
+                          torch.zeros(3, dtype=torch.float64))
+    with pytest.raises(dl.InputError, match="input_scaling"):
+        dl.GPRegressor(input_scaling="pool").fit(X, y)
