@@ -113,6 +113,9 @@ ALTERNATIVES = {
               *[Strategy(f"encoding={e}", options={"smiles_encoding": e})
                 for e in ("onehot", "morgan", "descriptors")]],
     "classification": [Strategy("init=random", options={"initial_design": "random"}),
+                       # the default surrogate choice with other acquisitions
+                       Strategy("acquisition=margin", acquisition="margin"),
+                       Strategy("acquisition=entropy", acquisition="entropy"),
                        Strategy("bald@ensemble", acquisition="bald", surrogate="ensemble"),
                        Strategy("bald@gp_classifier", acquisition="bald",
                                 surrogate="gp_classifier")],
@@ -312,7 +315,7 @@ BAYBE_CHUNK = 5  # seeds per BayBE process (each builds its search space once)
 
 
 def run(studies: list[Study], only: set[str] | None, seeds: int | None, n_jobs: int,
-        baybe: bool) -> None:
+        baybe: bool, all_seeds: bool = False) -> None:
     """Run what is missing, seeds in blocks of five: every study and strategy gets seeds
     0-4 before any gets 5-9 (the peers and the default before the named alternatives), so
     that an interrupted run still compares like with like."""
@@ -323,7 +326,7 @@ def run(studies: list[Study], only: set[str] | None, seeds: int | None, n_jobs: 
         for strategy in strategies_for(study, baybe):
             if only and strategy.name not in only:
                 continue
-            count = n if strategy.name in CORE else min(n, study.alt_seeds)
+            count = n if strategy.name in CORE or all_seeds else min(n, study.alt_seeds)
             todo = [s for s in range(count) if s not in done_seeds(study, strategy.name)]
             if strategy.name.startswith("baybe"):
                 groups = [[s for s in todo if s // BAYBE_CHUNK == b]
@@ -635,6 +638,8 @@ def main() -> None:
     parser.add_argument("--strategies", default=None,
                         help="comma-separated names to run (default: all of each study)")
     parser.add_argument("--seeds", type=int, default=None, help="override each study's seeds")
+    parser.add_argument("--all-seeds", action="store_true",
+                        help="run the named alternatives on every seed, not the first few")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--no-baybe", action="store_true")
     parser.add_argument("--report-only", action="store_true")
@@ -648,7 +653,7 @@ def main() -> None:
     only = set(args.strategies.split(",")) if args.strategies else None
     started = time.perf_counter()
     if not args.report_only:
-        run(studies, only, args.seeds, args.n_jobs, not args.no_baybe)
+        run(studies, only, args.seeds, args.n_jobs, not args.no_baybe, args.all_seeds)
     text = page(list(STUDIES.values()), None if args.report_only
                 else time.perf_counter() - started)
     out = Path(args.out)
