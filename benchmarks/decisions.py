@@ -100,6 +100,8 @@ ALTERNATIVES = {
                  Strategy("incumbent=observed", options={"incumbent": "observed"}),
                  Strategy("prior=gamma", options={"surrogate_params": {"prior": "gamma"}}),
                  SCALING_DOMAIN,
+                 # BoTorch's default kernel (squared exponential) instead of Matern-5/2
+                 Strategy("kernel=rbf", options={"surrogate_params": {"kernel": "rbf"}}),
                  # L-BFGS to convergence, as BoTorch's own fit does, instead of 200 steps
                  Strategy("fit=converged", options={"surrogate_params": {"max_iter": 15_000}})],
     "table": [Strategy("init=kmeans", options={"initial_design": "kmeans"}),
@@ -113,8 +115,9 @@ ALTERNATIVES = {
               *[Strategy(f"encoding={e}", options={"smiles_encoding": e})
                 for e in ("onehot", "morgan", "descriptors")]],
     "classification": [Strategy("init=random", options={"initial_design": "random"}),
-                       # the default surrogate choice with other acquisitions
-                       Strategy("acquisition=margin", acquisition="margin"),
+                       # the default surrogate choice with other acquisitions (BALD was the
+                       # default until margin sampling beat it)
+                       Strategy("acquisition=bald", acquisition="bald"),
                        Strategy("acquisition=entropy", acquisition="entropy"),
                        Strategy("bald@ensemble", acquisition="bald", surrogate="ensemble"),
                        Strategy("bald@gp_classifier", acquisition="bald",

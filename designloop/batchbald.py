@@ -68,7 +68,7 @@ def batch_bald(
     if not isinstance(pred, ClassificationPrediction) or pred.n_members < 2:
         raise AcquisitionError(
             "batch_bald needs a ClassificationPrediction with S >= 2 members (ensemble, "
-            "mc_dropout, forest or gp_classifier)")
+            "mc_dropout, forest, label_spreading or gp_classifier)")
     probs = pred.probs
     s, n, c = probs.shape
     blocked = exclusion_mask(n, exclude)

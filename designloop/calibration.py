@@ -16,6 +16,7 @@ from scipy import stats
 
 from designloop.metrics import classification_metrics
 from designloop.prediction import ClassificationPrediction
+from designloop.surrogates.base import fit_with_domain
 from designloop.surrogates.gp import GPRegressor
 
 LEVELS = (0.5, 0.8, 0.9, 0.95)
@@ -35,9 +36,11 @@ def fold_of(n: int, n_folds: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(n) % min(n_folds, n)
 
 
-def cross_validated(surrogate, X, y, n_folds: int = 5, seed: int = 0):
+def cross_validated(surrogate, X, y, n_folds: int = 5, seed: int = 0, domain=None):
     """Out-of-fold predictions: (means, variances) for regression, `(n, C)` probabilities
-    for classification. GPs use the closed-form LOO instead of refitting."""
+    for classification. GPs use the closed-form LOO instead of refitting. `domain` (the
+    candidate pool) is passed to the models that use it; held-out rows stay in it, unlabelled,
+    as they are in a campaign."""
     if isinstance(surrogate, GPRegressor) and surrogate.is_fitted:
         return gp_leave_one_out(surrogate)
     X = torch.as_tensor(X, dtype=torch.float64)
@@ -48,7 +51,8 @@ def cross_validated(surrogate, X, y, n_folds: int = 5, seed: int = 0):
         mean, var = np.empty(n), np.empty(n)
         for k in np.unique(folds):
             held = torch.from_numpy(folds == k)
-            pred = surrogate.clone().fit(X[~held], yt[~held]).predict(X[held])
+            pred = fit_with_domain(surrogate.clone(), X[~held], yt[~held], domain).predict(
+                X[held])
             mean[held.numpy()] = pred.mean.numpy()
             var[held.numpy()] = pred.total_var.numpy()
         return mean, var
@@ -59,8 +63,8 @@ def cross_validated(surrogate, X, y, n_folds: int = 5, seed: int = 0):
         held = folds == k
         model = surrogate.clone(n_classes=n_classes) if "n_classes" in surrogate.get_params() \
             else surrogate.clone()
-        pred = model.fit(X[torch.from_numpy(~held)], labels[~held]).predict(
-            X[torch.from_numpy(held)])
+        pred = fit_with_domain(model, X[torch.from_numpy(~held)], labels[~held],
+                               domain).predict(X[torch.from_numpy(held)])
         probs[held] = pred.mean_probs.numpy()[:, :n_classes]
     return probs
 
@@ -110,14 +114,15 @@ def classification_diagnostics(labels, probs: np.ndarray) -> dict:
     return out
 
 
-def calibrate(surrogate, X, y, n_folds: int = 5, seed: int = 0) -> tuple[dict, object]:
+def calibrate(surrogate, X, y, n_folds: int = 5, seed: int = 0, domain=None
+              ) -> tuple[dict, object]:
     """Calibration diagnostics of `surrogate` on the observations `X, y`, and the
     out-of-fold predictions they came from (({}, None) while there are fewer than
-    MIN_OBSERVATIONS)."""
+    MIN_OBSERVATIONS); `domain` as in `cross_validated`."""
     n = len(y)
     if n < MIN_OBSERVATIONS:
         return {}, None
-    oof = cross_validated(surrogate, X, y, n_folds, seed)
+    oof = cross_validated(surrogate, X, y, n_folds, seed, domain)
     if surrogate.task == "regression":
         out = regression_diagnostics(y, *oof)
         out["method"] = "leave-one-out" if isinstance(surrogate, GPRegressor) else \

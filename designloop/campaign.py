@@ -45,10 +45,11 @@ class Campaign:
             spellings in `designloop.names`, hyphens or underscores, any case).
         surrogate: a name from `designloop.SURROGATES` or a surrogate object (fit/predict).
             Default: "gp" for regression; "auto" for classification, which uses the
-            classifier (GP classifier, deep ensemble or forest) with the lowest
-            cross-validated Brier score on the labels so far and logs why.
+            classifier (GP classifier, deep ensemble, forest or label spreading over the
+            pool) with the lowest cross-validated Brier score on the labels so far and logs
+            why.
         acquisition: a name from `designloop.ACQUISITIONS` (default: "max_variance" to
-            explore, "log_expected_improvement" to optimise, "bald" for classification; short
+            explore, "log_expected_improvement" to optimise, "margin" for classification; short
             names such as "ei", "log-ei", "pi" or "variance" are accepted) or a
             function `(prediction, **context) -> scores (N,)`. Objects of the user's own
             making are not stored in the log: pass them again to `Campaign.open`.

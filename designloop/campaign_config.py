@@ -39,7 +39,8 @@ REGRESSION_ONLY = {"max_variance", "ucb", "expected_improvement", "log_expected_
 IMPROVEMENT = {"ucb", "expected_improvement", "log_expected_improvement",
                "probability_of_improvement"}
 REGRESSION_SURROGATES = {"gp", "ensemble", "mc_dropout", "forest", "bootstrap"}
-CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap"}
+CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap",
+                             "label_spreading"}
 
 
 CUSTOM = "custom:"
@@ -81,8 +82,11 @@ def default_surrogate(task: str) -> str:
 
 
 def default_acquisition(task: str, goal: str) -> str:
+    """Margin sampling for classification: with the surrogate chosen by cross-validation it
+    reached more accurate models than BALD on digits (0.975 against 0.900 at 50 labels, all 5
+    seeds) and as accurate on breast cancer and metallic glass (docs/benchmarks.md)."""
     if task == "classification":
-        return "bald"
+        return "margin"
     return "max_variance" if goal == "explore" else "log_expected_improvement"
 
 
@@ -241,7 +245,8 @@ class CampaignConfig:
             raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
         if surrogate == AUTO and surrogate_params:
             raise InputError(
-                "surrogate 'auto' chooses among the GP classifier, ensemble and forest with "
+                "surrogate 'auto' chooses among the GP classifier, ensemble, forest and label "
+                "spreading with "
                 "their default settings; to set parameters, name the surrogate (e.g. "
                 "surrogate='ensemble')")
         if surrogate == "gp" and surrogate_params.get("prior", PRIORS[0]) not in PRIORS:

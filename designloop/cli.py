@@ -161,7 +161,7 @@ def init(
     categorical: Annotated[str | None, typer.Option(help="Comma-separated categorical columns")] = None,
     numeric: Annotated[str | None, typer.Option(help="Comma-separated numeric columns")] = None,
     ignore: Annotated[str | None, typer.Option(help="Comma-separated columns that are not features")] = None,
-    surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest | auto (classification default: chosen by cross-validation)")] = None,
+    surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest | label_spreading | auto (classification default: chosen by cross-validation)")] = None,
     acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions (short names: ei, log-ei, pi, ucb, variance, ...)")] = None,
     encoding: Annotated[str, typer.Option(help="SMILES encoding: auto | onehot | morgan | descriptors")] = "auto",
     morgan_radius: Annotated[int, typer.Option(help="Morgan fingerprint radius")] = 2,

@@ -24,6 +24,7 @@ from designloop.prediction import RegressionPrediction
 from designloop.representation import choose_encoding
 from designloop.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
 from designloop.surrogates import make_surrogate
+from designloop.surrogates.base import fit_with_domain
 from designloop.surrogates.gp import GPRegressor
 
 CONFORMAL_LEVEL = 0.9
@@ -96,9 +97,9 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
     elif custom is not None:
         model = fit_on_pool(custom, X, rows, y)
     elif cfg.surrogate == AUTO:
-        name = _classifier_name(campaign, X[rows], y, len(classes), len(np.unique(rows)), info)
+        name = _classifier_name(campaign, X, rows, y, len(classes), info)
         params.pop("seed")
-        model = classifier(name, len(classes), cfg.seed, **params).fit(X[rows], y)
+        model = fit_on_pool(classifier(name, len(classes), cfg.seed, **params), X, rows, y)
     else:
         model = fit_on_pool(make_surrogate(cfg.surrogate, **params), X, rows, y)
     info["fit_seconds"] = round(time.perf_counter() - start, 4)
@@ -106,7 +107,7 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
         info["surrogate_params"] = dict(model.get_params())
     fitted = Fitted(model, X, rows, y, classes, params)
     if diagnostics and hasattr(model, "clone"):
-        diag, fitted.oof = calibrate(model, X[rows], y.numpy(), seed=cfg.seed)
+        diag, fitted.oof = calibrate(model, X[rows], y.numpy(), seed=cfg.seed, domain=X)
         if diag:
             info["diagnostics"] = diag
             info["warnings"] = calibration_warnings(diag)
@@ -114,22 +115,22 @@ def fit(campaign, obs, info: dict, diagnostics: bool) -> Fitted:
 
 
 def fit_on_pool(model, X: Tensor, rows, y: Tensor):
-    """`model` fitted to the observations `X[rows]`, `y`; a GP is also given the whole pool
-    `X` as its domain (see `GPRegressor`'s `input_scaling`)."""
-    if isinstance(model, GPRegressor):
-        return model.fit(X[rows], y, domain=X)
-    return model.fit(X[rows], y)
+    """`model` fitted to the observations `X[rows]`, `y`; models that use it are also given
+    the whole pool `X` as their domain (`GPRegressor`'s `input_scaling`, `LabelSpreading`)."""
+    return fit_with_domain(model, X[rows], y, domain=X)
 
 
-def _classifier_name(campaign, X: Tensor, y: Tensor, n_classes: int, n_unique: int,
-                     info: dict) -> str:
-    """The classifier of an "auto" campaign: chosen again by cross-validation when the
-    labels have grown enough since the last choice (logged in `info`), else the last one."""
+def _classifier_name(campaign, X: Tensor, rows, y: Tensor, n_classes: int, info: dict) -> str:
+    """The classifier of an "auto" campaign over the pool `X`, labels `y` of `X[rows]`:
+    chosen again by cross-validation when the labels have grown enough since the last
+    choice (logged in `info`), else the last one."""
+    n_unique = len(np.unique(rows))
     last = campaign.store.last_info("surrogate_choice")
     if not needs_choice(last, n_unique):
         info["surrogate_choice"] = {**last, "reason": f"kept from n = {last['n']}"}
         return last["chosen"]
-    name, why = choose_classifier(X, y, n_classes, n_unique, campaign.config.seed)
+    name, why = choose_classifier(X[rows], y, n_classes, n_unique, campaign.config.seed,
+                                  domain=X)
     info.update(why)
     return name
 

@@ -22,9 +22,11 @@ import torch
 from designloop.calibration import cross_validated, fold_of
 from designloop.errors import SurrogateFitError
 from designloop.surrogates import make_surrogate
+from designloop.surrogates.graph import affordable
 
 AUTO = "auto"
 CLASSIFIERS = ("gp_classifier", "ensemble", "forest")
+SEMI_SUPERVISED = "label_spreading"  # compared too when the pool is at hand and not too large
 N_FOLDS = 5
 REFRESH_GROWTH = 1.5  # re-choose once the labels have grown by this factor
 DEFAULT_CLASSIFIER = "forest"  # until there are labels enough to compare the classifiers
@@ -35,7 +37,7 @@ _MIN_PROB = 1e-6
 def classifier(name: str, n_classes: int, seed: int, **params):
     """An unfitted classification surrogate by name, set for `n_classes` classes."""
     params = {**params, "seed": seed}
-    if name != "gp_classifier":
+    if name not in ("gp_classifier", SEMI_SUPERVISED):
         params.setdefault("task", "classification")
     return make_surrogate(name, n_classes=n_classes, **params)
 
@@ -65,7 +67,7 @@ def needs_choice(last: dict | None, n_unique: int) -> bool:
 
 
 def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_unique: int,
-                      seed: int = 0) -> tuple[str, dict]:
+                      seed: int = 0, domain: torch.Tensor | None = None) -> tuple[str, dict]:
     """The classifier with the lowest cross-validated Brier score, and why.
 
     Args:
@@ -74,6 +76,8 @@ def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_u
         n_classes: C.
         n_unique: distinct candidates labelled (recorded with the choice).
         seed: seeds the folds and the models.
+        domain: `(N, d)` the candidate pool; label spreading is compared only when it is
+            given and its graph is affordable (`graph.affordable`).
 
     Returns:
         (surrogate name, a dict for the campaign log: the scores and the reason).
@@ -95,9 +99,12 @@ def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_u
     seen = np.array([(y[folds != folds[i]] == y[i]).any() for i in range(len(y))])
     brier, logloss = {}, {}
     errors = {}
-    for name in CLASSIFIERS:
+    names = [*CLASSIFIERS, *([SEMI_SUPERVISED] if domain is not None
+                             and affordable(*domain.shape) else [])]
+    for name in names:
         try:
-            probs = cross_validated(classifier(name, n_classes, seed), X, y, N_FOLDS, seed)
+            probs = cross_validated(classifier(name, n_classes, seed), X, y, N_FOLDS, seed,
+                                    domain)
         except SurrogateFitError as exc:  # a model that cannot fit these labels loses
             brier[name], logloss[name], errors[name] = float("inf"), float("inf"), str(exc)[:200]
             continue
@@ -105,7 +112,7 @@ def choose_classifier(X: torch.Tensor, labels: torch.Tensor, n_classes: int, n_u
         full[:, : probs.shape[1]] = probs
         brier[name] = round(brier_score(full[seen], y[seen]), 4)
         logloss[name] = round(log_loss(full[seen], y[seen]), 4)
-    chosen = min(CLASSIFIERS, key=lambda name: brier[name])
+    chosen = min(names, key=lambda name: brier[name])
     why = {"chosen": chosen, "n": int(n_unique), "brier": brier, "log_loss": logloss,
            "reason": f"lowest {N_FOLDS}-fold cross-validated Brier score"}
     if errors:

@@ -154,7 +154,9 @@ def test_ei_closed_forms_give_botorchs_numbers():
         u = torch.cat([-torch.logspace(-3, 15, 300, dtype=dtype), torch.zeros(1, dtype=dtype),
                        torch.linspace(-50, 50, 301, dtype=dtype)])
         assert torch.equal(log_ei_closed_form(u), analytic._log_ei_helper(u))
-        assert torch.equal(ei_closed_form(u), analytic._ei_helper(u))
+        # the same numbers, except that rounding dust below zero far under the incumbent
+        # is returned as 0
+        assert torch.equal(ei_closed_form(u), analytic._ei_helper(u).clamp_min(0.0))
 
 
 def test_improvement_minimize_mirrors_maximize():
@@ -313,6 +315,14 @@ def test_mixture_bald_between_zero_and_gaussian_bound(samples, noise):
     bound = 0.5 * torch.log1p(var / noise)
     assert torch.isfinite(mi).all()
     assert (mi >= 0).all() and (mi <= bound + 1e-6).all()
+
+
+def test_expected_improvement_far_below_the_incumbent_is_zero_not_negative():
+    # 38 standard deviations below: phi(u) and u Phi(u) cancel to rounding dust
+    pred = dl.RegressionPrediction(torch.tensor([-503573.0, -469106.0]),
+                                   torch.tensor([808704.0, 1.0]), 1e-3)
+    ei = A["expected_improvement"](pred, best_f=-469106.0)
+    assert ei[0].item() == 0.0 and ei[1].item() == pytest.approx(0.39894 * 1.0005**0.5, rel=1e-3)
 
 
 @settings(max_examples=100, deadline=None)

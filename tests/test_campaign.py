@@ -273,7 +273,7 @@ def test_classification_batches_use_batch_bald():
     X = gen.uniform(size=(80, 2))
     label = np.where(X[:, 0] > X[:, 1], "a", "b")
     c = dl.Campaign(pd.DataFrame({"u": X[:, 0], "v": X[:, 1]}), target="cls",
-                    task="classification", surrogate="ensemble",
+                    task="classification", surrogate="ensemble", acquisition="bald",
                     surrogate_params={"epochs": 60}, batch_size=5, seed=0)
     first = c.suggest()
     c.observe(pd.DataFrame({"candidate_id": first.candidate_id, "cls": label[first.candidate_id]}))
@@ -283,6 +283,23 @@ def test_classification_batches_use_batch_bald():
     picks = c.suggest()
     assert c.store.cycles().iloc[-1]["info"]["selection"] == "batch_bald"
     assert picks.candidate_id.nunique() == 5
+
+
+def test_default_classification_batches_are_diverse_margin_picks():
+    gen = np.random.default_rng(0)
+    X = gen.uniform(size=(80, 2))
+    label = np.where(X[:, 0] > X[:, 1], "a", "b")
+    c = dl.Campaign(pd.DataFrame({"u": X[:, 0], "v": X[:, 1]}), target="cls",
+                    task="classification", batch_size=5, seed=0, diagnostics=False)
+    assert c.config.acquisition == "margin"
+    for _ in range(3):
+        first = c.suggest()
+        c.observe(pd.DataFrame({"candidate_id": first.candidate_id,
+                                "cls": label[first.candidate_id]}))
+    picks = c.suggest()
+    info = c.store.cycles().iloc[-1]["info"]
+    assert info["selection"] == "diverse" and picks.candidate_id.nunique() == 5
+    assert not set(picks.candidate_id) & set(c.store.observations().candidate_id)
 
 
 def test_notebook_view_shows_status_and_last_cycle():

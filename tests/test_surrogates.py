@@ -16,6 +16,7 @@ CASES = [
     ("mc_dropout", {"task": "classification"}),
     ("forest", {"task": "regression"}),
     ("forest", {"task": "classification"}),
+    ("label_spreading", {}),
     ("bootstrap", {"base": "forest", "task": "regression", "base_params": {"n_estimators": 20}}),
     ("bootstrap", {"base": "gp_classifier", "task": "classification", "n_members": 3,
                    "base_params": {"n_iter": 30}}),

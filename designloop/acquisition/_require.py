@@ -8,10 +8,12 @@ from designloop.prediction import ClassificationPrediction, RegressionPrediction
 
 REGRESSION_SURROGATES = "'gp', 'ensemble', 'mc_dropout' or 'forest' (task='regression')"
 CLASSIFICATION_SURROGATES = (
-    "'gp_classifier', 'ensemble', 'mc_dropout' or 'forest' (task='classification')"
+    "'gp_classifier', 'ensemble', 'mc_dropout', 'forest' or 'label_spreading' "
+    "(task='classification')"
 )
 COMMITTEE_SURROGATES = (
-    "'ensemble', 'mc_dropout', 'forest' or 'gp_classifier', which give several members or "
+    "'ensemble', 'mc_dropout', 'forest', 'label_spreading' or 'gp_classifier', which give "
+    "several members or "
     "posterior draws"
 )
 

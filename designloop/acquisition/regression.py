@@ -41,7 +41,8 @@ def ei_closed_form(u: Tensor) -> Tensor:
     """
     pdf = _INV_SQRT_2PI * (-0.5 * u.square()).exp()
     cdf = 0.5 * torch.erfc(_NEG_INV_SQRT_2 * u)
-    return pdf + u * cdf
+    # the two terms cancel far below the incumbent, leaving rounding dust of either sign
+    return (pdf + u * cdf).clamp_min(0.0)
 
 
 def log_ei_closed_form(u: Tensor) -> Tensor:

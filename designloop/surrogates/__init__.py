@@ -11,6 +11,7 @@ from designloop.surrogates.ensemble import DeepEnsemble, MCDropout
 from designloop.surrogates.forest import RandomForest
 from designloop.surrogates.gp import GPRegressor
 from designloop.surrogates.gp_classifier import GPClassifier
+from designloop.surrogates.graph import LabelSpreading
 from designloop.surrogates.kernels import MinMaxKernel, TanimotoKernel
 
 SURROGATES: dict[str, type[SurrogateBase]] = {
@@ -20,6 +21,7 @@ SURROGATES: dict[str, type[SurrogateBase]] = {
     "mc_dropout": MCDropout,
     "forest": RandomForest,
     "bootstrap": BootstrapCommittee,
+    "label_spreading": LabelSpreading,
 }
 
 
@@ -40,6 +42,7 @@ __all__ = [
     "DeepEnsemble",
     "GPClassifier",
     "GPRegressor",
+    "LabelSpreading",
     "MCDropout",
     "MinMaxKernel",
     "RandomForest",

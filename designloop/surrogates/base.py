@@ -36,6 +36,8 @@ class Surrogate(Protocol):
 class SurrogateBase:
     """Shared machinery: parameters, cloning, fitted checks and tensor conversion."""
 
+    uses_domain = False  # True: fit(X, y, domain=pool) also looks at the unmeasured pool
+
     def _store(self, params: dict) -> None:
         """Keep the constructor's arguments as attributes (`self._store(locals())`)."""
         for name, value in params.items():
@@ -79,6 +81,14 @@ class SurrogateBase:
                 f"{self.n_features_}; encode the pool with the same encoder as the training data"
             )
         return X
+
+
+def fit_with_domain(model, X, y, domain=None):
+    """`model.fit(X, y)`, passing `domain` (every row the model will be asked about, such as
+    a campaign's candidate pool) to the models that use it (`uses_domain`)."""
+    if getattr(model, "uses_domain", False):
+        return model.fit(X, y, domain=domain)
+    return model.fit(X, y)
 
 
 def as_features(X) -> Tensor:

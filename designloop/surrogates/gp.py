@@ -249,6 +249,7 @@ class GPRegressor(SurrogateBase):
     """
 
     task = "regression"
+    uses_domain = True
 
     def __init__(self, kernel: str = "matern", noise: float | None = None,
                  max_iter: int = 200, chunk_size: int | None = None,
