@@ -26,7 +26,12 @@ from sklearn.neighbors import NearestNeighbors
 
 from designloop.errors import InputError
 from designloop.prediction import ClassificationPrediction
-from designloop.surrogates.base import SurrogateBase, as_targets, resolve_n_classes
+from designloop.surrogates.base import (
+    SurrogateBase,
+    as_targets,
+    iter_chunks,
+    resolve_n_classes,
+)
 
 # the k-nearest-neighbour graph compares every pair of rows: about N^2 d operations, a few
 # seconds at this many; above it the automatic choice leaves label spreading out
@@ -139,7 +144,7 @@ class LabelSpreading(SurrogateBase):
         at = self._rows_of(Xn)
         rng = np.random.default_rng(self.seed)
         members = []
-        for m in range(self.n_members):
+        for _ in range(self.n_members):
             pick = (np.arange(len(at)) if self.n_members == 1
                     else rng.integers(0, len(at), len(at)))
             seeds = np.zeros((len(nodes), self.n_classes_))
@@ -170,11 +175,14 @@ class LabelSpreading(SurrogateBase):
             return ClassificationPrediction(
                 torch.zeros(self.scores_.shape[0], 0, self.n_classes_, dtype=torch.float64))
         k = min(self.n_neighbors, self.n_nodes_)
-        dist, near = self.index_.kneighbors(Xn, n_neighbors=k)
-        size = 1.0 + np.abs(Xn).max() if Xn.size else 1.0
-        on_graph = dist[:, 0] <= 1e-9 * size
-        scores = self.scores_[:, near].mean(2)  # (M, N, C): mean over the k nearest rows
-        scores[:, on_graph] = self.scores_[:, near[on_graph, 0]]
+        size = 1.0 + np.abs(Xn).max()
+        scores = np.empty((self.scores_.shape[0], len(Xn), self.n_classes_))
+        for piece in iter_chunks(len(Xn), 10_000):
+            dist, near = self.index_.kneighbors(Xn[piece], n_neighbors=k)
+            on_graph = dist[:, 0] <= 1e-9 * size
+            part = self.scores_[:, near].mean(2)  # (M, n, C): mean over the k nearest rows
+            part[:, on_graph] = self.scores_[:, near[on_graph, 0]]
+            scores[:, piece] = part
         total = scores.sum(-1, keepdims=True)
         floor = 1e-3 * max(float(self.scores_.sum(-1).max()), 1e-300)
         probs = (scores + floor / self.n_classes_) / (total + floor)
