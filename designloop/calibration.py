@@ -133,10 +133,10 @@ def calibrate(surrogate, X, y, n_folds: int = 5, seed: int = 0, domain=None
     return out, oof
 
 
-def diagnose(surrogate, X, y, n_folds: int = 5, seed: int = 0) -> dict:
+def diagnose(surrogate, X, y, n_folds: int = 5, seed: int = 0, domain=None) -> dict:
     """Calibration diagnostics of `surrogate` on the observations `X, y` (empty dict while
-    there are fewer than MIN_OBSERVATIONS)."""
-    return calibrate(surrogate, X, y, n_folds, seed)[0]
+    there are fewer than MIN_OBSERVATIONS); `domain` as in `cross_validated`."""
+    return calibrate(surrogate, X, y, n_folds, seed, domain)[0]
 
 
 def warnings(diagnostics: dict) -> list[str]:

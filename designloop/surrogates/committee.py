@@ -15,7 +15,12 @@ import torch
 
 from designloop.errors import InputError
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
-from designloop.surrogates.base import SurrogateBase, as_targets, committee_variance
+from designloop.surrogates.base import (
+    SurrogateBase,
+    as_targets,
+    committee_variance,
+    fit_with_domain,
+)
 
 
 class BootstrapCommittee(SurrogateBase):
@@ -30,13 +35,16 @@ class BootstrapCommittee(SurrogateBase):
         seed: seeds the resamples (member m also gets seed + m).
     """
 
+    uses_domain = True  # handed on to members that use it
+
     def __init__(self, base: str = "gp_classifier", task: str = "classification",
                  n_members: int = 5, base_params: dict | None = None, seed: int = 0):
         self._store(locals())
 
-    def fit(self, X, y) -> BootstrapCommittee:
+    def fit(self, X, y, domain=None) -> BootstrapCommittee:
         """Fit each member to a bootstrap resample (classification resamples keep at least
-        one example of every class seen)."""
+        one example of every class seen); `domain` (the candidate pool) goes to members
+        whose model uses it."""
         from designloop.surrogates import make_surrogate
 
         self._check_task()
@@ -59,7 +67,7 @@ class BootstrapCommittee(SurrogateBase):
             if member.task != self.task:
                 raise InputError(
                     f"base surrogate '{self.base}' does {member.task}, not {self.task}")
-            members.append(member.fit(X[idx], y[idx]))
+            members.append(fit_with_domain(member, X[idx], y[idx], domain))
         self.members_ = members
         self.n_features_ = X.shape[1]
         return self

@@ -2,9 +2,9 @@
 
 In a campaign every candidate is known before any is labelled. Candidates that lie close
 together in feature space tend to share a class, so the labels measured so far can be spread
-along a nearest-neighbour graph of the whole pool (Zhou et al. 2004). With a few dozen labels
+along a nearest-neighbour graph of the whole pool (Zhou et al. 2003). With a few dozen labels
 this is often far more accurate than any model fitted to the labelled rows alone: on the 1,797
-scikit-learn digits, 50 random labels give 0.93 accuracy against 0.73 for a random forest.
+scikit-learn digits, 50 random labels give 0.89 accuracy against 0.76 for a random forest.
 
 The committee is a bag: each member spreads a bootstrap resample of the labels, so the members
 disagree where the prediction hangs on one or two labels.
@@ -17,6 +17,7 @@ semi-supervised learning using Gaussian fields and harmonic functions", ICML 200
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -38,6 +39,7 @@ from designloop.surrogates.base import (
 MAX_GRAPH_WORK = 2e10
 _GRAPHS: OrderedDict = OrderedDict()  # the last few pools' graphs: a campaign refits each cycle
 _CACHED_GRAPHS = 4
+_LOCK = threading.Lock()
 
 
 def affordable(n_rows: int, n_features: int) -> bool:
@@ -48,12 +50,16 @@ def affordable(n_rows: int, n_features: int) -> bool:
 
 def _graph(nodes: np.ndarray, n_neighbors: int):
     """(nearest-neighbour index over `nodes`, symmetric normalised affinity D^-1/2 W D^-1/2)
-    of the k-nearest-neighbour graph; cached by the nodes' bytes."""
+    of the k-nearest-neighbour graph; cached by the nodes' bytes, built on a private copy so
+    that later changes to the caller's array cannot make a cached graph stale."""
     key = (hashlib.sha1(np.ascontiguousarray(nodes).tobytes()).hexdigest(), nodes.shape,
            n_neighbors)
-    if key in _GRAPHS:
-        _GRAPHS.move_to_end(key)
-        return _GRAPHS[key]
+    with _LOCK:
+        entry = _GRAPHS.get(key)
+        if entry is not None:
+            _GRAPHS.move_to_end(key)
+            return entry
+    nodes = np.array(nodes, dtype=np.float64, copy=True)
     k = min(n_neighbors, len(nodes) - 1)
     index = NearestNeighbors(n_neighbors=k + 1).fit(nodes)
     adjacency = index.kneighbors_graph(nodes, mode="connectivity").tolil()
@@ -63,10 +69,12 @@ def _graph(nodes: np.ndarray, n_neighbors: int):
     weights = ((adjacency + adjacency.T) > 0).astype(np.float64)
     degree = np.asarray(weights.sum(1)).ravel()
     scale = sp.diags(1.0 / np.sqrt(np.where(degree > 0, degree, 1.0)))
-    _GRAPHS[key] = (index, (scale @ weights @ scale).tocsr())
-    while len(_GRAPHS) > _CACHED_GRAPHS:
-        _GRAPHS.popitem(last=False)
-    return _GRAPHS[key]
+    entry = (index, (scale @ weights @ scale).tocsr())
+    with _LOCK:
+        _GRAPHS[key] = entry
+        while len(_GRAPHS) > _CACHED_GRAPHS:
+            _GRAPHS.popitem(last=False)
+    return entry
 
 
 def spread(affinity: sp.csr_matrix, seeds: np.ndarray, alpha: float,
@@ -94,8 +102,8 @@ def spread(affinity: sp.csr_matrix, seeds: np.ndarray, alpha: float,
 class LabelSpreading(SurrogateBase):
     """Semi-supervised classifier: labels spread over a k-nearest-neighbour graph of the pool.
 
-    `fit(X, y, domain=pool)` builds the graph over the pool's rows (and any labelled row not
-    among them) and spreads the labels; without a domain only the labelled rows form the
+    `fit(X, y, domain=pool)` builds the graph over the pool's distinct rows (and any labelled
+    row not among them) and spreads the labels; without a domain only the labelled rows form the
     graph. `predict(X)` returns, for a row of the graph, its spread class distribution, and
     for any other row the mean over its k nearest graph rows. Probabilities are the spread
     scores normalised per row, with a small even share added, so that a row no label reaches
@@ -133,12 +141,14 @@ class LabelSpreading(SurrogateBase):
         self.n_classes_ = resolve_n_classes(torch.from_numpy(labels), self.n_classes)
         Xn = X.numpy()
         if domain is None:
-            nodes = np.unique(Xn, axis=0)
+            nodes = Xn
         else:
             nodes = self._check_X(domain, fitted=False).numpy()
             if nodes.shape[1] != Xn.shape[1]:
                 raise InputError(f"the domain has {nodes.shape[1]} features, X has {Xn.shape[1]}")
-            nodes = self._with_unmatched(nodes, Xn)
+            nodes = np.concatenate([nodes, Xn])
+        # identical rows are one node of the graph (kept in their first order)
+        nodes = nodes[np.sort(np.unique(nodes, axis=0, return_index=True)[1])]
         self.index_, affinity = _graph(nodes, self.n_neighbors)
         self.n_nodes_ = len(nodes)
         at = self._rows_of(Xn)
@@ -157,15 +167,6 @@ class LabelSpreading(SurrogateBase):
     def _rows_of(self, Xn: np.ndarray) -> np.ndarray:
         """Graph row of each row of `Xn` (the nearest; exact for rows of the graph)."""
         return self.index_.kneighbors(Xn, n_neighbors=1, return_distance=False)[:, 0]
-
-    @staticmethod
-    def _with_unmatched(nodes: np.ndarray, Xn: np.ndarray) -> np.ndarray:
-        """The pool's rows plus the labelled rows that are not among them."""
-        index = NearestNeighbors(n_neighbors=1).fit(nodes)
-        dist = index.kneighbors(Xn, return_distance=True)[0][:, 0]
-        size = 1.0 + np.abs(nodes).max()
-        extra = Xn[dist > 1e-9 * size]
-        return np.concatenate([nodes, np.unique(extra, axis=0)]) if len(extra) else nodes
 
     def predict(self, X) -> ClassificationPrediction:
         """Committee class probabilities `(M, N, C)` for `X (N, d)`."""
