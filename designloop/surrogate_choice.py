@@ -16,12 +16,14 @@ as proper, ranks them as their accuracy does.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import torch
 
 from designloop.calibration import cross_validated, fold_of
 from designloop.errors import SurrogateFitError
-from designloop.surrogates import make_surrogate
+from designloop.surrogates import SURROGATES, make_surrogate
 from designloop.surrogates.graph import affordable
 
 AUTO = "auto"
@@ -37,7 +39,7 @@ _MIN_PROB = 1e-6
 def classifier(name: str, n_classes: int, seed: int, **params):
     """An unfitted classification surrogate by name, set for `n_classes` classes."""
     params = {**params, "seed": seed}
-    if name not in ("gp_classifier", SEMI_SUPERVISED):
+    if "task" in inspect.signature(SURROGATES[name]).parameters:  # models of either task
         params.setdefault("task", "classification")
     return make_surrogate(name, n_classes=n_classes, **params)
 
