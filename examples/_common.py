@@ -23,8 +23,17 @@ def random_best_so_far(values: np.ndarray, budget: int, repeats: int = 2000,
     return np.maximum.accumulate(values[picks], axis=1)
 
 
+def _smoke() -> bool:
+    return bool(os.environ.get("DESIGNLOOP_SMOKE_TEST"))
+
+
 def seeds(n: int) -> int:
     """Seeds per strategy for a study: `n`, or 2 when $DESIGNLOOP_SMOKE_TEST is set (the test
     suite checks that each example runs to its conclusion without paying for the full
     study, as BoTorch's tutorials do with their SMOKE_TEST switch)."""
-    return 2 if os.environ.get("DESIGNLOOP_SMOKE_TEST") else n
+    return 2 if _smoke() else n
+
+
+def budget(n: int) -> int:
+    """Experiments per campaign in a study: `n`, or half of it under $DESIGNLOOP_SMOKE_TEST."""
+    return n // 2 if _smoke() else n

@@ -24,7 +24,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from _common import output_dir, seeds
+from _common import budget, output_dir, seeds
 
 import designloop as dl
 from designloop.summary import curves, plot_curves, summarize
@@ -32,8 +32,9 @@ from designloop.summary import curves, plot_curves, summarize
 problem = dl.make_problem("breast_cancer")
 strategies = ["random@forest", "least_confidence@forest", "margin@forest", "entropy@forest",
               "bald@forest", "qbc@forest"]
-results = dl.simulate(problem, strategies, seeds=seeds(4), budget=60, batch_size=4, n_jobs=2,
-                      progress=False)
+n = budget(60)
+results = dl.simulate(problem, strategies, seeds=seeds(4), budget=n, batch_size=4,
+                      n_jobs=2, progress=False)
 
 # %%
 table = summarize(results, "accuracy")
@@ -55,11 +56,11 @@ mean_curves = curves(results, "accuracy")
 goal = float(table.loc[table.strategy == "random@forest", "final_mean"].iloc[0])
 for strategy, part in mean_curves.groupby("strategy", sort=False):
     reached = part.loc[part["mean"] >= goal, "n_observed"]
-    needed = f"{int(reached.min())} labels" if len(reached) else "not within 60 labels"
+    needed = f"{int(reached.min())} labels" if len(reached) else f"not within {n} labels"
     print(f"{strategy:26s} reaches {goal:.4f}: {needed}")
 best = table.loc[table.winner, "strategy"].iloc[0]
 gain = float(table.final_mean.max() - goal)
-print(f"Best at 60 labels: {best} ({table.final_mean.max():.4f} against {goal:.4f} for "
+print(f"Best at {n} labels: {best} ({table.final_mean.max():.4f} against {goal:.4f} for "
       f"random, +{gain:.4f}). With two classes and fully grown trees, least confidence, margin, "
       "entropy and vote entropy (QBC) all rank by how evenly the trees' votes split, so they "
       "pick the same tumours; BALD differs because it subtracts the trees' own uncertainty "

@@ -23,15 +23,16 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from _common import output_dir, seeds
+from _common import budget, output_dir, seeds
 
 import designloop as dl
 from designloop.summary import plot_curves, summarize
 
 problem = dl.make_problem("hartmann6", n_candidates=5000, seed=0)
 strategies = ["random", "max-variance", "bald", "ei"]
-results = dl.simulate(problem, strategies, seeds=seeds(5), budget=48, batch_size=4, n_initial=8,
-                      n_jobs=2, metrics=True, progress=False)
+n = budget(48)
+results = dl.simulate(problem, strategies, seeds=seeds(5), budget=n, batch_size=4,
+                      n_initial=8, n_jobs=2, metrics=True, progress=False)
 
 # %%
 regret = summarize(results, "simple_regret")
@@ -53,7 +54,7 @@ fig.savefig(output_dir() / "hartmann6_study.png", dpi=120)
 # %%
 final = {name: dict(zip(t.strategy, t.final_mean, strict=True))
          for name, t in (("regret", regret), ("rmse", rmse))}
-print(f"Simple regret after 48 evaluations: EI {final['regret']['ei']:.3f}, max-variance "
+print(f"Simple regret after {n} evaluations: EI {final['regret']['ei']:.3f}, max-variance "
       f"{final['regret']['max-variance']:.3f}, BALD {final['regret']['bald']:.3f}, random "
       f"{final['regret']['random']:.3f}. Pool RMSE: max-variance "
       f"{final['rmse']['max-variance']:.3f}, BALD {final['rmse']['bald']:.3f}, EI "
@@ -71,7 +72,7 @@ verdict = "learns the function better than" if better else "does not learn the f
 print(f"Max-variance {verdict} random points here (pool RMSE "
       f"{final['rmse']['max-variance']:.3f} against "
       f"{final['rmse']['random']:.3f})"
-      + ("." if better else ": in six dimensions with 48 points the largest variances lie at "
+      + ("." if better else f": in six dimensions with {n} points the largest variances lie at "
          "the faces and corners of the cube, so it spends its budget "
          "there, a known weakness of pure variance sampling (see Concepts)."))
 assert final["regret"]["ei"] < final["regret"]["random"]
