@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from designloop import registry
 from designloop.acquisition import ACQUISITIONS
 from designloop.errors import InputError
 from designloop.prediction import RegressionPrediction
@@ -32,10 +33,10 @@ _EXTEND_MIN = 512  # candidates added to the tracked set at least, when it must 
 # Scores that, at a fixed mean, never rise when the epistemic variance falls. Conditioning on
 # a pick only lowers variances and leaves the mean alone, so a candidate's score can only fall
 # as the batch grows, which lets `greedy_conditional` leave most of a large pool untouched.
-SHRINK_WITH_VARIANCE = ("max_variance", "bald", "ucb", "expected_improvement",
-                        "log_expected_improvement")
+SHRINK_WITH_VARIANCE = tuple(s.name for s in registry.ACQUISITION_SPECS
+                             if s.shrinks_with_variance)
 # Of those, the ones that read the variance alone: screening them needs no posterior mean.
-VARIANCE_ONLY = ("max_variance", "bald")
+VARIANCE_ONLY = tuple(s.name for s in registry.ACQUISITION_SPECS if s.variance_only)
 
 
 def _one_of(acquisition: Callable[..., Tensor], names: tuple[str, ...]) -> bool:

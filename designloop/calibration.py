@@ -16,6 +16,7 @@ from scipy import stats
 
 from designloop.metrics import classification_metrics
 from designloop.prediction import ClassificationPrediction
+from designloop.registry import is_exact_gp
 from designloop.surrogates.base import fit_with_domain
 from designloop.surrogates.gp import GPRegressor
 
@@ -41,7 +42,7 @@ def cross_validated(surrogate, X, y, n_folds: int = 5, seed: int = 0, domain=Non
     for classification. GPs use the closed-form LOO instead of refitting. `domain` (the
     candidate pool) is passed to the models that use it; held-out rows stay in it, unlabelled,
     as they are in a campaign."""
-    if isinstance(surrogate, GPRegressor) and surrogate.is_fitted:
+    if is_exact_gp(surrogate) and surrogate.is_fitted:
         return gp_leave_one_out(surrogate)
     X = torch.as_tensor(X, dtype=torch.float64)
     n = X.shape[0]
@@ -125,7 +126,7 @@ def calibrate(surrogate, X, y, n_folds: int = 5, seed: int = 0, domain=None
     oof = cross_validated(surrogate, X, y, n_folds, seed, domain)
     if surrogate.task == "regression":
         out = regression_diagnostics(y, *oof)
-        out["method"] = "leave-one-out" if isinstance(surrogate, GPRegressor) else \
+        out["method"] = "leave-one-out" if is_exact_gp(surrogate) else \
             f"{min(n_folds, n)}-fold"
         return out, oof
     out = classification_diagnostics(y, oof)

@@ -1,8 +1,8 @@
 """A campaign's configuration: checked once when the campaign is created, stored as JSON
 in its log, and read back unchanged when it is reopened.
 
-Reading it back needs no numerical library: the registries of surrogates, selections and
-designs (which load PyTorch) are imported only to check a new configuration.
+Reading it back needs no numerical library: what each acquisition, surrogate and selection
+can do comes from `designloop.registry`, which loads none.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from designloop.acquisition_names import MEANINGS as ACQUISITION_NAMES
+from designloop import registry
 from designloop.errors import InputError
 from designloop.io import MAX_MAGNITUDE, out_of_range
 from designloop.matching import ID, plain
-from designloop.names import GOAL_ALIASES, INITIAL_DESIGNS, SELECTIONS, canonical, spelled
+from designloop.names import GOAL_ALIASES, INITIAL_DESIGNS, canonical, spelled
+from designloop.registry import AUTO_SURROGATE, SELECTIONS, TASKS
 from designloop.store import DAMAGED
 
-TASKS = ("regression", "classification")
 GOALS = ("explore", "maximize", "minimize")
 INCUMBENTS = ("posterior", "observed")
 
@@ -32,15 +32,6 @@ def default_initial_design(task: str, goal: str) -> str:
     classify (representative candidates, one per cluster, label most classes at once).
     Both change with the seed."""
     return "kmeans" if task == "classification" or goal == "explore" else "random"
-CLASSIFICATION_ONLY = {"least_confidence", "margin", "entropy", "vote_entropy",
-                       "kl_disagreement", "variation_ratio"}
-REGRESSION_ONLY = {"max_variance", "ucb", "expected_improvement", "log_expected_improvement",
-                   "probability_of_improvement"}
-IMPROVEMENT = {"ucb", "expected_improvement", "log_expected_improvement",
-               "probability_of_improvement"}
-REGRESSION_SURROGATES = {"gp", "ensemble", "mc_dropout", "forest", "bootstrap"}
-CLASSIFICATION_SURROGATES = {"gp_classifier", "ensemble", "mc_dropout", "forest", "bootstrap",
-                             "label_spreading"}
 
 
 CUSTOM = "custom:"
@@ -76,9 +67,7 @@ def acquisition_name(fn) -> str:
 def default_surrogate(task: str) -> str:
     """"gp" for regression; for classification "auto": the classifier with the lowest
     cross-validated Brier score on the campaign's labels (`designloop.surrogate_choice`)."""
-    from designloop.surrogate_choice import AUTO
-
-    return "gp" if task == "regression" else AUTO
+    return "gp" if task == "regression" else AUTO_SURROGATE
 
 
 def default_acquisition(task: str, goal: str) -> str:
@@ -168,8 +157,6 @@ class CampaignConfig:
                ignore, source, fingerprint=None, selection="auto",
                initial_design=None, incumbent="posterior",
                diagnostics=True) -> CampaignConfig:
-        from designloop.surrogate_choice import AUTO
-        from designloop.surrogates import SURROGATES
         from designloop.surrogates.gp import PRIORS
 
         if not isinstance(candidates, pd.DataFrame):
@@ -203,28 +190,27 @@ class CampaignConfig:
             surrogate, params = surrogate_name(surrogate, task)
             surrogate_params = {**params, **surrogate_params}
         else:
-            names = {**SURROGATES, AUTO: None} if task == "classification" else SURROGATES
-            surrogate = canonical(surrogate or default_surrogate(task), names, "surrogate")
+            known = [*registry.SURROGATES, AUTO_SURROGATE]
+            surrogate = canonical(surrogate or default_surrogate(task), known, "surrogate")
         given = acquisition  # as the user spelled it, for messages ("ei")
         if acquisition is not None and not isinstance(acquisition, str):
             acquisition = acquisition_name(acquisition)
         else:
             acquisition = canonical(acquisition or default_acquisition(task, goal),
-                                     ACQUISITION_NAMES, "acquisition")
-        allowed = REGRESSION_SURROGATES if task == "regression" else \
-            CLASSIFICATION_SURROGATES | {AUTO}
+                                     registry.MEANINGS, "acquisition")
+        allowed = registry.surrogates_for(task) + (
+            [AUTO_SURROGATE] if task == "classification" else [])
         if surrogate not in allowed and not surrogate.startswith(CUSTOM):
             raise InputError(
                 f"surrogate '{surrogate}' does not do {task}; choose one of {sorted(allowed)}")
         named = (f"'{given}' ({acquisition})" if isinstance(given, str)
                  and given.strip() != acquisition else f"'{acquisition}'")
-        wrong = CLASSIFICATION_ONLY if task == "regression" else REGRESSION_ONLY
-        if acquisition in wrong:
+        spec = registry.acquisition(acquisition)
+        if spec is not None and task not in spec.tasks:
             raise InputError(
-                f"acquisition {named} is for "
-                f"{'classification' if task == 'regression' else 'regression'} targets; for "
+                f"acquisition {named} is for {spec.tasks[0]} targets; for "
                 f"{task} use e.g. '{default_acquisition(task, goal)}'")
-        if acquisition in IMPROVEMENT and goal == "explore":
+        if spec is not None and spec.optimises and goal == "explore":
             raise InputError(
                 f"acquisition {named} optimises; set goal to maximize or minimize, or "
                 "explore with max_variance or bald")
@@ -243,7 +229,7 @@ class CampaignConfig:
                              f"{incumbent!r}")
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
-        if surrogate == AUTO and surrogate_params:
+        if surrogate == AUTO_SURROGATE and surrogate_params:
             raise InputError(
                 "surrogate 'auto' chooses among the GP classifier, ensemble, forest and label "
                 "spreading with "
@@ -252,7 +238,7 @@ class CampaignConfig:
         if surrogate == "gp" and surrogate_params.get("prior", PRIORS[0]) not in PRIORS:
             raise InputError(f"GP prior must be one of {', '.join(PRIORS)}, got "
                              f"{surrogate_params['prior']!r}")
-        if surrogate in ("ensemble", "mc_dropout", "forest", "bootstrap"):
+        if surrogate in registry.SURROGATES and registry.SURROGATES[surrogate].takes_task:
             surrogate_params.setdefault("task", task)
         if surrogate == "bootstrap":
             surrogate_params.setdefault("base", "gp" if task == "regression" else "gp_classifier")
@@ -320,8 +306,8 @@ def _check_stored(data: dict, source: str) -> None:
         if name in _STORED_CHOICES and value not in _STORED_CHOICES[name]:
             raise InputError(f"{where}: field '{name}' is {value!r}, not one of "
                              f"{', '.join(_STORED_CHOICES[name])}; {fix}")
-    names = {"surrogate": {*REGRESSION_SURROGATES, *CLASSIFICATION_SURROGATES, "auto"},
-             "acquisition": set(ACQUISITION_NAMES)}
+    names = {"surrogate": {*registry.SURROGATES, AUTO_SURROGATE},
+             "acquisition": set(registry.MEANINGS)}
     for name, known in names.items():
         if data[name] not in known and not data[name].startswith(CUSTOM):
             raise InputError(f"{where}: field '{name}' is {data[name]!r}, which this designloop "

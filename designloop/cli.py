@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from designloop import acquisition_names
+from designloop import registry
 from designloop.campaign import Campaign
 from designloop.errors import DesignloopError, InputError
 from designloop.io import read_table, write_table
@@ -150,6 +150,11 @@ def _open(db: Path, readonly: bool = False) -> Campaign:
     return Campaign.open(Store(db, readonly=readonly))
 
 
+_SURROGATE_HELP = (" | ".join([*registry.SURROGATES, registry.AUTO_SURROGATE])
+                   + " (classification default: chosen by cross-validation)")
+_SELECTION_HELP = "Batch selection: " + " | ".join(registry.SELECTIONS)
+
+
 @app.command()
 def init(
     db: Db,
@@ -161,14 +166,14 @@ def init(
     categorical: Annotated[str | None, typer.Option(help="Comma-separated categorical columns")] = None,
     numeric: Annotated[str | None, typer.Option(help="Comma-separated numeric columns")] = None,
     ignore: Annotated[str | None, typer.Option(help="Comma-separated columns that are not features")] = None,
-    surrogate: Annotated[str | None, typer.Option(help="gp | gp_classifier | ensemble | mc_dropout | forest | label_spreading | auto (classification default: chosen by cross-validation)")] = None,
+    surrogate: Annotated[str | None, typer.Option(help=_SURROGATE_HELP)] = None,
     acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions (short names: ei, log-ei, pi, ucb, variance, ...)")] = None,
     encoding: Annotated[str, typer.Option(help="SMILES encoding: auto | onehot | morgan | descriptors")] = "auto",
     morgan_radius: Annotated[int, typer.Option(help="Morgan fingerprint radius")] = 2,
     morgan_bits: Annotated[int, typer.Option(help="Morgan fingerprint length")] = 1024,
     morgan_counts: Annotated[bool, typer.Option(help="Count fingerprints (MinMax kernel) instead of bits")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", "-n", help="Suggestions per cycle")] = 1,
-    selection: Annotated[str, typer.Option(help="Batch selection: auto | top_k | greedy | kriging_believer | qlognei | qucb | batch_bald | diverse | density")] = "auto",
+    selection: Annotated[str, typer.Option(help=_SELECTION_HELP)] = "auto",
     initial: Annotated[str | None, typer.Option(help="Initial design: random | maximin | kmeans (default: random to optimise, kmeans to explore or classify)")] = None,
     incumbent: Annotated[str, typer.Option(help="Best so far for EI/PI: posterior (the model's best mean at the measured candidates) | observed (the best measured value)")] = "posterior",
     seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
@@ -556,7 +561,7 @@ def acquisitions() -> None:
     table = Table(header_style="bold")
     table.add_column("name")
     table.add_column("meaning")
-    for name, meaning in acquisition_names.MEANINGS.items():
+    for name, meaning in registry.MEANINGS.items():
         table.add_row(name.replace("_", "-"), Text(meaning))
     out.print(table)
 

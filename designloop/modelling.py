@@ -21,11 +21,11 @@ from designloop.conformal import conformal_quantile, gp_jackknife_plus, min_resu
 from designloop.errors import InputError
 from designloop.ood import ood_scores
 from designloop.prediction import RegressionPrediction
+from designloop.registry import is_exact_gp
 from designloop.representation import choose_encoding
 from designloop.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
 from designloop.surrogates import make_surrogate
 from designloop.surrogates.base import fit_with_domain
-from designloop.surrogates.gp import GPRegressor
 
 CONFORMAL_LEVEL = 0.9
 # results needed before a suggestion's conformal interval is finite (9 at the 0.9 level)
@@ -193,7 +193,7 @@ def screens(campaign, fitted: Fitted, method: str, n_available: int) -> bool:
     acquisition whose scores only fall as the variance does, top-k or greedy selection, and
     a pool large enough for the greedy to be lazy. The picks are those of the full path."""
     model = fitted.model
-    return (isinstance(model, GPRegressor) and method in ("top_k", "greedy")
+    return (is_exact_gp(model) and method in ("top_k", "greedy")
             and n_available >= SCREEN_MIN_POOL and model.screens()
             and shrinks_with_variance(acquisition_function(campaign)))
 
@@ -232,7 +232,7 @@ def describe(campaign, fitted: Fitted, pred, available, local, info: dict) -> li
 
 def _conformal(fitted: Fitted, picks, sub, pred, local):
     model = fitted.model
-    if isinstance(model, GPRegressor) and len(fitted.rows) >= MIN_OBSERVATIONS:
+    if is_exact_gp(model) and len(fitted.rows) >= MIN_OBSERVATIONS:
         lo, hi = gp_jackknife_plus(model, fitted.X[picks], CONFORMAL_LEVEL)
         return [{"interval_lo": float(a), "interval_hi": float(b)}
                 for a, b in zip(lo, hi, strict=True)]

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from designloop.errors import InputError
 
-# the choices of settings without aliases, here so that a stored configuration can be
-# checked without importing the numerical libraries
-SELECTIONS = ("auto", "top_k", "greedy", "kriging_believer", "qlognei", "qucb", "batch_bald",
-              "diverse", "density")
+# the initial designs, here so that a stored configuration can be checked without importing
+# the numerical libraries (the selections are in designloop.registry)
 INITIAL_DESIGNS = ("random", "maximin", "kmeans")
 
 GOAL_ALIASES = {

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from designloop.registry import is_exact_gp
 from designloop.surrogates.gp import GPRegressor
 
 GP_THRESHOLD = 0.9
@@ -46,7 +47,7 @@ def relative_mahalanobis(X: Tensor, X_obs: Tensor, ridge: float = 1e-3) -> Tenso
 
 def ood_scores(model, X: Tensor, X_obs: Tensor, pred=None) -> tuple[np.ndarray, np.ndarray, str]:
     """Scores, extrapolation flags and the method's name for candidates `X (N, d)`."""
-    if isinstance(model, GPRegressor) and pred is not None:
+    if is_exact_gp(model) and pred is not None:
         score = variance_ratio(model, X, pred.epistemic_var)
         return score.numpy(), (score > GP_THRESHOLD).numpy(), "gp_variance_ratio"
     score = relative_mahalanobis(X, X_obs)

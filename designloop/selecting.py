@@ -10,27 +10,19 @@ from designloop.batch import botorch_batch, greedy_conditional, kriging_believer
 from designloop.batchbald import batch_bald
 from designloop.diversity import information_density, top_m_then_diverse
 from designloop.errors import InputError
-from designloop.names import SELECTIONS
 from designloop.prediction import ClassificationPrediction
+from designloop.registry import SELECTIONS, default_selection, is_exact_gp
 from designloop.selection import top_k
-from designloop.surrogates.gp import GPRegressor
-
-_KRIGING_BELIEVER_MAX_K = 8
 
 
 def choose_selection(config, model, pred, k: int) -> str:
     """The selection method for this batch: the configured one, or for "auto" the best
-    that the surrogate and acquisition allow."""
+    that the surrogate and acquisition allow (`registry.default_selection`)."""
     if config.selection != "auto":
         return config.selection
-    if k == 1:
-        return "top_k"
-    if isinstance(model, GPRegressor):
-        return "greedy"
-    if isinstance(pred, ClassificationPrediction):
-        bald = config.acquisition == "bald" and pred.n_members >= 2
-        return "batch_bald" if bald else "diverse"
-    return "kriging_believer" if k <= _KRIGING_BELIEVER_MAX_K else "diverse"
+    classification = isinstance(pred, ClassificationPrediction)
+    return default_selection(config.acquisition, model, classification,
+                             pred.n_members if classification else 1, k)
 
 
 def select_batch(method: str, *, k, scores, pred, model, X, available, excluded, measured,
@@ -41,9 +33,10 @@ def select_batch(method: str, *, k, scores, pred, model, X, available, excluded,
     if method == "top_k":
         local = top_k(scores, k, rng=rng)
         return local, scores[local].numpy()
+    if method in SELECTIONS and SELECTIONS[method].exact_gp and not is_exact_gp(model):
+        raise InputError(f"selection '{method}' needs an exact GP ({SELECTIONS[method].summary})"
+                         ": use surrogate 'gp'")
     if method == "greedy":
-        if not isinstance(model, GPRegressor):
-            raise InputError("selection 'greedy' conditions an exact GP: use surrogate 'gp'")
         local, picked = greedy_conditional(model, X_pool, k, acquisition, pred=pred, rng=rng,
                                            **ctx)
         return local, picked.numpy()
@@ -52,9 +45,6 @@ def select_batch(method: str, *, k, scores, pred, model, X, available, excluded,
                                          acquisition, rng=rng, **ctx)
         return local, picked.numpy()
     if method in ("qlognei", "qucb"):
-        if not isinstance(model, GPRegressor):
-            raise InputError(
-                f"selection '{method}' runs BoTorch on an exact GP: use surrogate 'gp'")
         local = botorch_batch(model, X_pool, k, method=method, goal=ctx.get("goal", "maximize"),
                               seed=seed, beta=ctx.get("beta", 2.0))
         return local, scores[local].numpy()

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from designloop.acquisition import ACQUISITIONS
 from designloop.errors import InputError
-from designloop.names import ACQUISITION_ALIASES, SELECTIONS, normalise, spelled
+from designloop.names import ACQUISITION_ALIASES, normalise, spelled
+from designloop.registry import SELECTIONS
 from designloop.surrogates import SURROGATES
 
 ALIASES = ACQUISITION_ALIASES  # the one table of designloop.names

@@ -16,17 +16,16 @@ as proper, ranks them as their accuracy does.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import torch
 
+from designloop import registry
 from designloop.calibration import cross_validated, fold_of
 from designloop.errors import SurrogateFitError
-from designloop.surrogates import SURROGATES, make_surrogate
+from designloop.surrogates import make_surrogate
 from designloop.surrogates.graph import affordable
 
-AUTO = "auto"
+AUTO = registry.AUTO_SURROGATE
 CLASSIFIERS = ("gp_classifier", "ensemble", "forest")
 SEMI_SUPERVISED = "label_spreading"  # compared too when the pool is at hand and not too large
 N_FOLDS = 5
@@ -39,7 +38,7 @@ _MIN_PROB = 1e-6
 def classifier(name: str, n_classes: int, seed: int, **params):
     """An unfitted classification surrogate by name, set for `n_classes` classes."""
     params = {**params, "seed": seed}
-    if "task" in inspect.signature(SURROGATES[name]).parameters:  # models of either task
+    if registry.SURROGATES[name].takes_task:  # models of either task
         params.setdefault("task", "classification")
     return make_surrogate(name, n_classes=n_classes, **params)
 

@@ -141,14 +141,14 @@ def test_import_designloop_is_light_and_names_resolve():
 
 
 def test_acquisition_meanings_open_their_docstrings():
-    from designloop import acquisition, acquisition_names
+    from designloop import acquisition, registry
 
-    assert list(acquisition.ACQUISITIONS) == list(acquisition_names.MEANINGS)
+    assert list(acquisition.ACQUISITIONS) == list(registry.MEANINGS)
     for name, fn in acquisition.ACQUISITIONS.items():
         first = (fn.__doc__ or "").strip().split("\n\n")[0]
         assert " ".join(line.strip() for line in first.splitlines()).rstrip(".") == \
-            acquisition_names.MEANINGS[name]
-        assert acquisition.describe(name.replace("_", "-")) == acquisition_names.MEANINGS[name]
+            registry.MEANINGS[name]
+        assert acquisition.describe(name.replace("_", "-")) == registry.MEANINGS[name]
 
 
 # ---------------------------------------------------------------- outputs checked first

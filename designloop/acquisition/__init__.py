@@ -1,8 +1,8 @@
 """Acquisition functions: pure maps from a Prediction to scores `(N,)`, higher = query first.
 
-`ACQUISITIONS` maps the names of `designloop.acquisition_names.MEANINGS` (the one table of
-names and meanings) to the functions; `get_acquisition` looks a name up and accepts the
-kebab-case spelling the command line uses.
+`ACQUISITIONS` maps the names of `designloop.registry` (where each acquisition's spec, the
+one table of names, meanings and capabilities, lives) to the functions; `get_acquisition`
+looks a name up and accepts the kebab-case spelling the command line uses.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from designloop.acquisition.regression import (
     probability_of_improvement,
     ucb,
 )
-from designloop.acquisition_names import MEANINGS, canonical
-from designloop.acquisition_names import describe as describe
 from designloop.errors import AcquisitionError
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
+from designloop.registry import MEANINGS
+from designloop.registry import canonical_acquisition as canonical
+from designloop.registry import describe as describe
 
 
 def bald(pred, **context) -> Tensor:

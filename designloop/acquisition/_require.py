@@ -1,35 +1,32 @@
 """Checks that a prediction carries what an acquisition needs, with errors that say which
-surrogates provide it."""
+surrogates provide it (the lists come from `designloop.registry`)."""
 
 from __future__ import annotations
 
+from designloop import registry
 from designloop.errors import AcquisitionError
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
 
-REGRESSION_SURROGATES = "'gp', 'ensemble', 'mc_dropout' or 'forest' (task='regression')"
-CLASSIFICATION_SURROGATES = (
-    "'gp_classifier', 'ensemble', 'mc_dropout', 'forest' or 'label_spreading' "
-    "(task='classification')"
-)
-COMMITTEE_SURROGATES = (
-    "'ensemble', 'mc_dropout', 'forest', 'label_spreading' or 'gp_classifier', which give "
-    "several members or "
-    "posterior draws"
-)
 
-
-def require_classification(pred, name: str, min_members: int = 1) -> ClassificationPrediction:
-    """Return `pred` if it is a ClassificationPrediction with at least `min_members` members."""
+def require_classification(pred, name: str) -> ClassificationPrediction:
+    """Return `pred` if it is a ClassificationPrediction with at least the committee members
+    the acquisition `name` needs (its spec's `min_members`)."""
     if not isinstance(pred, ClassificationPrediction):
+        surrogates = registry.quoted(registry.surrogates_for(registry.CLASSIFICATION))
+        examples = registry.quoted(registry.acquisitions_for(registry.REGRESSION)[:4])
         raise AcquisitionError(
             f"acquisition '{name}' scores class probabilities and needs a ClassificationPrediction "
-            f"from {CLASSIFICATION_SURROGATES}; got {type(pred).__name__}. For a regression "
-            "target use 'max_variance', 'bald', 'ucb' or 'expected_improvement'."
+            f"from {surrogates} (task='classification'); got {type(pred).__name__}. For a "
+            f"regression target use {examples}."
         )
+    min_members = registry.ACQUISITIONS[name].min_members
     if pred.n_members < min_members:
+        committees = registry.quoted(
+            registry.surrogates_for(registry.CLASSIFICATION, committee=True))
         raise AcquisitionError(
             f"acquisition '{name}' needs a committee (probs with S >= {min_members} members) "
-            f"from {COMMITTEE_SURROGATES}; got S = {pred.n_members}"
+            f"from {committees}, which give several members or posterior draws; got "
+            f"S = {pred.n_members}"
         )
     return pred
 
@@ -37,10 +34,12 @@ def require_classification(pred, name: str, min_members: int = 1) -> Classificat
 def require_regression(pred, name: str) -> RegressionPrediction:
     """Return `pred` if it is a RegressionPrediction."""
     if not isinstance(pred, RegressionPrediction):
+        surrogates = registry.quoted(registry.surrogates_for(registry.REGRESSION))
+        examples = registry.quoted(registry.acquisitions_for(registry.CLASSIFICATION)[:4])
         raise AcquisitionError(
             f"acquisition '{name}' needs a mean and a variance (a RegressionPrediction) from "
-            f"{REGRESSION_SURROGATES}; got {type(pred).__name__}. For a classification target "
-            "use 'entropy', 'bald', 'margin' or 'least_confidence'."
+            f"{surrogates} (task='regression'); got {type(pred).__name__}. For a "
+            f"classification target use {examples}."
         )
     return pred
 
@@ -51,7 +50,10 @@ def require_goal(goal: str, name: str) -> float:
         return 1.0
     if goal == "minimize":
         return -1.0
+    explore = registry.quoted(
+        [n for n in registry.acquisitions_for(registry.REGRESSION, optimises=False)
+         if n != "random"][:2])
     raise AcquisitionError(
         f"acquisition '{name}' optimises: goal must be 'maximize' or 'minimize', got {goal!r}. "
-        "To explore, use 'max_variance' or 'bald'."
+        f"To explore, use {explore}."
     )

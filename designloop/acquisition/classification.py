@@ -115,7 +115,7 @@ def vote_entropy(pred: ClassificationPrediction, **context) -> Tensor:
     Reference: Dagan & Engelson, "Committee-based sampling for training probabilistic
     classifiers", ICML 1995.
     """
-    probs = require_classification(pred, "vote_entropy", min_members=2).probs
+    probs = require_classification(pred, "vote_entropy").probs
     return shannon_entropy(member_votes(probs))
 
 
@@ -134,7 +134,7 @@ def kl_disagreement(pred: ClassificationPrediction, **context) -> Tensor:
     Reference: McCallum & Nigam, "Employing EM and pool-based active learning for text
     classification", ICML 1998.
     """
-    probs = require_classification(pred, "kl_disagreement", min_members=2).probs
+    probs = require_classification(pred, "kl_disagreement").probs
     consensus = probs.mean(0, keepdim=True)
     kl = torch.special.xlogy(probs, probs) - torch.special.xlogy(probs, consensus)
     return kl.sum(-1).mean(0).clamp_min(0.0)
@@ -152,5 +152,5 @@ def variation_ratio(pred: ClassificationPrediction, **context) -> Tensor:
     Reference: Freeman, "Elementary Applied Statistics", 1965; Gal, "Uncertainty in Deep
     Learning", PhD thesis, 2016.
     """
-    probs = require_classification(pred, "variation_ratio", min_members=2).probs
+    probs = require_classification(pred, "variation_ratio").probs
     return 1.0 - member_votes(probs).max(-1).values

@@ -5,6 +5,7 @@ default arguments and returns a Prediction from `predict`.
 """
 
 from designloop.errors import InputError
+from designloop.registry import SURROGATE_SPECS
 from designloop.surrogates.base import Surrogate, SurrogateBase
 from designloop.surrogates.committee import BootstrapCommittee
 from designloop.surrogates.ensemble import DeepEnsemble, MCDropout
@@ -14,15 +15,9 @@ from designloop.surrogates.gp_classifier import GPClassifier
 from designloop.surrogates.graph import LabelSpreading
 from designloop.surrogates.kernels import MinMaxKernel, TanimotoKernel
 
-SURROGATES: dict[str, type[SurrogateBase]] = {
-    "gp": GPRegressor,
-    "gp_classifier": GPClassifier,
-    "ensemble": DeepEnsemble,
-    "mc_dropout": MCDropout,
-    "forest": RandomForest,
-    "bootstrap": BootstrapCommittee,
-    "label_spreading": LabelSpreading,
-}
+# the classes of the specs in designloop.registry, in its order
+SURROGATES: dict[str, type[SurrogateBase]] = {spec.name: spec.resolve()
+                                              for spec in SURROGATE_SPECS}
 
 
 def make_surrogate(name: str, **params) -> SurrogateBase:
