@@ -22,6 +22,7 @@ from designloop.errors import CalibrationWarning, InputError
 from designloop.io import out_of_range, unneutralise, write_table
 from designloop.matching import ID, match_rows, plain
 from designloop.matching import candidate_ids as candidate_ids_checked
+from designloop.records import CycleRecord
 from designloop.store import DAMAGED, Store
 
 INITIAL_REASONS = {
@@ -217,12 +218,24 @@ class Campaign:
         # one write transaction from reading the log to logging the picks: another process
         # suggesting at the same time waits, then sees these picks as pending
         with self.store.transaction():
-            cycle, rows, info = self._suggest(k)
-        for message in info.get("warnings", []):
+            cycle, rows, record = self._suggest(k)
+        for message in record.warnings:
             warnings.warn(message, CalibrationWarning, stacklevel=2)
         return self._suggestion_frame(cycle, rows)
 
-    def _suggest(self, k: int | None) -> tuple[int, list[dict], dict]:
+    def model_setup(self):
+        """What the model step needs from this campaign (`modelling.ModelSetup`)."""
+        from designloop import modelling
+        from designloop.acquisition import get_acquisition
+        from designloop.registry import AUTO_SURROGATE
+
+        cfg = self.config
+        function = self._acquisition_object or get_acquisition(cfg.acquisition)
+        last = (self.store.last_record_value("surrogate_choice")
+                if cfg.surrogate == AUTO_SURROGATE else None)
+        return modelling.ModelSetup(cfg, self.encoder, function, self._surrogate_object, last)
+
+    def _suggest(self, k: int | None) -> tuple[int, list[dict], CycleRecord]:
         import torch
 
         from designloop import modelling
@@ -245,28 +258,29 @@ class Campaign:
                 f"not pending ({len(self.candidates)} in all); ask for at most {left}, or "
                 "release pending ones"
             )
-        labels = obs["value"].astype(str) if cfg.task == "classification" else None
-        info: dict = {"k": int(k), "seed": cfg.seed}
+        record = CycleRecord(k=int(k), seed=cfg.seed)
         predictions: list[dict] = [{} for _ in range(k)]
         scores: np.ndarray = np.full(k, np.nan)
-        single_class = cfg.task == "classification" and not obs.empty and labels.nunique() < 2
-        if obs.empty or single_class:  # no model yet: spread the picks over the features
-            features, _ = modelling.features(self, np.zeros(0, dtype=np.int64), torch.zeros(0),
-                                             info)
-        if obs.empty:
+        setup = self.model_setup()
+        no_model = modelling.no_model_reason(cfg.task, obs)
+        if no_model:  # spread the picks over the features
+            features, _ = modelling.features(setup, np.zeros(0, dtype=np.int64),
+                                             torch.zeros(0), record)
+        if no_model == "nothing measured":
             kind, surrogate, acq_name = "initial", None, cfg.initial_design
-            info["reason"] = f"nothing measured yet: {INITIAL_REASONS[cfg.initial_design]}"
+            record.reason = f"nothing measured yet: {INITIAL_REASONS[cfg.initial_design]}"
             picks = initial_design(features, k, cfg.initial_design, exclude=excluded, rng=rng)
-        elif single_class:
+        elif no_model == "one class":
             kind, surrogate, acq_name = "diversity", None, "maximin"
-            info["reason"] = (
-                f"only the class {labels.iloc[0]!r} observed so far; a classifier needs two, so "
-                "candidates far from the measured ones are picked until a second class appears"
-            )
+            record.reason = (
+                f"only the class {str(obs['value'].iloc[0])!r} observed so far; a classifier "
+                "needs two, so candidates far from the measured ones are picked until a second "
+                "class appears")
             picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
         else:
-            picks, scores, predictions = self._model_step(obs, measured, excluded, k, rng, info)
-            chosen = info.get("surrogate_choice", {}).get("chosen")
+            picks, scores, predictions = modelling.pick(setup, obs, measured, excluded, k, rng,
+                                                        record, len(self.candidates))
+            chosen = (record.surrogate_choice or {}).get("chosen")
             kind, surrogate, acq_name = "model", chosen or cfg.surrogate, cfg.acquisition
         rows = [
             {"candidate_id": int(c), "rank": r + 1,
@@ -274,45 +288,8 @@ class Campaign:
              "prediction": predictions[r]}
             for r, c in enumerate(picks)
         ]
-        self.store.record_cycle(cycle, kind, surrogate, acq_name, len(obs), info, rows)
-        return cycle, rows, info
-
-    def _model_step(self, obs, measured, excluded, k, rng, info):
-        from designloop import modelling
-        from designloop.batch import greedy_conditional
-        from designloop.selecting import choose_selection, select_batch
-        from designloop.surrogates import make_surrogate
-
-        cfg = self.config
-        fitted = modelling.fit(self, obs, info, cfg.diagnostics)
-        available = np.setdiff1d(np.arange(len(self.candidates)), excluded)
-        method = choose_selection(cfg, fitted.model, None, k)
-        if modelling.screens(self, fitted, method, len(available)):
-            # exact picks without predicting every candidate: see greedy_conditional
-            info.update(selection=method, screened=True)
-            ctx = modelling.context(self, fitted, available, rng, info)
-            ctx = {key: v for key, v in ctx.items() if key != "rng"}
-            local, picked = greedy_conditional(
-                fitted.model, fitted.X[available], k, modelling.acquisition_function(self),
-                rng=rng, **ctx)
-            picks = available[local]
-            pred = fitted.model.predict(fitted.X[picks])
-            predictions = modelling.describe(self, fitted, pred, picks, np.arange(k), info)
-            return picks, picked.numpy(), predictions
-        pred, scores, context = modelling.score(self, fitted, available, rng, info)
-        method = choose_selection(cfg, fitted.model, pred, k)
-        info["selection"] = method
-        local, picked_scores = select_batch(
-            method, k=k, scores=scores, pred=pred, model=fitted.model, X=fitted.X,
-            available=available, excluded=excluded, measured=measured,
-            X_obs=fitted.X[fitted.rows], y_obs=fitted.y,
-            acquisition=modelling.acquisition_function(self), context=context, rng=rng,
-            seed=cfg.seed,
-            surrogate_factory=lambda: (fitted.model.clone() if hasattr(fitted.model, "clone")
-                                       else make_surrogate(cfg.surrogate, **fitted.params)),
-        )
-        predictions = modelling.describe(self, fitted, pred, available, local, info)
-        return available[local], picked_scores, predictions
+        self.store.record_cycle(cycle, kind, surrogate, acq_name, len(obs), record, rows)
+        return cycle, rows, record
 
     def _suggestion_frame(self, cycle: int, rows: list[dict]) -> pd.DataFrame:
         ids = [r["candidate_id"] for r in rows]
@@ -492,11 +469,13 @@ class Campaign:
 
         cfg = self.config
         obs = self.store.observations()
-        if obs.empty or (cfg.task == "classification" and obs["value"].astype(str).nunique() < 2):
+        if modelling.no_model_reason(cfg.task, obs):
             return None
-        fitted = modelling.fit(self, obs, {}, diagnostics=False)
+        setup = self.model_setup()
+        fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed), diagnostics=False)
         available = np.setdiff1d(np.arange(len(self.candidates)), fitted.rows)
-        _, scores, _ = modelling.score(self, fitted, available, np.random.default_rng(cfg.seed))
+        _, scores, _ = modelling.score(setup, fitted, available,
+                                       np.random.default_rng(cfg.seed))
         return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
 
     def report(self, path: str | Path | None = None):

@@ -283,18 +283,18 @@ def _deliver(campaign: Campaign, picks: pd.DataFrame, db: Path | None,
           keep=shown.index("rank") + 1,
           elsewhere=f", or see {output}" if output else ", or write them all with -o next.csv")
     cycles = campaign.store.cycles()
-    info = cycles.loc[cycles["cycle"] == int(picks["cycle"].iloc[0]), "info"].iloc[0]
-    for warning in info.get("warnings", []):
+    record = cycles.loc[cycles["cycle"] == int(picks["cycle"].iloc[0]), "record"].iloc[0]
+    for warning in record.warnings:
         out.print(f"[bold yellow]warning:[/bold yellow] {escape(warning)}", emoji=False)
     flagged = picks.get("extrapolation")
     if flagged is not None and flagged.any():
         ids = picks.loc[flagged, "candidate_id"].tolist()
         _say(f"note: candidate(s) {ids} lie outside what has been measured "
-             f"(extrapolation by {info.get('ood_method')}); their predictions are less certain")
+             f"(extrapolation by {record.ood_method}); their predictions are less certain")
     for key in ("reason", "encoding", "selection"):
-        if key in info:
-            why = f" ({info['encoding_reason']})" if key == "encoding" and "encoding_reason" in info else ""
-            _say(f"{key}: {info[key]}{why}")
+        if getattr(record, key) is not None:
+            why = f" ({record.encoding_reason})" if key == "encoding" and record.encoding_reason else ""
+            _say(f"{key}: {getattr(record, key)}{why}")
     if output is not None:
         _write(picks, output, "the suggestions were not logged")
         _say(f"Wrote {output}: fill in '{campaign.config.target}', then "

@@ -35,10 +35,10 @@ def history_frame(campaign) -> pd.DataFrame:
     if sugg.empty:
         return pd.DataFrame(columns=["cycle", "created_at", "kind", "surrogate", "acquisition",
                                      ID, "rank", "score", "status"])
-    cycles["encoding"] = cycles["info"].map(lambda i: i.get("encoding"))
-    cycles["settings"] = cycles["info"].map(
-        lambda i: json.dumps(i.get("surrogate_params", {}), sort_keys=True))
-    df = sugg.merge(cycles.drop(columns=["info"]), on="cycle", how="left")
+    cycles["encoding"] = cycles["record"].map(lambda r: r.encoding)
+    cycles["settings"] = cycles["record"].map(
+        lambda r: json.dumps(r.surrogate_params or {}, sort_keys=True))
+    df = sugg.merge(cycles.drop(columns=["record"]), on="cycle", how="left")
     pred = pd.json_normalize(df["prediction"].tolist()).add_prefix("predicted_")
     df = pd.concat([df.drop(columns=["prediction"]), pred], axis=1)
     df = df.merge(_measured(campaign), left_on=ID, right_index=True, how="left")
@@ -82,15 +82,15 @@ def status_dict(campaign) -> dict:
         "cycles": len(cycles),
     }
     if len(cycles):
-        last = cycles["info"].iloc[-1]
-        out["last_encoding"] = last.get("encoding")
-        diag = next((i["diagnostics"] for i in reversed(cycles["info"].tolist())
-                     if i.get("diagnostics")), None)
+        last = cycles["record"].iloc[-1]
+        out["last_encoding"] = last.encoding
+        diag = next((r.diagnostics for r in reversed(cycles["record"].tolist())
+                     if r.diagnostics), None)
         if diag:
             key = "coverage90" if "coverage90" in diag else "ece"
             out[f"calibration ({diag['method']} {key})"] = round(diag[key], 3)
-        if last.get("warnings"):
-            out["warning"] = " ".join(last["warnings"])
+        if last.warnings:
+            out["warning"] = " ".join(last.warnings)
     if cfg.goal in ("maximize", "minimize") and len(obs):
         values = obs["value"].astype(float)
         out["best"] = float(values.max() if cfg.goal == "maximize" else values.min())

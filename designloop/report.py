@@ -45,8 +45,8 @@ def _progress(campaign) -> str:
         ax.legend(frameon=False)
     else:
         cycles = campaign.store.cycles()
-        rows = [(r.n_observed, r.info["diagnostics"]) for r in cycles.itertuples()
-                if r.info.get("diagnostics")]
+        rows = [(r.n_observed, r.record.diagnostics) for r in cycles.itertuples()
+                if r.record.diagnostics]
         if not rows:
             return "<p>Model quality appears after enough measurements.</p>"
         key = "coverage90" if cfg.task == "regression" else "accuracy"
@@ -61,8 +61,8 @@ def _progress(campaign) -> str:
 
 def _calibration(campaign) -> str:
     cycles = campaign.store.cycles()
-    diag = next((i["diagnostics"] for i in reversed(cycles["info"].tolist())
-                 if i.get("diagnostics")), None)
+    diag = next((r.diagnostics for r in reversed(cycles["record"].tolist())
+                 if r.diagnostics), None)
     if not diag:
         return "<p>Calibration is checked once at least 5 results are in.</p>"
     fig, ax = _figure()
@@ -84,7 +84,7 @@ def _calibration(campaign) -> str:
                 f"({diag['method']}, {diag['n']} results).")
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
-    warnings = cycles["info"].iloc[-1].get("warnings", [])
+    warnings = cycles["record"].iloc[-1].warnings
     notes = "".join(f"<p class='warning'>Warning: {html.escape(w)}</p>" for w in warnings)
     return f"<p>{html.escape(text)}</p>{notes}{_png(fig)}"
 
@@ -132,7 +132,7 @@ def _map(campaign) -> str:
 def _last_encoding(campaign):
     if not campaign.encoder.has_smiles:
         return None
-    chosen = [i.get("encoding") for i in campaign.store.cycles()["info"] if i.get("encoding")]
+    chosen = [r.encoding for r in campaign.store.cycles()["record"] if r.encoding]
     return chosen[-1] if chosen else "morgan"
 
 

@@ -21,6 +21,7 @@ from designloop.errors import InputError
 from designloop.io import neutralise_table, unneutralise
 from designloop.metrics import classification_metrics, regression_metrics
 from designloop.problems import Problem
+from designloop.records import CycleRecord
 from designloop.strategies import Strategy, parse_strategies
 
 
@@ -62,10 +63,10 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
         campaign.observe(pd.DataFrame({"candidate_id": ids, problem.target: answer}))
         measured.extend(ids.tolist())
         values.extend(answer)
-        info = campaign.store.cycles().iloc[-1]["info"]
+        record = campaign.store.cycles().iloc[-1]["record"]
         row = {**settings, "strategy": strategy.name, "seed": seed,
                "cycle": cycle, "n_observed": len(measured), "suggest_seconds": suggest_s,
-               "fit_seconds": info.get("fit_seconds", 0.0)}
+               "fit_seconds": record.fit_seconds or 0.0}
         if problem.task == "regression" and goal != "explore":
             found = np.asarray(values, dtype=float)
             best = found.max() if goal == "maximize" else found.min()
@@ -139,10 +140,11 @@ def _model_quality(problem, campaign) -> dict:
     """Fit the campaign's surrogate to everything measured (as its next cycle would) and
     score it on the whole pool."""
     obs = campaign.store.observations()
-    if problem.task == "classification" and obs["value"].astype(str).nunique() < 2:
+    if modelling.no_model_reason(problem.task, obs):  # one class so far: predict it
         majority = str(obs["value"].iloc[0])
         return {"accuracy": float(np.mean(problem.values.astype(str) == majority))}
-    fitted = modelling.fit(campaign, obs, {}, diagnostics=False)
+    record = CycleRecord(k=0, seed=campaign.config.seed)
+    fitted = modelling.fit(campaign.model_setup(), obs, record, diagnostics=False)
     pred = fitted.model.predict(fitted.X)
     if problem.task == "regression":
         return regression_metrics(pred, problem.values)

@@ -28,6 +28,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from designloop.errors import InputError
+from designloop.records import CycleRecord
 
 SCHEMA_VERSION = 3  # 2: the configuration holds the incumbent and the GP prior;
 # 3: observations can be retracted (table retractions), which older versions would not see
@@ -307,12 +308,14 @@ class Store:
         return int(rows[0][0]) + 1
 
     def record_cycle(self, cycle: int, kind: str, surrogate: str | None, acquisition: str | None,
-                     n_observed: int, info: dict, suggestions: list[dict]) -> None:
-        """Log one suggest step and its suggestions (status pending) in one transaction."""
+                     n_observed: int, record: CycleRecord, suggestions: list[dict]) -> None:
+        """Log one suggest step (its CycleRecord as JSON) and its suggestions (status
+        pending) in one transaction."""
         with self.transaction():
             self._conn.execute(
                 "INSERT INTO cycles VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (cycle, now(), kind, surrogate, acquisition, n_observed, json.dumps(info)),
+                (cycle, now(), kind, surrogate, acquisition, n_observed,
+                 json.dumps(record.to_json())),
             )
             self._conn.executemany(
                 "INSERT INTO suggestions VALUES (?, ?, ?, ?, ?, 'pending')",
@@ -343,9 +346,9 @@ class Store:
 
     def cycles(self) -> pd.DataFrame:
         """One row per cycle: cycle, created_at, kind, surrogate, acquisition, n_observed and
-        info (a dict)."""
+        record (its CycleRecord)."""
         rows = self._query("SELECT * FROM cycles ORDER BY cycle")
-        cols = ["cycle", "created_at", "kind", "surrogate", "acquisition", "n_observed", "info"]
+        cols = ["cycle", "created_at", "kind", "surrogate", "acquisition", "n_observed", "record"]
         for row in rows:
             where = f"table cycles, cycle {row[0]!r}"
             if len(row) != len(cols):
@@ -358,26 +361,23 @@ class Store:
                 if not ok:
                     raise self._wrong(where, col, value, expected)
         df = pd.DataFrame(rows, columns=cols)
-        df["info"] = [self._info(row[6], row[0]) for row in rows]
+        df["record"] = [self._record(row[6], row[0]) for row in rows]
         return df
 
-    def _info(self, text, cycle) -> dict:
-        info = self._json(text, f"the info of cycle {cycle!r} (table cycles)")
-        for key, kinds in _INFO_TYPES.items():
-            if info.get(key) is not None and not isinstance(info[key], kinds):
-                raise InputError(f"{self.path}: the info of cycle {cycle!r} (table cycles) holds "
-                                 f"{key}={info[key]!r}, not a {_kind_names(kinds)}; {DAMAGED}")
-        if not all(isinstance(w, str) for w in info.get("warnings") or []):
-            raise InputError(f"{self.path}: the info of cycle {cycle!r} (table cycles) holds "
-                             f"warnings that are not text; {DAMAGED}")
-        return info
+    def _record(self, text, cycle) -> CycleRecord:
+        where = f"the info of cycle {cycle!r} (table cycles)"
+        data = self._json(text, where)
+        try:
+            return CycleRecord.from_json(data, f"{self.path}: {where}")
+        except InputError as exc:
+            raise InputError(f"{exc}; {DAMAGED}") from None
 
-    def last_info(self, key: str):
-        """`info[key]` of the latest cycle whose info has it, or None."""
+    def last_record_value(self, field: str):
+        """The field `field` of the latest cycle's record that has it set, or None."""
         for cycle, text in self._query("SELECT cycle, info FROM cycles ORDER BY cycle DESC"):
-            info = self._info(text, cycle)
-            if key in info:
-                return info[key]
+            value = getattr(self._record(text, cycle), field)
+            if value is not None:
+                return value
         return None
 
     def suggestions(self) -> pd.DataFrame:
@@ -478,12 +478,6 @@ class Store:
                                "CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
 
 
-_INFO_TYPES = {"diagnostics": dict, "surrogate_params": dict, "surrogate_choice": dict,
-               "warnings": list, "encoding": str, "reason": str, "selection": str}
-
-
-def _kind_names(kinds) -> str:
-    return {dict: "JSON object", list: "JSON array", str: "text"}[kinds]
 
 
 def _busy(store: Store) -> str:

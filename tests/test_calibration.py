@@ -95,8 +95,8 @@ def test_campaign_logs_diagnostics_and_flags_extrapolation():
     ids = list(range(12))
     c.observe(pd.DataFrame({"candidate_id": ids, "y": np.sin(3 * x[ids])}))
     picks = c.suggest(2)
-    info = c.store.cycles().iloc[-1]["info"]
-    assert info["diagnostics"]["method"] == "leave-one-out" and "coverage90" in info["diagnostics"]
+    record = c.store.cycles().iloc[-1]["record"]
+    assert record.diagnostics["method"] == "leave-one-out" and "coverage90" in record.diagnostics
     assert {"ood_score", "extrapolation"} <= set(picks.columns)
     # max-variance goes to the far candidates, which are extrapolations
     assert set(picks.candidate_id) == {40, 41} and picks.extrapolation.all()
@@ -113,7 +113,7 @@ def test_suggestions_carry_conformal_intervals_and_sets():
         picks = c.suggest(3)
         assert (picks.interval_lo < picks.predicted_mean).all()
         assert (picks.predicted_mean < picks.interval_hi).all()
-        assert c.store.cycles().iloc[-1]["info"]["conformal_level"] == 0.9
+        assert c.store.cycles().iloc[-1]["record"].conformal_level == 0.9
     labels = np.where(x > 0.5, "hi", "lo")
     c = dl.Campaign(pd.DataFrame({"x": x}), target="cls", task="classification",
                     surrogate="forest", seed=0)

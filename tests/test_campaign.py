@@ -146,7 +146,7 @@ def test_classification_single_class_falls_back_to_diversity():
     c.observe(pd.DataFrame({"candidate_id": first, "outcome": ["fails"] * 3}))
     picks = c.suggest(2)
     cycle = c.store.cycles().iloc[-1]
-    assert cycle["kind"] == "diversity" and "only the class 'fails'" in cycle["info"]["reason"]
+    assert cycle["kind"] == "diversity" and "only the class 'fails'" in cycle["record"].reason
     # maximin moves away from the measured "fails" corner
     measured = X[first].mean(0)
     assert np.linalg.norm(X[picks.candidate_id] - measured, axis=1).min() > 0.3
@@ -156,7 +156,7 @@ def test_classification_single_class_falls_back_to_diversity():
     nxt = c.suggest(2)
     assert {"prob_fails", "prob_works"} <= set(nxt.columns)
     assert c.store.cycles().iloc[-1]["kind"] == "model"
-    assert c.store.cycles().iloc[-1]["info"]["classes"] == ["fails", "works"]
+    assert c.store.cycles().iloc[-1]["record"].classes == ["fails", "works"]
 
 
 def test_configuration_errors_name_the_fix():
@@ -197,10 +197,10 @@ def test_smiles_campaign_chooses_an_encoding_and_logs_why():
     assert c.encoder.roles_ == {"ligand": "smiles", "base": "smiles"}
     answer(c, c.suggest(8), df)
     c.suggest(1)
-    info = c.store.cycles().iloc[-1]["info"]
-    assert info["encoding"] in ("onehot", "morgan", "descriptors")
-    assert set(info["encoding_scores"]) == {"onehot", "morgan", "descriptors"}
-    assert info["encoding"] == max(info["encoding_scores"], key=info["encoding_scores"].get)
+    record = c.store.cycles().iloc[-1]["record"]
+    assert record.encoding in ("onehot", "morgan", "descriptors")
+    assert set(record.encoding_scores) == {"onehot", "morgan", "descriptors"}
+    assert record.encoding == max(record.encoding_scores, key=record.encoding_scores.get)
 
 
 def test_objects_are_accepted_and_custom_ones_must_be_passed_again(tmp_path):
@@ -240,7 +240,7 @@ def test_count_fingerprints_use_minmax_kernel():
     assert c.encoder.morgan_counts and c.encoder.default_kernel("morgan") == "minmax"
     c.observe(pd.DataFrame({"candidate_id": [0, 1, 2], "y": [1.0, 2.0, 0.5]}))
     c.suggest(1)
-    assert c.store.cycles().iloc[-1]["info"]["surrogate_params"]["kernel"] == "minmax"
+    assert c.store.cycles().iloc[-1]["record"].surrogate_params["kernel"] == "minmax"
 
 
 def test_batches_use_the_right_selection_and_are_logged():
@@ -249,7 +249,7 @@ def test_batches_use_the_right_selection_and_are_logged():
                     batch_size=4, seed=0)
     answer(c, c.suggest(), truth)
     picks = c.suggest()
-    assert c.store.cycles().iloc[-1]["info"]["selection"] == "greedy"
+    assert c.store.cycles().iloc[-1]["record"].selection == "greedy"
     assert picks.candidate_id.nunique() == 4
     c.release()
     for selection in ("qlognei", "top_k", "diverse", "density"):
@@ -258,12 +258,12 @@ def test_batches_use_the_right_selection_and_are_logged():
         answer(c2, c2.suggest(), truth)
         assert c2.store.cycles().iloc[0]["acquisition"] == "kmeans"
         assert c2.suggest().candidate_id.nunique() == 3
-        assert c2.store.cycles().iloc[-1]["info"]["selection"] == selection
+        assert c2.store.cycles().iloc[-1]["record"].selection == selection
     forest = dl.Campaign(truth.drop(columns="yield"), target="yield", surrogate="forest",
                          batch_size=3, seed=0, surrogate_params={"n_estimators": 20})
     answer(forest, forest.suggest(), truth)
     forest.suggest()
-    assert forest.store.cycles().iloc[-1]["info"]["selection"] == "kriging_believer"
+    assert forest.store.cycles().iloc[-1]["record"].selection == "kriging_believer"
     with pytest.raises(dl.InputError, match="selection must be one of"):
         dl.Campaign(truth.drop(columns="yield"), target="yield", selection="best")
 
@@ -281,7 +281,7 @@ def test_classification_batches_use_batch_bald():
                                              int(np.flatnonzero(label == "b")[0])],
                             "cls": ["a", "b"]}))
     picks = c.suggest()
-    assert c.store.cycles().iloc[-1]["info"]["selection"] == "batch_bald"
+    assert c.store.cycles().iloc[-1]["record"].selection == "batch_bald"
     assert picks.candidate_id.nunique() == 5
 
 
@@ -297,8 +297,8 @@ def test_default_classification_batches_are_diverse_margin_picks():
         c.observe(pd.DataFrame({"candidate_id": first.candidate_id,
                                 "cls": label[first.candidate_id]}))
     picks = c.suggest()
-    info = c.store.cycles().iloc[-1]["info"]
-    assert info["selection"] == "diverse" and picks.candidate_id.nunique() == 5
+    record = c.store.cycles().iloc[-1]["record"]
+    assert record.selection == "diverse" and picks.candidate_id.nunique() == 5
     assert not set(picks.candidate_id) & set(c.store.observations().candidate_id)
 
 
@@ -327,12 +327,12 @@ def test_large_pools_are_screened_with_the_same_suggestions(acquisition, monkeyp
         c = dl.Campaign(pool, target="y", goal="maximize", acquisition=acquisition,
                         batch_size=4, seed=0)
         c.observe(measured)
-        return c.suggest(), c.store.cycles()["info"].iloc[-1]
+        return c.suggest(), c.store.cycles()["record"].iloc[-1]
 
     screened, info = suggest(1000)
     full, full_info = suggest(10**9)
-    assert info["screened"] and "screened" not in full_info
-    assert info["selection"] == full_info["selection"] == "greedy"
+    assert info.screened and not full_info.screened
+    assert info.selection == full_info.selection == "greedy"
     assert screened.candidate_id.tolist() == full.candidate_id.tolist()
     cols = ["score", "predicted_mean", "predicted_sd", "interval_lo", "interval_hi"]
     np.testing.assert_allclose(screened[cols].to_numpy(float), full[cols].to_numpy(float),

@@ -12,6 +12,7 @@ import designloop as dl
 from designloop import modelling
 from designloop.campaign_config import default_initial_design
 from designloop.problems import make_problem
+from designloop.records import CycleRecord
 from designloop.simulate import run_campaign
 from designloop.strategies import Strategy
 from designloop.surrogate_choice import (
@@ -78,7 +79,8 @@ def test_posterior_incumbent_is_the_models_best_mean_not_a_lucky_value():
         campaign = dl.Campaign(table, target="y", goal="maximize", incumbent=kind,
                                diagnostics=False)
         campaign.observe(lucky)
-        fitted = modelling.fit(campaign, campaign.store.observations(), {}, False)
+        fitted = modelling.fit(campaign.model_setup(), campaign.store.observations(),
+                               CycleRecord(k=0, seed=0), False)
         values[kind] = modelling.incumbent(fitted, "maximize", kind)
         mean = fitted.model.predict(fitted.X).mean
         if kind == "posterior":
@@ -143,7 +145,7 @@ def test_classification_campaign_logs_its_choice():
     assert campaign.config.surrogate == "auto"
     campaign.suggest(2)
     cycle = campaign.store.cycles().iloc[-1]
-    choice = cycle["info"]["surrogate_choice"]
+    choice = cycle["record"].surrogate_choice
     compared = {"gp_classifier", "ensemble", "forest", "label_spreading"}
     assert cycle["surrogate"] == choice["chosen"] in compared
     assert choice["n"] == 15 and set(choice["brier"]) == compared

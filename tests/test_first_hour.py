@@ -210,12 +210,13 @@ def test_suggest_rolls_the_cycle_back_when_its_output_fails(lab, capsys, monkeyp
 
 def test_discarding_a_cycle_is_atomic_and_only_for_the_latest_pending_one(tmp_path):
     from designloop.errors import InputError
+    from designloop.records import CycleRecord
     from designloop.store import Store
 
     store = Store(tmp_path / "s.db")
     store.initialise({"x": 1}, pd.DataFrame({"a": [1, 2, 3]}))
     for cycle, ids in ((1, [0]), (2, [1, 2])):
-        store.record_cycle(cycle, "initial", None, "random", 0, {}, [
+        store.record_cycle(cycle, "initial", None, "random", 0, CycleRecord(k=len(ids), seed=0), [
             {"candidate_id": c, "rank": r + 1, "score": None, "prediction": {}}
             for r, c in enumerate(ids)])
     with pytest.raises(InputError, match="latest"):
@@ -384,10 +385,10 @@ def test_p_improve_is_the_probability_of_beating_the_incumbent(goal):
     c = dl.Campaign(pd.DataFrame({"x": x}), target="y", goal=goal, seed=0)
     c.observe(pd.DataFrame({"candidate_id": range(0, 40, 4), "y": np.sin(6 * x[::4])}))
     picks = c.suggest(3)
-    info = c.store.cycles()["info"].iloc[-1]
+    info = c.store.cycles()["record"].iloc[-1]
     stored = c.store.suggestions()["prediction"].tolist()
     sign = 1 if goal == "maximize" else -1
-    expected = [norm.cdf(sign * (p["mean"] - info["best_f"]) / p["epistemic_sd"])
+    expected = [norm.cdf(sign * (p["mean"] - info.best_f) / p["epistemic_sd"])
                 for p in stored]
     np.testing.assert_allclose(picks["p_improve"], expected, rtol=1e-9)
     assert picks["p_improve"].between(0, 1).all()
