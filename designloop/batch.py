@@ -280,16 +280,11 @@ def greedy_conditional(
         pred = pred if pred is not None else gp.predict(pool)
         exact_var = pred.epistemic_var / scale
     noise = (pred.noise_var / scale).expand(n)
-
-    def prediction(rows: Tensor, var: Tensor) -> RegressionPrediction:
-        return RegressionPrediction(  # a scalar noise stays scalar: cheaper to score
-            pred.mean[rows], var.clamp_min(0.0) * scale,
-            pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[rows])
+    greedy = _Greedy(pred, scale, blocked, acquisition, gen, context)
 
     def refine(rows: Tensor) -> Tensor:  # exact scores before any conditioning
         exact_var[rows] = gp.predict(pool[rows]).epistemic_var / scale
-        scores = acquisition(prediction(rows, exact_var[rows]), rng=gen, **context)
-        return scores.masked_fill(blocked[rows], float("-inf"))
+        return greedy.score(rows, exact_var[rows]).masked_fill(blocked[rows], float("-inf"))
 
     if lazy:
         bounds = acquisition(pred, rng=gen, **context).masked_fill(blocked, float("-inf"))
@@ -302,45 +297,63 @@ def greedy_conditional(
     active.extend(frontier.take(size))
     picks: list[int] = []
     picked_scores: list[float] = []
-    # scores only fall under conditioning, so old scores of the tracked candidates bound the
-    # current ones: rescoring the best few by their old scores usually settles the pick
-    bounded = shrinks_with_variance(acquisition)
-    stale = torch.zeros(0, dtype=torch.float64)
     for j in range(k):
-        while True:
-            index = active.index
-            excluded = blocked[index]
-            if stale.numel() < index.numel():  # rows tracked since: score them now
-                fresh = slice(stale.numel(), index.numel())
-                stale = torch.cat([stale, acquisition(
-                    prediction(index[fresh], active.var[fresh]), rng=gen, **context)])
-            local = None
-            if bounded and index.numel() > 2 * _RESCORE:
-                upper = stale.masked_fill(excluded, float("-inf"))
-                top = torch.topk(upper, _RESCORE).indices
-                if not bool(excluded[top].all()):
-                    scores = acquisition(prediction(index[top], active.var[top]), rng=gen,
-                                         **context)
-                    stale[top] = scores
-                    upper[top] = float("-inf")
-                    i = int(top_k(scores, 1, exclude=excluded[top].numpy(), rng=gen)[0])
-                    if float(scores[i]) > float(upper.max()):
-                        local, best = int(top[i]), float(scores[i])
-            if local is None:
-                scores = acquisition(prediction(index, active.var), rng=gen, **context)
-                stale = scores.clone()
-                local = int(top_k(scores, 1, exclude=excluded.numpy(), rng=gen)[0])
-                best = float(scores[local])
-            if best > frontier.peek() or frontier.peek() == float("-inf"):
-                break
+        local, best = greedy.best(active)
+        while not (best > frontier.peek() or frontier.peek() == float("-inf")):
             active.extend(frontier.take_above(best, at_least=_EXTEND_MIN))
-        p = int(index[local])
+            local, best = greedy.best(active)
+        p = int(active.index[local])
         picks.append(p)
         picked_scores.append(best)
         blocked[p] = True
         if j < k - 1:
             active.condition(local, float(noise[p]))
     return np.asarray(picks, dtype=np.int64), torch.tensor(picked_scores, dtype=torch.float64)
+
+
+class _Greedy:
+    """Scores of the tracked candidates under the conditioning so far, and the best of them.
+
+    Scores only fall under conditioning (for SHRINK_WITH_VARIANCE), so the last scores of the
+    tracked candidates bound their current ones: rescoring the best few by their old scores
+    usually settles the pick without rescoring every tracked candidate."""
+
+    def __init__(self, pred: RegressionPrediction, scale: float, blocked: Tensor,
+                 acquisition: Callable[..., Tensor], gen, context: dict):
+        self.pred, self.scale, self.blocked = pred, scale, blocked
+        self.acquisition, self.gen, self.context = acquisition, gen, context
+        self.bounded = shrinks_with_variance(acquisition)
+        self.stale = torch.zeros(0, dtype=torch.float64)
+
+    def score(self, rows: Tensor, var: Tensor) -> Tensor:
+        """Scores of the candidates `rows` with conditional variances `var` (scaled)."""
+        pred = self.pred
+        return self.acquisition(RegressionPrediction(  # a scalar noise stays scalar: cheaper
+            pred.mean[rows], var.clamp_min(0.0) * self.scale,
+            pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[rows]),
+            rng=self.gen, **self.context)
+
+    def best(self, active: _ActiveSet) -> tuple[int, float]:
+        """The position in `active` of the best candidate not blocked, and its score."""
+        index = active.index
+        excluded = self.blocked[index]
+        if self.stale.numel() < index.numel():  # rows tracked since: score them now
+            fresh = slice(self.stale.numel(), index.numel())
+            self.stale = torch.cat([self.stale, self.score(index[fresh], active.var[fresh])])
+        if self.bounded and index.numel() > 2 * _RESCORE:
+            upper = self.stale.masked_fill(excluded, float("-inf"))
+            top = torch.topk(upper, _RESCORE).indices
+            if not bool(excluded[top].all()):
+                scores = self.score(index[top], active.var[top])
+                self.stale[top] = scores
+                upper[top] = float("-inf")
+                i = int(top_k(scores, 1, exclude=excluded[top].numpy(), rng=self.gen)[0])
+                if float(scores[i]) > float(upper.max()):
+                    return int(top[i]), float(scores[i])
+        scores = self.score(index, active.var)
+        self.stale = scores.clone()
+        local = int(top_k(scores, 1, exclude=excluded.numpy(), rng=self.gen)[0])
+        return local, float(scores[local])
 
 
 def kriging_believer(

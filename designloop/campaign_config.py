@@ -157,100 +157,31 @@ class CampaignConfig:
                ignore, source, fingerprint=None, selection="auto",
                initial_design=None, incumbent="posterior",
                diagnostics=True) -> CampaignConfig:
-        from designloop.surrogates.gp import PRIORS
+        """The checked configuration of a new campaign over `candidates` (`source` names the
+        table in errors); every name in its canonical spelling (`designloop.names`).
 
-        if not isinstance(candidates, pd.DataFrame):
-            raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
-        if len(candidates) == 0:
-            raise InputError(f"{source}: the candidate table has no rows")
+        Raises:
+            InputError: one line naming the setting and the choices.
+        """
         # one spelling everywhere (designloop.names): "maximise", "max-variance", "ei", ...
         task, goal = spelled(task), spelled(goal, "goal")
-        selection, incumbent = spelled(selection), spelled(incumbent)
-        initial_design = spelled(initial_design, "initial_design")
-        smiles_encoding = spelled(smiles_encoding, "smiles_encoding")
-        if task not in TASKS:
-            raise InputError(f"task must be one of {TASKS}, got {task!r}")
-        if goal not in GOALS:
-            raise InputError(f"goal must be one of {GOALS} (or {', '.join(GOAL_ALIASES)}), "
-                             f"got {goal!r}")
-        if task == "classification" and goal != "explore":
-            raise InputError("a classification campaign explores: use goal='explore'")
-        ignore = list(ignore or [])
-        missing = [c for c in ignore if c not in candidates.columns]
-        if missing:
-            raise InputError(f"{source}: ignored column(s) {missing} do not exist")
-        if ID in candidates.columns:
-            raise InputError(
-                f"{source}: the column name '{ID}' is reserved for designloop's ids; rename it "
-                "(or list it to ignore under another name)"
-            )
-        features = [c for c in candidates.columns if c != target and c not in ignore]
-        surrogate_params = dict(surrogate_params or {})
-        if surrogate is not None and not isinstance(surrogate, str):
-            surrogate, params = surrogate_name(surrogate, task)
-            surrogate_params = {**params, **surrogate_params}
-        else:
-            known = [*registry.SURROGATES, AUTO_SURROGATE]
-            surrogate = canonical(surrogate or default_surrogate(task), known, "surrogate")
-        given = acquisition  # as the user spelled it, for messages ("ei")
-        if acquisition is not None and not isinstance(acquisition, str):
-            acquisition = acquisition_name(acquisition)
-        else:
-            acquisition = canonical(acquisition or default_acquisition(task, goal),
-                                     registry.MEANINGS, "acquisition")
-        allowed = registry.surrogates_for(task) + (
-            [AUTO_SURROGATE] if task == "classification" else [])
-        if surrogate not in allowed and not surrogate.startswith(CUSTOM):
-            raise InputError(
-                f"surrogate '{surrogate}' does not do {task}; choose one of {sorted(allowed)}")
-        named = (f"'{given}' ({acquisition})" if isinstance(given, str)
-                 and given.strip() != acquisition else f"'{acquisition}'")
-        spec = registry.acquisition(acquisition)
-        if spec is not None and task not in spec.tasks:
-            raise InputError(
-                f"acquisition {named} is for {spec.tasks[0]} targets; for "
-                f"{task} use e.g. '{default_acquisition(task, goal)}'")
-        if spec is not None and spec.optimises and goal == "explore":
-            raise InputError(
-                f"acquisition {named} optimises; set goal to maximize or minimize, or "
-                "explore with max_variance or bald")
-        if smiles_encoding not in ("auto", "onehot", "morgan", "descriptors"):
-            raise InputError(
-                "smiles_encoding must be auto, onehot, morgan or descriptors, got "
-                f"{smiles_encoding!r}")
-        if selection not in SELECTIONS:
-            raise InputError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")
-        initial_design = initial_design or default_initial_design(task, goal)
-        if initial_design not in INITIAL_DESIGNS:
-            raise InputError(f"initial design must be one of {', '.join(INITIAL_DESIGNS)}, got "
-                             f"{initial_design!r}")
-        if incumbent not in INCUMBENTS:
-            raise InputError(f"incumbent must be one of {', '.join(INCUMBENTS)}, got "
-                             f"{incumbent!r}")
+        _check_task_and_goal(task, goal)
+        features, ignore = _feature_columns(candidates, target, ignore, source)
+        surrogate, surrogate_params = _surrogate(surrogate, dict(surrogate_params or {}), task)
+        acquisition = _acquisition(acquisition, task, goal)
+        choices = _choices(smiles_encoding=spelled(smiles_encoding, "smiles_encoding"),
+                           selection=spelled(selection), incumbent=spelled(incumbent),
+                           initial_design=spelled(initial_design, "initial_design")
+                           or default_initial_design(task, goal))
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
-        if surrogate == AUTO_SURROGATE and surrogate_params:
-            raise InputError(
-                "surrogate 'auto' chooses among the GP classifier, ensemble, forest and label "
-                "spreading with "
-                "their default settings; to set parameters, name the surrogate (e.g. "
-                "surrogate='ensemble')")
-        if surrogate == "gp" and surrogate_params.get("prior", PRIORS[0]) not in PRIORS:
-            raise InputError(f"GP prior must be one of {', '.join(PRIORS)}, got "
-                             f"{surrogate_params['prior']!r}")
-        if surrogate in registry.SURROGATES and registry.SURROGATES[surrogate].takes_task:
-            surrogate_params.setdefault("task", task)
-        if surrogate == "bootstrap":
-            surrogate_params.setdefault("base", "gp" if task == "regression" else "gp_classifier")
-        config = cls(target=target, task=task, goal=goal, surrogate=surrogate,
-                     acquisition=acquisition, batch_size=int(batch_size), seed=int(seed),
-                     feature_columns=features, smiles_encoding=smiles_encoding,
-                     roles=dict(roles or {}), surrogate_params=surrogate_params,
-                     acquisition_params=dict(acquisition_params or {}), ignore=ignore,
-                     fingerprint=dict(fingerprint or {}), selection=selection,
-                     initial_design=initial_design, incumbent=incumbent,
-                     diagnostics=bool(diagnostics))
-        return config
+        return cls(target=target, task=task, goal=goal, surrogate=surrogate,
+                   acquisition=acquisition, batch_size=int(batch_size), seed=int(seed),
+                   feature_columns=features, roles=dict(roles or {}),
+                   surrogate_params=surrogate_params,
+                   acquisition_params=dict(acquisition_params or {}), ignore=ignore,
+                   fingerprint=dict(fingerprint or {}), diagnostics=bool(diagnostics),
+                   **choices)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -274,6 +205,95 @@ class CampaignConfig:
                                             **data.get("surrogate_params", {})}
         _check_stored(data, source)
         return cls(**data)
+
+
+def _check_task_and_goal(task: str, goal: str) -> None:
+    if task not in TASKS:
+        raise InputError(f"task must be one of {TASKS}, got {task!r}")
+    if goal not in GOALS:
+        raise InputError(f"goal must be one of {GOALS} (or {', '.join(GOAL_ALIASES)}), "
+                         f"got {goal!r}")
+    if task == "classification" and goal != "explore":
+        raise InputError("a classification campaign explores: use goal='explore'")
+
+
+def _feature_columns(candidates, target: str, ignore, source: str) -> tuple[list, list]:
+    """The feature columns of the candidate table (all but the target and the ignored)."""
+    if not isinstance(candidates, pd.DataFrame):
+        raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
+    if len(candidates) == 0:
+        raise InputError(f"{source}: the candidate table has no rows")
+    ignore = list(ignore or [])
+    missing = [c for c in ignore if c not in candidates.columns]
+    if missing:
+        raise InputError(f"{source}: ignored column(s) {missing} do not exist")
+    if ID in candidates.columns:
+        raise InputError(
+            f"{source}: the column name '{ID}' is reserved for designloop's ids; rename it "
+            "(or list it to ignore under another name)"
+        )
+    return [c for c in candidates.columns if c != target and c not in ignore], ignore
+
+
+def _surrogate(surrogate, params: dict, task: str) -> tuple[str, dict]:
+    """The surrogate's registered name (or 'custom:<Class>') and its checked parameters."""
+    from designloop.surrogates.gp import PRIORS
+
+    if surrogate is not None and not isinstance(surrogate, str):
+        surrogate, own = surrogate_name(surrogate, task)
+        params = {**own, **params}
+    else:
+        known = [*registry.SURROGATES, AUTO_SURROGATE]
+        surrogate = canonical(surrogate or default_surrogate(task), known, "surrogate")
+    allowed = registry.surrogates_for(task) + (
+        [AUTO_SURROGATE] if task == "classification" else [])
+    if surrogate not in allowed and not surrogate.startswith(CUSTOM):
+        raise InputError(
+            f"surrogate '{surrogate}' does not do {task}; choose one of {sorted(allowed)}")
+    if surrogate == AUTO_SURROGATE and params:
+        raise InputError(
+            "surrogate 'auto' chooses among the GP classifier, ensemble, forest and label "
+            "spreading with their default settings; to set parameters, name the surrogate "
+            "(e.g. surrogate='ensemble')")
+    if surrogate == "gp" and params.get("prior", PRIORS[0]) not in PRIORS:
+        raise InputError(f"GP prior must be one of {', '.join(PRIORS)}, got "
+                         f"{params['prior']!r}")
+    spec = registry.SURROGATES.get(surrogate)
+    if spec is not None and spec.takes_task:
+        params.setdefault("task", task)
+    if surrogate == "bootstrap":
+        params.setdefault("base", "gp" if task == "regression" else "gp_classifier")
+    return surrogate, params
+
+
+def _acquisition(acquisition, task: str, goal: str) -> str:
+    """The acquisition's registered name (or 'custom:<name>'), checked against the task and
+    the goal."""
+    given = acquisition  # as the user spelled it, for messages ("ei")
+    if acquisition is not None and not isinstance(acquisition, str):
+        return acquisition_name(acquisition)
+    acquisition = canonical(acquisition or default_acquisition(task, goal), registry.MEANINGS,
+                            "acquisition")
+    named = (f"'{given}' ({acquisition})" if isinstance(given, str)
+             and given.strip() != acquisition else f"'{acquisition}'")
+    spec = registry.ACQUISITIONS[acquisition]
+    if task not in spec.tasks:
+        raise InputError(f"acquisition {named} is for {spec.tasks[0]} targets; for {task} use "
+                         f"e.g. '{default_acquisition(task, goal)}'")
+    if spec.optimises and goal == "explore":
+        raise InputError(f"acquisition {named} optimises; set goal to maximize or minimize, or "
+                         "explore with max_variance or bald")
+    return acquisition
+
+
+def _choices(**given) -> dict:
+    """The settings that are one of a few names, checked (the same table checks a stored
+    configuration)."""
+    for name, value in given.items():
+        if value not in _STORED_CHOICES[name]:
+            raise InputError(f"{name.replace('_', ' ')} must be one of "
+                             f"{', '.join(_STORED_CHOICES[name])}, got {value!r}")
+    return given
 
 
 _STORED_CHOICES = {"task": TASKS, "goal": GOALS, "incumbent": INCUMBENTS,

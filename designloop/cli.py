@@ -478,27 +478,12 @@ def benchmark(
 
     Example: designloop benchmark --problem hartmann6 --strategies random,max-variance,ei --seeds 10 --budget 50 --batch-size 4 --n-jobs 2 -o results.csv --plot curves.png
     """
-    from designloop.problems import make_problem, problem_from_csv
     from designloop.simulate import simulate
     from designloop.summary import MODEL_METRICS, metrics_for, plot_curves, summarize
 
     _check_output(output, (".csv", ".parquet"))
     _check_output(plot, IMAGE_SUFFIXES, "--plot")
-    if (problem is None) == (lookup is None):
-        raise InputError("give either --problem NAME or --lookup FILE.csv --target COLUMN")
-    if lookup is not None:
-        if target is None:
-            raise InputError("--lookup needs --target, the measured column")
-        task = spelled(task)
-        if task not in ("regression", "classification"):
-            raise InputError(f"--task must be regression or classification, got {task!r}")
-        prob = problem_from_csv(lookup, target, "explore" if task == "classification" else goal,
-                                task)
-    else:
-        params = {"n_candidates": n_candidates, "noise_std": noise} if problem.lower().startswith(
-            ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
-            {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
-        prob = make_problem(problem, **params)
+    prob = _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise)
     score_model = None  # simulate's default: the surrogate is scored when exploring
     if metric is not None:
         reported = metrics_for(prob.task, prob.goal)
@@ -519,8 +504,38 @@ def benchmark(
         if client is not None:
             client.close()
     table = summarize(results, metric)
-    rich_table = Table(title=Text(f"{prob.name}: {table.attrs['metric']} after {budget} "
-                                  f"experiments, {seeds} seeds"), header_style="bold")
+    out.print(_summary_table(table, f"{prob.name}: {table.attrs['metric']} after {budget} "
+                                    f"experiments, {seeds} seeds"))
+    if output is not None:
+        _say(f"Wrote {output} ({len(results)} rows)")
+    if plot is not None:
+        plot_curves(results, table.attrs["metric"], title=prob.name).savefig(plot)
+        _say(f"Saved {plot}")
+
+
+def _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise):
+    """The problem of `designloop benchmark`: a named one or the user's lookup table."""
+    from designloop.problems import make_problem, problem_from_csv
+
+    if (problem is None) == (lookup is None):
+        raise InputError("give either --problem NAME or --lookup FILE.csv --target COLUMN")
+    if lookup is not None:
+        if target is None:
+            raise InputError("--lookup needs --target, the measured column")
+        task = spelled(task)
+        if task not in ("regression", "classification"):
+            raise InputError(f"--task must be regression or classification, got {task!r}")
+        return problem_from_csv(lookup, target,
+                                "explore" if task == "classification" else goal, task)
+    params = {"n_candidates": n_candidates, "noise_std": noise} if problem.lower().startswith(
+        ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
+        {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
+    return make_problem(problem, **params)
+
+
+def _summary_table(table: pd.DataFrame, title: str) -> Table:
+    """A `summarize` table for the terminal, the winner marked."""
+    rich_table = Table(title=Text(title), header_style="bold")
     for col in ("strategy", "final (mean +- sd)", "area under curve (mean +- sd)", ""):
         rich_table.add_column(col)
     for _, row in table.iterrows():
@@ -528,12 +543,7 @@ def benchmark(
                            f"{row['final_mean']:.4g} +- {row['final_sd']:.2g}",
                            f"{row['auc_mean']:.4g} +- {row['auc_sd']:.2g}",
                            "[bold green]winner[/bold green]" if row["winner"] else "")
-    out.print(rich_table)
-    if output is not None:
-        _say(f"Wrote {output} ({len(results)} rows)")
-    if plot is not None:
-        plot_curves(results, table.attrs["metric"], title=prob.name).savefig(plot)
-        _say(f"Saved {plot}")
+    return rich_table
 
 
 @app.command()
