@@ -237,7 +237,7 @@ def _feature_columns(candidates, target: str, ignore, source: str) -> tuple[list
 
 def _surrogate(surrogate, params: dict, task: str) -> tuple[str, dict]:
     """The surrogate's registered name (or 'custom:<Class>') and its checked parameters."""
-    from designloop.surrogates.gp import PRIORS
+    from designloop.surrogates.kernels import PRIORS
 
     if surrogate is not None and not isinstance(surrogate, str):
         surrogate, own = surrogate_name(surrogate, task)

@@ -28,7 +28,7 @@ from designloop.surrogates.base import (
     iter_chunks,
     resolve_n_classes,
 )
-from designloop.surrogates.gp import (
+from designloop.surrogates.gp_tools import (
     chunk_rows,
     fit_subset,
     fit_with_jitter,
