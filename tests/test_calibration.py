@@ -13,6 +13,7 @@ from designloop.calibration import (
     reliability,
     warnings,
 )
+from designloop.metrics import expected_calibration_error
 from designloop.ood import relative_mahalanobis, variance_ratio
 
 
@@ -74,6 +75,9 @@ def test_classification_diagnostics_and_reliability():
     # bins (0.4, 0.6], (0.6, 0.8], (0.8, 1]: confidences 0.6 | 0.8, 0.7 (one right) | 0.9
     assert rows == [[pytest.approx(0.6), 1.0, 1], [pytest.approx(0.75), 0.5, 2],
                     [pytest.approx(0.9), 1.0, 1]]
+    # the ECE averages the same bins: 1/4 |1 - 0.6| + 2/4 |0.5 - 0.75| + 1/4 |1 - 0.9|
+    ece = expected_calibration_error(torch.from_numpy(probs), torch.tensor([0, 1, 0, 1]), bins=5)
+    assert ece == pytest.approx(0.25)
     assert diagnose(dl.GPRegressor(), X[:3], y[:3]) == {}  # too few observations
 
 
