@@ -118,6 +118,13 @@ def test_suggestions_carry_conformal_intervals_and_sets():
         assert (picks.interval_lo < picks.predicted_mean).all()
         assert (picks.predicted_mean < picks.interval_hi).all()
         assert c.store.cycles().iloc[-1]["info"]["conformal_level"] == 0.9
+        if surrogate == "forest":  # split conformal: mean +- q sd, one q for every pick
+            half = (picks.interval_hi - picks.interval_lo) / 2
+            centre = (picks.interval_hi + picks.interval_lo) / 2
+            np.testing.assert_allclose(centre, picks.predicted_mean, atol=1e-12)
+            q = half / picks.predicted_sd
+            np.testing.assert_allclose(q, q.iloc[0], rtol=1e-9)
+            assert 0.5 < q.iloc[0] < 3.0  # 1.05 here: the forest sd is about right
     labels = np.where(x > 0.5, "hi", "lo")
     c = dl.Campaign(pd.DataFrame({"x": x}), target="cls", task="classification",
                     surrogate="forest", seed=0)
