@@ -163,12 +163,26 @@ def test_kriging_believer_keeps_the_mean_and_excludes(gp_problem, surrogate):
             assert after.epistemic_var.item() < 0.1 * before.epistemic_var.item()
 
 
-def test_botorch_q_batch_returns_distinct_pool_indices(gp_problem):
-    model, _, _, pool = gp_problem
+def test_botorch_q_batch_picks_the_candidates_that_can_improve(gp_problem):
+    model, X, y, _ = gp_problem
+    # 56 candidates within 0.001 of measured inputs whose results were neither high nor low
+    # (the 7th to 20th of 25: predicted means -0.74 to 0.36, sd under 0.05; the results
+    # span -0.99 to 0.84), and 4 far from every measurement (mean -0.20, sd 0.61) scattered
+    # through the pool: only those can improve, for either goal (UCB, beta 2: 0.67 against
+    # at most 0.42 when maximising, 1.06 against at most 0.81 when minimising)
+    gen = torch.Generator().manual_seed(5)
+    known = X[torch.argsort(y)[6:20]].repeat(4, 1)
+    known = known + 1e-3 * torch.rand(known.shape, generator=gen, dtype=torch.float64)
+    unexplored = torch.tensor([[2.5, 2.5, 2.5], [-1.5, 2.5, -1.5], [2.5, -1.5, -1.5],
+                               [-1.5, -1.5, 2.5]], dtype=torch.float64)
+    where = [11, 17, 38, 56]
+    pool = torch.empty(60, 3, dtype=torch.float64)
+    pool[where] = unexplored
+    pool[[i for i in range(60) if i not in where]] = known
     for method in ("qlognei", "qucb"):
-        picks = botorch_batch(model, pool, 3, method=method, exclude=[5])
-        assert len(set(picks.tolist())) == 3 and 5 not in picks
-        assert picks.max() < len(pool)
+        for goal in ("maximize", "minimize"):
+            picks = botorch_batch(model, pool, 3, method=method, goal=goal, exclude=[5, 11])
+            assert sorted(picks.tolist()) == [17, 38, 56], (method, goal)
 
 
 def test_batch_bald_first_pick_is_bald_top_pick():
