@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from designloop.metrics import classification_metrics
+from designloop.metrics import classification_metrics, confidence_bins
 from designloop.prediction import ClassificationPrediction
 from designloop.registry import is_exact_gp
 from designloop.surrogates.base import fit_with_domain
@@ -92,17 +92,9 @@ def regression_diagnostics(y, mean, var) -> dict:
 
 
 def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[list[float]]:
-    """Reliability diagram: [mean confidence, accuracy, count] per confidence bin."""
-    confidence = probs.max(1)
-    correct = probs.argmax(1) == labels
-    edges = np.linspace(0, 1, bins + 1)
-    rows = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        inside = (confidence > lo) & (confidence <= hi)
-        if inside.any():
-            rows.append([float(confidence[inside].mean()), float(correct[inside].mean()),
-                         int(inside.sum())])
-    return rows
+    """Reliability diagram: [mean confidence, accuracy, count] per confidence bin, binned as
+    the expected calibration error is (`metrics.confidence_bins`)."""
+    return confidence_bins(probs, labels, bins)
 
 
 def classification_diagnostics(labels, probs: np.ndarray) -> dict:

@@ -57,6 +57,38 @@ def conformal_quantile(scores, level: float) -> float:
     return float("inf") if rank > n else float(s[rank - 1])
 
 
+def split_conformal_quantile(y_cal, mean_cal, var_cal=None, level: float = 0.9) -> float:
+    """The half-width of a split-conformal interval, in units of the predictive sd.
+
+    The scores of the calibration points are |y - mean| / sd when their predictive
+    variances `var_cal` are given (floored at 1e-300), else |y - mean|; the result q is
+    their conformal quantile, and the interval at a new point is mean +- q * sd (or
+    mean +- q), see `split_conformal_interval`.
+
+    Args:
+        y_cal: `(n,)` observed values of points the model was not fitted to.
+        mean_cal: `(n,)` the predictive means there (held-out or out-of-fold).
+        var_cal: `(n,)` the predictive variances of a new observation there, or None for
+            unnormalised scores.
+        level: nominal coverage, e.g. 0.9.
+
+    Returns:
+        q (inf while n is too small for the level, see `min_results`).
+    """
+    scores = np.abs(np.asarray(y_cal, dtype=float) - np.asarray(mean_cal, dtype=float))
+    if var_cal is not None:
+        scores = scores / np.sqrt(np.maximum(np.asarray(var_cal, dtype=float), 1e-300))
+    return conformal_quantile(scores, level)
+
+
+def split_conformal_interval(pred: RegressionPrediction, q: float,
+                             normalised: bool = True) -> tuple[Tensor, Tensor]:
+    """`(lo, hi)`, each `(N,)`: mean +- q * sd of a new observation (mean +- q when not
+    `normalised`), with q from `split_conformal_quantile`."""
+    scale = pred.total_var.sqrt() if normalised else torch.ones_like(pred.mean)
+    return pred.mean - q * scale, pred.mean + q * scale
+
+
 def split_conformal(cal_pred: RegressionPrediction, y_cal, test_pred: RegressionPrediction,
                     level: float = 0.9, normalised: bool = True) -> tuple[Tensor, Tensor]:
     """Split-conformal interval for test points from a held-out calibration set.
@@ -73,11 +105,9 @@ def split_conformal(cal_pred: RegressionPrediction, y_cal, test_pred: Regression
     Returns:
         `(lo, hi)`, each `(N,)`.
     """
-    y = torch.as_tensor(np.asarray(y_cal, dtype=float))
-    scale_cal = cal_pred.total_var.sqrt() if normalised else torch.ones_like(y)
-    q = conformal_quantile(((y - cal_pred.mean).abs() / scale_cal).numpy(), level)
-    scale = test_pred.total_var.sqrt() if normalised else torch.ones_like(test_pred.mean)
-    return test_pred.mean - q * scale, test_pred.mean + q * scale
+    var_cal = cal_pred.total_var if normalised else None
+    q = split_conformal_quantile(y_cal, cal_pred.mean, var_cal, level)
+    return split_conformal_interval(test_pred, q, normalised)
 
 
 def jackknife_plus(loo_test_means: Tensor, loo_residuals: Tensor,
@@ -158,6 +188,32 @@ def cv_plus(surrogate, X, y, X_test, level: float = 0.9, n_folds: int = 10,
     return jackknife_plus(loo_means, residuals, level)
 
 
+def lac_threshold(probs_cal, y_cal, level: float = 0.9) -> float:
+    """LAC's threshold: the conformal quantile of the calibration scores 1 - p_y (the
+    probability a held-out point's true class did not get); a class is in a point's set
+    when 1 - p <= threshold (`lac_sets`).
+
+    Args:
+        probs_cal: `(n, C)` class probabilities of points the model was not fitted to.
+        y_cal: `(n,)` their integer labels.
+        level: nominal coverage, e.g. 0.9.
+    """
+    probs = np.asarray(probs_cal, dtype=float)
+    labels = np.asarray(y_cal, dtype=np.int64)
+    return conformal_quantile(1 - probs[np.arange(len(labels)), labels], level)
+
+
+def lac_sets(probs, threshold: float, never_empty: bool = False) -> Tensor:
+    """LAC prediction sets, a boolean `(N, C)` mask: the classes with 1 - p <= threshold
+    (`lac_threshold`); with `never_empty` the most probable class is always in too, which
+    can only raise the coverage."""
+    probs = torch.as_tensor(probs, dtype=torch.float64)
+    sets = (1 - probs) <= threshold
+    if never_empty and probs.shape[0]:
+        sets[torch.arange(probs.shape[0]), probs.argmax(1)] = True
+    return sets
+
+
 def conformal_sets(cal_pred: ClassificationPrediction, y_cal, test_pred: ClassificationPrediction,
                    level: float = 0.9, method: str = "lac",
                    rng: np.random.Generator | int | None = 0) -> Tensor:
@@ -175,8 +231,7 @@ def conformal_sets(cal_pred: ClassificationPrediction, y_cal, test_pred: Classif
     p_cal, p_test = cal_pred.mean_probs, test_pred.mean_probs
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     if method == "lac":
-        q = conformal_quantile((1 - p_cal[torch.arange(len(labels)), labels]).numpy(), level)
-        return (1 - p_test) <= q
+        return lac_sets(p_test, lac_threshold(p_cal, labels, level))
     if method == "aps":
         cal_scores = _aps_scores(p_cal, gen)[torch.arange(len(labels)), labels]
         q = conformal_quantile(cal_scores.numpy(), level)

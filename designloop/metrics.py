@@ -22,19 +22,38 @@ def regression_metrics(pred: RegressionPrediction, truth) -> dict:
             "coverage90": float(covered.double().mean())}
 
 
-def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15):
-    """ECE: |accuracy - confidence| averaged over equal-width confidence bins, weighted by
-    bin size (Guo, Pleiss, Sun & Weinberger, ICML 2017)."""
-    confidence, predicted = probs.max(1)
-    correct = (predicted == labels).double()
-    edges = torch.linspace(0, 1, bins + 1, dtype=torch.float64)
-    ece = 0.0
+def confidence_bins(probs, labels, bins: int = 15) -> list[list[float]]:
+    """Predictions grouped by their top-class confidence in equal-width bins (lo, hi].
+
+    Args:
+        probs: `(N, C)` class probabilities (tensor or array).
+        labels: `(N,)` true labels as column indices.
+        bins: number of bins over [0, 1].
+
+    Returns:
+        One `[mean confidence, accuracy, count]` per non-empty bin, lowest confidence first:
+        the rows of a reliability diagram, and what the expected calibration error averages.
+    """
+    probs = np.asarray(probs, dtype=float)
+    labels = np.asarray(labels)
+    confidence = probs.max(1)
+    correct = probs.argmax(1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    rows = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         inside = (confidence > lo) & (confidence <= hi)
         if inside.any():
-            gap = (correct[inside].mean() - confidence[inside].mean()).abs()
-            ece += inside.double().mean() * gap
-    return float(ece)
+            rows.append([float(confidence[inside].mean()), float(correct[inside].mean()),
+                         int(inside.sum())])
+    return rows
+
+
+def expected_calibration_error(probs, labels, bins: int = 15) -> float:
+    """ECE: |accuracy - confidence| averaged over the equal-width confidence bins of
+    `confidence_bins`, weighted by bin size (Guo, Pleiss, Sun & Weinberger, ICML 2017)."""
+    n = len(labels)
+    return float(sum(count / n * abs(accuracy - confidence)
+                     for confidence, accuracy, count in confidence_bins(probs, labels, bins)))
 
 
 def classification_metrics(pred: ClassificationPrediction, labels, classes: list) -> dict:

@@ -22,7 +22,14 @@ from designloop import acquisition as acq
 from designloop.batch import greedy_conditional, shrinks_with_variance
 from designloop.calibration import MIN_OBSERVATIONS, calibrate
 from designloop.calibration import warnings as calibration_warnings
-from designloop.conformal import conformal_quantile, gp_jackknife_plus, min_results
+from designloop.conformal import (
+    gp_jackknife_plus,
+    lac_sets,
+    lac_threshold,
+    min_results,
+    split_conformal_interval,
+    split_conformal_quantile,
+)
 from designloop.errors import InputError
 from designloop.ood import ood_scores
 from designloop.prediction import RegressionPrediction
@@ -278,20 +285,17 @@ def _conformal(fitted: Fitted, picks, sub, pred, local):
     if fitted.oof is None:
         return None
     y = fitted.y.numpy()
-    if isinstance(pred, RegressionPrediction):
-        mean, var = fitted.oof  # normalised residuals of out-of-fold predictions
-        q = conformal_quantile(np.abs(y - mean) / np.sqrt(np.maximum(var, 1e-300)),
-                               CONFORMAL_LEVEL)
-        sd = sub.total_var.sqrt().numpy()
-        return [{"interval_lo": float(m - q * s), "interval_hi": float(m + q * s)}
-                for m, s in zip(sub.mean.numpy(), sd, strict=True)]
-    probs = _full_width(fitted.oof, fitted.classes)
-    q = conformal_quantile(1 - probs[np.arange(len(y)), y], CONFORMAL_LEVEL)
-    mean_probs = pred.mean_probs[torch.as_tensor(np.asarray(local))].numpy()
-    # LAC sets, never empty: the most probable class is always in (coverage only grows)
-    return [{"prediction_set": "|".join(c for j, (c, p) in enumerate(
-        zip(fitted.classes, row, strict=False)) if 1 - p <= q or j == row.argmax())}
-        for row in mean_probs]
+    if isinstance(pred, RegressionPrediction):  # split conformal on out-of-fold predictions
+        q = split_conformal_quantile(y, *fitted.oof, level=CONFORMAL_LEVEL)
+        lo, hi = split_conformal_interval(sub, q)
+        return [{"interval_lo": float(a), "interval_hi": float(b)}
+                for a, b in zip(lo, hi, strict=True)]
+    threshold = lac_threshold(_full_width(fitted.oof, fitted.classes), y, CONFORMAL_LEVEL)
+    sets = lac_sets(pred.mean_probs[torch.as_tensor(np.asarray(local))], threshold,
+                    never_empty=True)
+    return [{"prediction_set": "|".join(c for c, inside in zip(fitted.classes, row.tolist(),
+                                                                strict=False) if inside)}
+            for row in sets]
 
 
 def _prediction(pred, i: int, classes) -> dict:

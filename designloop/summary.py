@@ -8,10 +8,15 @@ import pandas as pd
 
 from designloop.errors import InputError
 
-# metric -> True when larger is better
+# metric -> True when larger is better, False when smaller is, None when neither: best_so_far
+# depends on the goal, and a coverage is best at its nominal level (NOMINAL)
 DIRECTION = {"best_so_far": None, "simple_regret": False, "top1_found": True,
              "top1_fraction": True, "accuracy": True, "rmse": False, "nll": False,
-             "ece": False, "coverage90": None}
+             "ece": False, "brier": False, "coverage90": None, "fit_seconds": False,
+             "suggest_seconds": False}
+# metric -> the value that is best: an interval's coverage should match its level, neither
+# more (too wide) nor less (overconfident)
+NOMINAL = {"coverage90": 0.9}
 # what a simulated run reports: every run, optimisation runs, and the surrogate's quality
 RUN_METRICS = ("fit_seconds", "suggest_seconds")
 OPTIMISATION_METRICS = ("best_so_far", "simple_regret", "top1_found", "top1_fraction", "value")
@@ -48,7 +53,7 @@ def _larger_is_better(results: pd.DataFrame, metric: str) -> bool:
 def _check_metric(results: pd.DataFrame, metric: str) -> None:
     """InputError naming the metrics the results hold when they hold no values of `metric`."""
     if metric not in results.columns or not results[metric].notna().any():
-        held = [c for c in (*OPTIMISATION_METRICS, *DIRECTION, *RUN_METRICS, "brier")
+        held = [c for c in (*OPTIMISATION_METRICS, *DIRECTION)
                 if c in results.columns and results[c].notna().any()]
         raise InputError(f"the results hold no metric {metric!r}; they hold "
                          f"{', '.join(dict.fromkeys(held)) or 'none'}")
@@ -62,7 +67,8 @@ def curves(results: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     """Per strategy: mean and sd over seeds of the final metric and of the normalised area
-    under the learning curve; `winner` marks the best final mean."""
+    under the learning curve; `winner` marks the best final mean (for a coverage, the one
+    closest to its nominal level)."""
     metric = metric or default_metric(results)
     _check_metric(results, metric)
     final = results.sort_values("n_observed").groupby(["strategy", "seed"]).tail(1)
@@ -84,8 +90,12 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
         "auc_sd": [areas.loc[areas.strategy == s, "auc"].std(ddof=1) for s in order],
         "seeds": [final.loc[final.strategy == s, "seed"].nunique() for s in order],
     })
-    best = table["final_mean"].idxmax() if _larger_is_better(results, metric) else \
-        table["final_mean"].idxmin()
+    if metric in NOMINAL:
+        best = (table["final_mean"] - NOMINAL[metric]).abs().idxmin()
+    elif _larger_is_better(results, metric):
+        best = table["final_mean"].idxmax()
+    else:
+        best = table["final_mean"].idxmin()
     table["winner"] = table.index == best
     table.attrs["metric"] = metric
     return table

@@ -13,6 +13,7 @@ from designloop.calibration import (
     reliability,
     warnings,
 )
+from designloop.metrics import expected_calibration_error
 from designloop.ood import relative_mahalanobis, variance_ratio
 
 
@@ -74,6 +75,9 @@ def test_classification_diagnostics_and_reliability():
     # bins (0.4, 0.6], (0.6, 0.8], (0.8, 1]: confidences 0.6 | 0.8, 0.7 (one right) | 0.9
     assert rows == [[pytest.approx(0.6), 1.0, 1], [pytest.approx(0.75), 0.5, 2],
                     [pytest.approx(0.9), 1.0, 1]]
+    # the ECE averages the same bins: 1/4 |1 - 0.6| + 2/4 |0.5 - 0.75| + 1/4 |1 - 0.9|
+    ece = expected_calibration_error(torch.from_numpy(probs), torch.tensor([0, 1, 0, 1]), bins=5)
+    assert ece == pytest.approx(0.25)
     assert diagnose(dl.GPRegressor(), X[:3], y[:3]) == {}  # too few observations
 
 
@@ -114,6 +118,13 @@ def test_suggestions_carry_conformal_intervals_and_sets():
         assert (picks.interval_lo < picks.predicted_mean).all()
         assert (picks.predicted_mean < picks.interval_hi).all()
         assert c.store.cycles().iloc[-1]["record"].conformal_level == 0.9
+        if surrogate == "forest":  # split conformal: mean +- q sd, one q for every pick
+            half = (picks.interval_hi - picks.interval_lo) / 2
+            centre = (picks.interval_hi + picks.interval_lo) / 2
+            np.testing.assert_allclose(centre, picks.predicted_mean, atol=1e-12)
+            q = half / picks.predicted_sd
+            np.testing.assert_allclose(q, q.iloc[0], rtol=1e-9)
+            assert 0.5 < q.iloc[0] < 3.0  # 1.05 here: the forest sd is about right
     labels = np.where(x > 0.5, "hi", "lo")
     c = dl.Campaign(pd.DataFrame({"x": x}), target="cls", task="classification",
                     surrogate="forest", seed=0)

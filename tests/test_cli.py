@@ -28,6 +28,12 @@ def run(args, capsys, monkeypatch, columns=200):
     return code, captured.out, captured.err
 
 
+def status_table(out: str) -> dict:
+    """`designloop status`'s two-column table as {name: value}, both as printed."""
+    rows = [line.strip().split("  ", 1) for line in out.splitlines() if line.strip()]
+    return {name.strip(): value.strip() for name, value in rows}
+
+
 @pytest.fixture
 def lab(tmp_path):
     gen = np.random.default_rng(0)
@@ -57,13 +63,17 @@ def test_full_loop(lab, capsys, monkeypatch):
         fill(d / "next.csv", truth)
         code, out, _ = run(["observe", db, d / "next.csv"], capsys, monkeypatch)
         assert code == 0 and "Recorded 3 result(s)" in out
-    code, out, _ = run(["status", db], capsys, monkeypatch)
-    assert code == 0 and "measured" in out and "9" in out
     code, out, _ = run(["history", db, "--csv"], capsys, monkeypatch)
     hist = pd.read_csv(pd.io.common.StringIO(out))
     assert len(hist) == 9 and set(hist["status"]) == {"observed"}
-    assert hist["measured_mean"].max() == pytest.approx(
-        truth.loc[hist.candidate_id, "yield_pct"].max())
+    best = truth.loc[hist.candidate_id, "yield_pct"].max()
+    assert hist["measured_mean"].max() == pytest.approx(best)
+    code, out, _ = run(["status", db], capsys, monkeypatch)
+    status = status_table(out)
+    assert code == 0
+    assert (status["candidates"], status["measured"], status["measurements"]) == ("24", "9", "9")
+    assert (status["pending"], status["cycles"]) == ("0", "3")
+    assert float(status["best"]) == pytest.approx(best)
     code, out, _ = run(["history", db, "-o", d / "h.csv"], capsys, monkeypatch)
     assert code == 0 and len(pd.read_csv(d / "h.csv")) == 9
     code, out, _ = run(["acquisitions"], capsys, monkeypatch)

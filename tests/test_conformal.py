@@ -12,7 +12,11 @@ from designloop.conformal import (
     cv_plus,
     gp_jackknife_plus,
     jackknife_plus,
+    lac_sets,
+    lac_threshold,
     split_conformal,
+    split_conformal_interval,
+    split_conformal_quantile,
 )
 
 
@@ -22,6 +26,37 @@ def test_conformal_quantile_hand_computed():
     assert conformal_quantile([1.0, 2.0], 0.9) == float("inf")  # too few to promise 90%
     with pytest.raises(dl.InputError, match="between 0 and 1"):
         conformal_quantile([1.0], 90)
+
+
+def test_split_conformal_pieces_hand_computed():
+    y = np.arange(10.0)  # residuals 0..9 from a zero mean
+    # normalised by sd 2: scores 0, 0.5, ..., 4.5; ceil(11 * 0.9) = 10th of 10
+    assert split_conformal_quantile(y, np.zeros(10), np.full(10, 4.0), 0.9) == 4.5
+    assert split_conformal_quantile(y, np.zeros(10), None, 0.9) == 9.0
+    assert split_conformal_quantile(y[:8], np.zeros(8), None, 0.9) == float("inf")
+    # a zero variance is floored, not a division by zero
+    assert np.isfinite(split_conformal_quantile(y[:9] + 1, np.zeros(9), np.zeros(9), 0.5))
+    pred = dl.RegressionPrediction(torch.tensor([1.0, -2.0]), torch.tensor([3.0, 0.0]),
+                                   torch.tensor(1.0))
+    lo, hi = split_conformal_interval(pred, 1.5)  # sd 2 and 1
+    assert lo.tolist() == [-2.0, -3.5] and hi.tolist() == [4.0, -0.5]
+    lo, hi = split_conformal_interval(pred, 1.5, normalised=False)
+    assert lo.tolist() == [-0.5, -3.5] and hi.tolist() == [2.5, -0.5]
+    # split_conformal is the two pieces together
+    lo, hi = split_conformal(pred, [2.0, 0.0], pred, level=0.5)  # scores 0.5, 2: 2nd of 2
+    assert lo.tolist() == [-3.0, -4.0] and hi.tolist() == [5.0, 0.0]
+
+
+def test_lac_threshold_and_sets_hand_computed():
+    probs_cal = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]])
+    # scores 1 - p_y: 0.1, 0.2, 0.7; ceil(4 * 0.5) = 2nd smallest
+    assert lac_threshold(probs_cal, [0, 1, 0], 0.5) == pytest.approx(0.2)
+    probs = torch.tensor([[0.85, 0.15], [0.5, 0.5], [0.3, 0.7]], dtype=torch.float64)
+    assert lac_sets(probs, 0.2).tolist() == [[True, False], [False, False], [False, False]]
+    # never empty: the most probable class joins (the first of a tie)
+    assert lac_sets(probs, 0.2, never_empty=True).tolist() == [
+        [True, False], [True, False], [False, True]]
+    assert lac_sets(probs, 0.5).tolist() == [[True, False], [True, True], [False, True]]
 
 
 def sample(gen, n):

@@ -111,6 +111,27 @@ def test_summary_by_hand_and_plot():
     assert len(fig.axes[0].lines) == 2 and fig.axes[0].get_ylabel() == "simple regret"
 
 
+def test_summary_winner_follows_each_metric_direction():
+    rows = []
+    for strategy, coverage, brier, seconds in (("wide", 0.99, 0.30, 2.0),
+                                               ("honest", 0.88, 0.10, 5.0),
+                                               ("narrow", 0.60, 0.20, 1.0)):
+        for seed in (0, 1):
+            rows.append({"strategy": strategy, "seed": seed, "n_observed": 10,
+                         "coverage90": coverage, "brier": brier, "fit_seconds": seconds})
+    df = pd.DataFrame(rows)
+
+    def winner(metric):
+        table = summarize(df, metric)
+        assert table["winner"].sum() == 1
+        return table.loc[table["winner"], "strategy"].item()
+
+    # 0.88 is 0.02 from the nominal 0.9; 0.99 is the highest but 0.09 from it
+    assert winner("coverage90") == "honest"
+    assert winner("brier") == "honest"  # the lowest Brier score
+    assert winner("fit_seconds") == "narrow"  # the fastest
+
+
 def test_parquet_output(small, tmp_path):
     out = tmp_path / "runs.parquet"
     df = simulate(small, "random", seeds=1, budget=6, batch_size=3, output=out, progress=False)
