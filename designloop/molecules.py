@@ -67,11 +67,15 @@ def looks_like_smiles(values) -> bool:
 
 
 def check_smiles(values, column: str, source: str) -> None:
-    """Raise InputError naming the first row whose SMILES RDKit cannot parse."""
+    """Raise InputError naming the first row whose SMILES RDKit cannot parse. Each distinct
+    value is parsed once: a reaction table repeats a few molecules thousands of times."""
+    parsed: dict[str, bool] = {}
     for row, v in enumerate(values):
         if is_none(v):
             continue
-        if parse(v) is None:
+        if v not in parsed:
+            parsed[v] = parse(v) is not None
+        if not parsed[v]:
             raise InputError(
                 f"{source}: column '{column}', row {row + 2} (line in the file): {v!r} is not a "
                 "valid SMILES; correct it, or write none for an absent component"
