@@ -6,6 +6,8 @@ repeat the same few ligands, bases and solvents thousands of times.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from designloop.errors import InputError
@@ -32,6 +34,16 @@ def rdkit_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+@functools.cache
+def rdkit_version() -> str | None:
+    """The installed RDKit's version, or None without RDKit."""
+    try:
+        import rdkit
+    except ImportError:
+        return None
+    return str(rdkit.__version__)
 
 
 def is_none(value) -> bool:
