@@ -192,13 +192,16 @@ class Campaign:
 
     @property
     def encoder(self):
-        """The Encoder of the candidate table (built when first needed)."""
+        """The Encoder of the candidate table (built when first needed). Its feature matrices
+        are cached in the campaign's store, so a campaign reopened later reads them back
+        instead of parsing and encoding its molecules again; the SMILES, checked when the
+        campaign was made, are parsed only when a matrix has to be built."""
         if self._encoder is None:
             from designloop.encoding import Encoder
 
             cfg = self.config
-            self._encoder = Encoder(roles=cfg.roles, **cfg.fingerprint).fit(
-                self.candidates, cfg.feature_columns, "candidates")
+            self._encoder = Encoder(roles=cfg.roles, **cfg.fingerprint, cache=self.store).fit(
+                self.candidates, cfg.feature_columns, "candidates", check_smiles=False)
         return self._encoder
 
     # ------------------------------------------------------------------ the loop

@@ -2,10 +2,15 @@
 
 Fitted on the whole candidate table (never only on the measured rows). Column roles
 (numeric, categorical, SMILES) are inferred and can be overridden; the user's table is
-kept untouched beside the features.
+kept untouched beside the features. Built matrices can be kept in a cache (a campaign's
+Store) under a key that hashes everything they are computed from, so that a campaign
+reopened later reads them back instead of parsing and encoding its molecules again.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 import numpy as np
 import pandas as pd
@@ -18,6 +23,10 @@ from designloop.io import MAX_MAGNITUDE, out_of_range
 
 ROLES = ("numeric", "categorical", "smiles")
 SMILES_ENCODINGS = ("onehot", "morgan", "descriptors")
+# changes whenever the matrices `Encoder._build` makes for the same table and settings do:
+# cached matrices under the old keys are then never read again
+FEATURES_FORMAT = 1
+NO_SMILES = "no_smiles"  # the cache's name for the features of a table without SMILES
 
 
 def _first_rows(mask: np.ndarray, limit: int = 5) -> str:
@@ -61,6 +70,9 @@ class Encoder:
     Args:
         roles: column -> "numeric" | "categorical" | "smiles", overriding the inference.
         morgan_radius, morgan_bits, morgan_counts: Morgan fingerprint settings.
+        cache: where built matrices are kept beyond this object, such as a campaign's Store:
+            an object with `load_features(key)` (the matrix, or None) and
+            `save_features(key, encoding, matrix)`; the key is `feature_key(encoding)`.
 
     Numeric columns are scaled to [0, 1] over the candidate table, categorical columns
     one-hot encoded, and SMILES columns encoded as one-hot molecules, Morgan fingerprints or
@@ -69,14 +81,23 @@ class Encoder:
     """
 
     def __init__(self, roles: dict[str, str] | None = None, morgan_radius: int = 2,
-                 morgan_bits: int = 1024, morgan_counts: bool = False):
+                 morgan_bits: int = 1024, morgan_counts: bool = False, cache=None):
         self.roles = dict(roles or {})
         self.morgan_radius = morgan_radius
         self.morgan_bits = morgan_bits
         self.morgan_counts = morgan_counts
+        self.cache = cache
 
-    def fit(self, table: pd.DataFrame, columns: list[str], source: str = "candidates") -> Encoder:
-        """Infer roles and check `columns` of `table` (`source` names the file in errors)."""
+    def fit(self, table: pd.DataFrame, columns: list[str], source: str = "candidates",
+            check_smiles: bool = True) -> Encoder:
+        """Infer roles and check `columns` of `table` (`source` names the file in errors).
+
+        Args:
+            check_smiles: parse every SMILES now, so that an invalid one is reported at once.
+                With False (a table checked when it was read in, such as a campaign's) they
+                are checked when a matrix is first built instead, and a matrix read back from
+                the cache needs no parsing at all.
+        """
         if not columns:
             raise InputError(f"{source}: no feature columns left besides the target and ids")
         unknown = set(self.roles) - set(columns)
@@ -116,12 +137,15 @@ class Encoder:
                         f"{MAX_MAGNITUDE:.0e} in size; fix those cells, or rescale the column "
                         "(other units, or its logarithm)"
                     )
-            if role == "smiles":
+            if role == "smiles" and check_smiles:
                 molecules.check_smiles(series.astype(str).tolist(), col, source)
             roles[col] = role
         self.roles_ = roles
         self.table_ = table[columns].copy()
-        self._cache: dict[str, Tensor] = {}
+        self._source = source
+        self._smiles_checked = check_smiles
+        self._table_digest: str | None = None
+        self._matrices: dict[str, Tensor] = {}
         return self
 
     @property
@@ -160,12 +184,49 @@ class Encoder:
             raise InputError(
                 f"smiles_encoding must be one of {SMILES_ENCODINGS}, got {smiles_encoding!r}"
             )
-        key = smiles_encoding if self.has_smiles else "-"
-        if key not in self._cache:
-            self._cache[key] = torch.from_numpy(self._build(smiles_encoding))
-        return self._cache[key]
+        key = smiles_encoding if self.has_smiles else NO_SMILES
+        if key not in self._matrices:
+            matrix = None
+            if self.cache is not None:
+                cache_key = self.feature_key(smiles_encoding)
+                matrix = self.cache.load_features(cache_key)
+                if matrix is not None and (matrix.ndim != 2 or matrix.shape[0] != len(self.table_)
+                                           or matrix.shape[1] == 0):
+                    matrix = None
+            if matrix is None:
+                matrix = self._build(smiles_encoding)
+                if self.cache is not None:
+                    self.cache.save_features(cache_key, key, matrix)
+            self._matrices[key] = torch.from_numpy(matrix)
+        return self._matrices[key]
+
+    def feature_key(self, smiles_encoding: str | None = None) -> str:
+        """The cache key of `features(smiles_encoding)`: a SHA-256 hash of everything the
+        matrix is computed from (the feature columns' names, types and every value, their
+        roles, the Morgan settings, the encoding, `FEATURES_FORMAT`, and the versions of the
+        libraries that compute it), so that an entry is never used for another table,
+        other settings or another RDKit."""
+        encoding = smiles_encoding if self.has_smiles else None
+        if self._table_digest is None:
+            table = self.table_
+            content = json.dumps({"columns": [str(c) for c in table.columns],
+                                  "dtypes": [str(t) for t in table.dtypes],
+                                  "data": table.astype(object).to_numpy().tolist()},
+                                 default=repr)
+            self._table_digest = hashlib.sha256(content.encode()).hexdigest()
+        uses_rdkit = encoding in ("morgan", "descriptors")
+        key = {"format": FEATURES_FORMAT, "encoding": encoding, "table": self._table_digest,
+               "roles": [[str(c), r] for c, r in self.roles_.items()],
+               "fingerprint": [self.morgan_radius, self.morgan_bits, self.morgan_counts],
+               "versions": [np.__version__, pd.__version__,
+                            molecules.rdkit_version() if uses_rdkit else None]}
+        return hashlib.sha256(json.dumps(key, default=repr).encode()).hexdigest()
 
     def _build(self, smiles_encoding: str | None) -> np.ndarray:
+        if self.has_smiles and not self._smiles_checked:
+            for col in self.smiles_columns:
+                molecules.check_smiles(self.table_[col].astype(str).tolist(), col, self._source)
+            self._smiles_checked = True
         blocks = []
         for col, role in self.roles_.items():
             series = self.table_[col]

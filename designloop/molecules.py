@@ -6,6 +6,8 @@ repeat the same few ligands, bases and solvents thousands of times.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from designloop.errors import InputError
@@ -32,6 +34,16 @@ def rdkit_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+@functools.cache
+def rdkit_version() -> str | None:
+    """The installed RDKit's version, or None without RDKit."""
+    try:
+        import rdkit
+    except ImportError:
+        return None
+    return str(rdkit.__version__)
 
 
 def is_none(value) -> bool:
@@ -67,11 +79,15 @@ def looks_like_smiles(values) -> bool:
 
 
 def check_smiles(values, column: str, source: str) -> None:
-    """Raise InputError naming the first row whose SMILES RDKit cannot parse."""
+    """Raise InputError naming the first row whose SMILES RDKit cannot parse. Each distinct
+    value is parsed once: a reaction table repeats a few molecules thousands of times."""
+    parsed: dict[str, bool] = {}
     for row, v in enumerate(values):
         if is_none(v):
             continue
-        if parse(v) is None:
+        if v not in parsed:
+            parsed[v] = parse(v) is not None
+        if not parsed[v]:
             raise InputError(
                 f"{source}: column '{column}', row {row + 2} (line in the file): {v!r} is not a "
                 "valid SMILES; correct it, or write none for an absent component"

@@ -6,6 +6,13 @@ so a crash at any point leaves the file readable with every committed cycle inta
 is pickled: tables are JSON, values are SQLite numbers and text. Nothing is deleted either:
 a retracted observation stays, marked with when and why.
 
+The file also caches the encoded feature matrices of the candidates (table features), so
+that reopening a campaign does not encode its molecules again. An entry is keyed by a hash of
+everything it was computed from; it is written in a transaction of its own after the step
+that built it commits (never as part of a logged step), and an entry that cannot be read
+back intact is ignored and built again. The cache is no part of the log: older versions
+ignore the table, and an entry may be replaced.
+
 Several processes may use one file at once: a write step that first reads what it decides on
 (the next cycle number, the pending candidates) runs inside one `transaction()`, which takes
 the file's write lock (`BEGIN IMMEDIATE`) and waits for another writer up to `timeout`
@@ -16,15 +23,19 @@ names the file and what is wrong, not a traceback.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import os
 import sqlite3
+import zlib
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from designloop.errors import InputError
@@ -71,6 +82,21 @@ CREATE TABLE IF NOT EXISTS retractions (
     reason TEXT NOT NULL
 )"""
 _SCHEMA += _RETRACTIONS + ";\n"
+# the cache of encoded features: key is a hash of the candidate table and the encoder's
+# settings (see Encoder.feature_key); data is np.save of the float64 matrix, zlib-compressed,
+# and digest its SHA-256
+_FEATURES = """
+CREATE TABLE IF NOT EXISTS features (
+    key TEXT PRIMARY KEY,
+    encoding TEXT NOT NULL,
+    n_rows INTEGER NOT NULL,
+    n_columns INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    data BLOB NOT NULL,
+    created_at TEXT NOT NULL
+)"""
+_SCHEMA += _FEATURES + ";\n"
+FEATURES_BUSY_TIMEOUT_S = 2.0  # a cache write waits this long for another writer, then gives up
 
 
 def now() -> str:
@@ -119,6 +145,10 @@ class Store:
         self.timeout = float(timeout)
         self._memory = self.path == ":memory:"
         self._conn = None
+        # feature matrices kept in memory: all of them for an in-memory store, else those
+        # waiting for the current transaction to commit before they are written
+        self._features: dict[str, np.ndarray] = {}
+        self._unwritten: dict[str, str] = {}  # key -> encoding, written after the commit
         if not self._memory:
             file = Path(self.path)
             if not file.parent.exists():
@@ -477,7 +507,107 @@ class Store:
             self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND "
                                "CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
 
+    # ------------------------------------------------------------------ feature cache
+    def load_features(self, key: str) -> np.ndarray | None:
+        """The feature matrix cached under `key` (see `save_features`), or None when there is
+        none. An entry that cannot be read back intact (damaged, or not a float64 matrix of
+        its recorded shape) is ignored, as if it were not there: the caller builds the
+        matrix again."""
+        if key in self._features:
+            return self._features[key]
+        if self._memory:
+            return None
+        try:
+            if not self._has_table("features"):  # a file from before the cache
+                return None
+            rows = self._query("SELECT n_rows, n_columns, digest, data FROM features WHERE "
+                               "key = ?", (key,))
+        except InputError:
+            return None
+        if not rows:
+            return None
+        n_rows, n_columns, digest, data = rows[0]
+        if not isinstance(data, bytes) or hashlib.sha256(data).hexdigest() != digest:
+            return None
+        return _bytes_matrix(data, (n_rows, n_columns))
 
+    def save_features(self, key: str, encoding: str, matrix: np.ndarray) -> None:
+        """Cache the float64 feature matrix `matrix` (of the encoding named `encoding`) under
+        `key`, a hash of everything it was computed from.
+
+        An in-memory store keeps it in memory; a read-only one keeps nothing. A file gets
+        it in a transaction of its own, at once or, inside a `transaction()`, once that has
+        committed (nothing of a step that fails is written). It replaces the entries of the
+        same encoding under other keys. Writing is best effort: when the file is busy for
+        more than a moment or cannot be written, the entry is left out and built again next
+        time."""
+        if self._memory:
+            self._features[key] = matrix
+            return
+        if self.readonly:
+            return
+        self._features[key] = matrix
+        self._unwritten[key] = encoding
+        if not self._conn.in_transaction:
+            self._write_features()
+
+    def _write_features(self) -> None:
+        """Write the matrices waiting in memory, in one short transaction of their own."""
+        waiting, self._unwritten = self._unwritten, {}
+        matrices = [(key, encoding, self._features.pop(key)) for key, encoding in waiting.items()]
+        if not matrices:
+            return
+        self._conn.execute(f"PRAGMA busy_timeout = {int(FEATURES_BUSY_TIMEOUT_S * 1000)}")
+        try:
+            rows = []
+            for key, encoding, matrix in matrices:
+                data = _matrix_bytes(matrix)
+                rows.append((key, encoding, *matrix.shape, hashlib.sha256(data).hexdigest(),
+                             data, now()))
+            with self.transaction():
+                self._conn.execute(_FEATURES)  # a file from before the cache gets the table
+                for row in rows:
+                    self._conn.execute("DELETE FROM features WHERE encoding = ? AND key != ?",
+                                       (row[1], row[0]))
+                self._conn.executemany("INSERT OR REPLACE INTO features VALUES "
+                                       "(?, ?, ?, ?, ?, ?, ?)", rows)
+        except Exception:
+            # only a cache, written after the step committed: a busy file or a full disk must
+            # not fail the step; the matrix is built again next time
+            pass
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+
+    def _discard_unwritten(self) -> None:
+        for key in self._unwritten:
+            self._features.pop(key, None)
+        self._unwritten = {}
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                "name = ?", (name,)))
+
+
+
+
+def _matrix_bytes(matrix: np.ndarray) -> bytes:
+    """A float64 matrix as bytes: np.save's format (no pickle), zlib-compressed."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(matrix, dtype=np.float64), allow_pickle=False)
+    return zlib.compress(buffer.getvalue(), 6)
+
+
+def _bytes_matrix(data: bytes, shape: tuple) -> np.ndarray | None:
+    """Inverse of `_matrix_bytes`: the float64 matrix of this shape, or None when `data` is
+    not one."""
+    try:
+        matrix = np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
+    except (ValueError, OSError, EOFError, zlib.error):
+        return None
+    if not (isinstance(matrix, np.ndarray) and matrix.dtype == np.float64
+            and matrix.shape == shape):
+        return None
+    return matrix if matrix.flags.writeable else matrix.copy()
 
 
 def _busy(store: Store) -> str:
@@ -513,7 +643,14 @@ class _Transaction:
         if not self.outer:
             return False
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.store._discard_unwritten()
+                raise
+            self.store._write_features()  # the feature matrices the step built
+        else:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            self.store._discard_unwritten()
         return False

@@ -56,3 +56,15 @@ def test_invalid_values_name_the_row():
 def test_words_are_not_smiles():
     assert infer_role(pd.Series(["THF", "DMSO", "water"])) == "categorical"
     assert infer_role(pd.Series(["CCO", "CCCC", "CC(C)C"])) == "smiles"
+
+
+def test_each_distinct_smiles_is_parsed_once(monkeypatch):
+    from designloop import molecules
+
+    seen = []
+    real = molecules.parse
+    monkeypatch.setattr(molecules, "parse", lambda v: seen.append(v) or real(v))
+    molecules.check_smiles(["CCO", "c1ccccc1", "none", "CCO"] * 50, "lig", "c.csv")
+    assert sorted(seen) == ["CCO", "c1ccccc1"]
+    with pytest.raises(dl.InputError, match="column 'lig', row 4 "):
+        molecules.check_smiles(["CCO", "CCO", "C1CC(", "C1CC("], "lig", "c.csv")
