@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import designloop as dl
-from designloop.batch import greedy_conditional
+from designloop.batch.greedy import greedy_conditional
 
 D, N_OBS = 8, 200
 

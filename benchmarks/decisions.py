@@ -2,7 +2,7 @@
 best candidates, against random, named alternatives, BoTorch's plain loop and BayBE's
 default campaign, on the same pools and seeds. Regenerates docs/benchmarks.md.
 
-Studies (each campaign is the real Campaign, run by `designloop.simulate.run_campaign`):
+Studies (each campaign is the real Campaign, run by `designloop.bench.simulate.run_campaign`):
 - test functions over seeded 10,000-candidate Sobol pools (the pool changes with the seed):
   Hartmann6 and Levy (4-D), 10 random initial points + 40 picks one at a time, 10 seeds;
   best value after 30 and 50 evaluations and how often the pool's optimum is found;
@@ -45,9 +45,9 @@ import pandas as pd
 from _peers import baybe_python
 from scipy import stats
 
-from designloop.problems import Problem, make_problem
-from designloop.simulate import run_campaign
-from designloop.strategies import Strategy
+from designloop.bench.problems import Problem, make_problem
+from designloop.bench.simulate import run_campaign
+from designloop.bench.strategies import Strategy
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -166,7 +166,7 @@ def strategies_for(study: Study, baybe: bool) -> list[Strategy]:
 
 
 def encoder(study: Study):
-    from designloop.encoding import Encoder
+    from designloop.features.encoding import Encoder
 
     cands = study.make(0).candidates
     return Encoder().fit(cands, list(cands.columns))
@@ -185,7 +185,7 @@ def max_molecules(study: Study) -> int:
 def plain_features(problem: Problem) -> np.ndarray:
     """What a plain BoTorch loop is given: numbers scaled to [0, 1], one-hot categories and
     SMILES (Morgan bits for a SMILES column of more than 100 molecules)."""
-    from designloop.encoding import Encoder
+    from designloop.features.encoding import Encoder
 
     cands = problem.candidates
     enc = Encoder().fit(cands, list(cands.columns))

@@ -130,7 +130,7 @@ def run_million(queue) -> None:
     import torch
 
     import designloop as dl
-    from designloop.batch import greedy_conditional
+    from designloop.batch.greedy import greedy_conditional
 
     n_obs, n_pool = 1000, 1_000_000
     X, y, _ = data(n_pool, n_obs=n_obs)

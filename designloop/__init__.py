@@ -7,8 +7,6 @@ acquisition functions score it; selection picks the batch.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING
 
 from designloop.errors import (
@@ -22,13 +20,13 @@ from designloop.errors import (
 
 if TYPE_CHECKING:  # for type checkers and the API reference; at run time, see __getattr__
     from designloop.acquisition import ACQUISITIONS, get_acquisition
-    from designloop.campaign import Campaign
-    from designloop.encoding import Encoder
+    from designloop.batch.selection import maximin, top_k
+    from designloop.bench.problems import make_problem
+    from designloop.bench.simulate import simulate
+    from designloop.campaign.campaign import Campaign
+    from designloop.campaign.store import Store
+    from designloop.features.encoding import Encoder
     from designloop.prediction import ClassificationPrediction, RegressionPrediction
-    from designloop.problems import make_problem
-    from designloop.selection import maximin, top_k
-    from designloop.simulate import simulate
-    from designloop.store import Store
     from designloop.surrogates import (
         SURROGATES,
         BootstrapCommittee,
@@ -46,14 +44,15 @@ if TYPE_CHECKING:  # for type checkers and the API reference; at run time, see _
 _LAZY = {
     "ACQUISITIONS": "designloop.acquisition",
     "get_acquisition": "designloop.acquisition",
-    "Campaign": "designloop.campaign",
-    "Encoder": "designloop.encoding",
+    "Campaign": "designloop.campaign.campaign",
+    "Encoder": "designloop.features.encoding",
     "ClassificationPrediction": "designloop.prediction",
     "RegressionPrediction": "designloop.prediction",
-    "make_problem": "designloop.problems",
-    "maximin": "designloop.selection",
-    "top_k": "designloop.selection",
-    "Store": "designloop.store",
+    "make_problem": "designloop.bench.problems",
+    "simulate": "designloop.bench.simulate",
+    "maximin": "designloop.batch.selection",
+    "top_k": "designloop.batch.selection",
+    "Store": "designloop.campaign.store",
     "SURROGATES": "designloop.surrogates",
     "BootstrapCommittee": "designloop.surrogates",
     "DeepEnsemble": "designloop.surrogates",
@@ -77,26 +76,7 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     """The module's names, the lazily imported ones included."""
-    return sorted({*globals(), *_LAZY, "simulate"})
-
-
-class _Package(types.ModuleType):
-    """The package, whose `simulate` is the function of the module of that name: importing
-    the module (which sets the package's attribute to it) leaves the function in place."""
-
-    @property
-    def simulate(self):
-        """`designloop.simulate.simulate`."""
-        from designloop.simulate import simulate
-
-        return simulate
-
-    @simulate.setter
-    def simulate(self, module) -> None:
-        pass  # the module itself stays reachable as sys.modules["designloop.simulate"]
-
-
-sys.modules[__name__].__class__ = _Package
+    return sorted({*globals(), *_LAZY})
 
 
 __version__ = "0.1.0"

@@ -20,11 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from designloop import registry
-from designloop.campaign import Campaign
+from designloop.campaign.campaign import Campaign
+from designloop.campaign.io import read_table, write_table
+from designloop.campaign.store import Store
 from designloop.errors import DesignloopError, InputError
-from designloop.io import read_table, write_table
 from designloop.names import spelled
-from designloop.store import Store
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
@@ -261,7 +261,7 @@ def suggest(
 def _deliver(campaign: Campaign, picks: pd.DataFrame, db: Path | None,
              output: Path | None) -> None:
     """Show the suggestions, with their notes, and write them to `output`."""
-    from designloop.modelling import CONFORMAL_LEVEL, INTERVAL_MIN_RESULTS
+    from designloop.campaign.modelling import CONFORMAL_LEVEL, INTERVAL_MIN_RESULTS
 
     table = picks.copy()
     interval = f"{CONFORMAL_LEVEL:.0%} interval"
@@ -456,7 +456,7 @@ def forget(
 
 @app.command()
 def benchmark(
-    problem: Annotated[str | None, typer.Option(help="Problem name (see --help of designloop.problems) e.g. hartmann6, suzuki, breast_cancer")] = None,
+    problem: Annotated[str | None, typer.Option(help="Problem name (see --help of designloop.bench.problems) e.g. hartmann6, suzuki, breast_cancer")] = None,
     strategies: Annotated[str, typer.Option(help="Comma-separated: acquisition, acquisition@surrogate or acquisition@surrogate/selection, e.g. random,max-variance,ei")] = "random,ei",
     seeds: Annotated[int, typer.Option(help="Number of seeds per strategy")] = 5,
     budget: Annotated[int, typer.Option(help="Measurements per campaign")] = 30,
@@ -478,8 +478,8 @@ def benchmark(
 
     Example: designloop benchmark --problem hartmann6 --strategies random,max-variance,ei --seeds 10 --budget 50 --batch-size 4 --n-jobs 2 -o results.csv --plot curves.png
     """
-    from designloop.simulate import simulate
-    from designloop.summary import MODEL_METRICS, metrics_for, plot_curves, summarize
+    from designloop.bench.simulate import simulate
+    from designloop.bench.summary import MODEL_METRICS, metrics_for, plot_curves, summarize
 
     _check_output(output, (".csv", ".parquet"))
     _check_output(plot, IMAGE_SUFFIXES, "--plot")
@@ -515,7 +515,7 @@ def benchmark(
 
 def _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise):
     """The problem of `designloop benchmark`: a named one or the user's lookup table."""
-    from designloop.problems import make_problem, problem_from_csv
+    from designloop.bench.problems import make_problem, problem_from_csv
 
     if (problem is None) == (lookup is None):
         raise InputError("give either --problem NAME or --lookup FILE.csv --target COLUMN")

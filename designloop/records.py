@@ -35,7 +35,7 @@ class CycleRecord:
             it was chosen on), `brier` and `log_loss` per model, `reason` when kept.
         fit_seconds: time to fit the surrogate.
         surrogate_params: the fitted surrogate's settings.
-        diagnostics: calibration diagnostics of the fit (see `designloop.calibration`).
+        diagnostics: calibration diagnostics of the fit (see `designloop.trust.calibration`).
         warnings: what the user should know about this cycle's model.
         selection: the batch rule.
         screened: whether the pool was screened by variance bounds instead of predicted in

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from designloop.datasets import load_dataset
+from designloop.bench.datasets import load_dataset
 
 HERE = Path(__file__).resolve().parent
 DESIGNLOOP = [sys.executable, "-m", "designloop.cli"]

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 from _common import budget, output_dir, seeds
 
 import designloop as dl
-from designloop.summary import curves, plot_curves, summarize
+from designloop.bench.summary import curves, plot_curves, summarize
 
 problem = dl.make_problem("breast_cancer")
 strategies = ["random@forest", "least_confidence@forest", "margin@forest", "entropy@forest",

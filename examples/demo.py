@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from designloop.bench.datasets import load_dataset
+from designloop.campaign.store import Store
 from designloop.cli import main as cli
-from designloop.datasets import load_dataset
-from designloop.store import Store
 
 CYCLES, BATCH, SEED = 15, 4, 0
 

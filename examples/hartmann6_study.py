@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 from _common import budget, output_dir, seeds
 
 import designloop as dl
-from designloop.summary import plot_curves, summarize
+from designloop.bench.summary import plot_curves, summarize
 
 problem = dl.make_problem("hartmann6", n_candidates=5000, seed=0)
 strategies = ["random", "max-variance", "bald", "ei"]

@@ -28,7 +28,7 @@ import numpy as np
 from _common import output_dir, random_best_so_far
 
 import designloop as dl
-from designloop.datasets import load_dataset
+from designloop.bench.datasets import load_dataset
 
 table, meta = load_dataset("esol")
 target = meta.target

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import designloop as dl
-from designloop.batch import botorch_batch, greedy_conditional, kriging_believer
-from designloop.batchbald import batch_bald
-from designloop.diversity import (
+from designloop.batch.batchbald import batch_bald
+from designloop.batch.believer import kriging_believer
+from designloop.batch.diversity import (
     covering_radius,
     information_density,
     initial_design,
@@ -18,6 +18,8 @@ from designloop.diversity import (
     kmeans_pp,
     top_m_then_diverse,
 )
+from designloop.batch.greedy import greedy_conditional
+from designloop.batch.qbatch import botorch_batch
 
 
 def sine_problem(seed: int, n_train: int, n_pool: int):
@@ -78,7 +80,7 @@ def test_greedy_conditional_beats_top_k_on_joint_information(gp_problem):
 
 
 def test_greedy_conditional_uncached_equals_cached(gp_problem, monkeypatch):
-    import designloop.batch as batch
+    import designloop.batch.greedy as batch
 
     model, _, _, pool = gp_problem
     a, sa = greedy_conditional(model, pool, 5, dl.ACQUISITIONS["max_variance"])
@@ -90,7 +92,7 @@ def test_greedy_conditional_uncached_equals_cached(gp_problem, monkeypatch):
 @pytest.mark.parametrize("active_min", [1024, 16])
 @pytest.mark.parametrize("name", ["max_variance", "log_expected_improvement", "ucb"])
 def test_lazy_greedy_gives_the_whole_pool_greedy(gp_problem, name, active_min, monkeypatch):
-    import designloop.batch as batch
+    import designloop.batch.greedy as batch
 
     monkeypatch.setattr(batch, "_ACTIVE_MIN", active_min)  # 16: the active set must grow
     model, X, y, _ = gp_problem

@@ -6,15 +6,15 @@ import pytest
 import torch
 
 import designloop as dl
-from designloop.calibration import (
+from designloop.trust.calibration import (
     diagnose,
     gp_leave_one_out,
     regression_diagnostics,
     reliability,
     warnings,
 )
-from designloop.metrics import expected_calibration_error
-from designloop.ood import relative_mahalanobis, variance_ratio
+from designloop.trust.metrics import expected_calibration_error
+from designloop.trust.ood import relative_mahalanobis, variance_ratio
 
 
 def data(n=40, seed=0):
@@ -148,7 +148,7 @@ def test_miscalibrated_surrogate_warns_in_suggest_and_status():
 
 
 def test_mahalanobis_score_of_a_single_candidate():
-    from designloop.ood import relative_mahalanobis
+    from designloop.trust.ood import relative_mahalanobis
 
     X_obs = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
     inside = relative_mahalanobis(torch.tensor([[0.5, 0.5]], dtype=torch.float64), X_obs)

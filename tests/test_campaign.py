@@ -315,7 +315,7 @@ def test_notebook_view_shows_status_and_last_cycle():
 
 @pytest.mark.parametrize("acquisition", ["max_variance", "ucb"])
 def test_large_pools_are_screened_with_the_same_suggestions(acquisition, monkeypatch):
-    from designloop import modelling
+    from designloop.campaign import modelling
 
     gen = np.random.default_rng(3)
     pool = pd.DataFrame(gen.uniform(size=(3000, 2)), columns=["a", "b"])
@@ -374,7 +374,7 @@ def test_text_columns_are_categories_without_rdkit(without_rdkit):
     ("explore", "variance", ("explore", "max_variance")),
 ])
 def test_goal_and_acquisition_aliases(goal, acquisition, expected):
-    from designloop.campaign_config import CampaignConfig
+    from designloop.campaign.config import CampaignConfig
 
     df = suzuki().drop(columns="yield")
     c = dl.Campaign(df, target="yield", goal=goal, acquisition=acquisition,
@@ -505,7 +505,7 @@ def test_forget_retracts_measurements_and_keeps_them_in_the_log(tmp_path):
 def test_retracting_in_an_older_file_marks_it_for_this_version(tmp_path):
     import sqlite3
 
-    from designloop.store import SCHEMA_VERSION
+    from designloop.campaign.store import SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     c = dl.Campaign(suzuki().drop(columns="yield"), target="yield", store=path)

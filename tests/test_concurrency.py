@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import designloop as dl
-from designloop.store import Store
+from designloop.campaign.store import Store
 
 REPEATS = 3
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import designloop as dl
-from designloop.conformal import (
+from designloop.trust.conformal import (
     conformal_quantile,
     conformal_sets,
     cv_plus,

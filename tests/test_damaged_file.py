@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import designloop as dl
+from designloop.campaign.store import SCHEMA_VERSION, Store
 from designloop.cli import main
-from designloop.store import SCHEMA_VERSION, Store
 
 
 @pytest.fixture(scope="module")

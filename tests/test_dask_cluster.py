@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from designloop.bench.problems import make_problem
+from designloop.bench.simulate import simulate
 from designloop.cli import main
-from designloop.problems import make_problem
-from designloop.simulate import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMING = ["suggest_seconds", "fit_seconds"]

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 import designloop as dl
-from designloop import modelling
-from designloop.campaign_config import default_initial_design
-from designloop.problems import make_problem
+from designloop.bench.problems import make_problem
+from designloop.bench.simulate import run_campaign
+from designloop.bench.strategies import Strategy
+from designloop.campaign import modelling
+from designloop.campaign.config import default_initial_design
 from designloop.records import CycleRecord
-from designloop.simulate import run_campaign
-from designloop.strategies import Strategy
-from designloop.surrogate_choice import (
+from designloop.surrogates.choice import (
     brier_score,
     choose_classifier,
     classifier,
@@ -166,7 +166,7 @@ def test_prior_follows_the_features_and_is_kept_in_the_log(tmp_path):
 
 
 def test_a_log_from_before_these_settings_keeps_its_behaviour():
-    from designloop.campaign_config import CampaignConfig
+    from designloop.campaign.config import CampaignConfig
 
     old = {"target": "y", "task": "regression", "goal": "maximize", "surrogate": "gp",
            "acquisition": "log_expected_improvement", "batch_size": 1, "seed": 0,

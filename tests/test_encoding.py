@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import designloop as dl
-from designloop.encoding import infer_role
+from designloop.features.encoding import infer_role
 
 
 def test_roles_are_inferred_and_overridable():
@@ -59,7 +59,7 @@ def test_words_are_not_smiles():
 
 
 def test_each_distinct_smiles_is_parsed_once(monkeypatch):
-    from designloop import molecules
+    from designloop.features import molecules
 
     seen = []
     real = molecules.parse

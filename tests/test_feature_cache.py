@@ -21,10 +21,11 @@ import pytest
 import torch
 
 import designloop as dl
-from designloop import molecules, store
+from designloop.campaign import store
+from designloop.campaign.store import Store
 from designloop.cli import main
-from designloop.encoding import SMILES_ENCODINGS, Encoder
-from designloop.store import Store
+from designloop.features import molecules
+from designloop.features.encoding import SMILES_ENCODINGS, Encoder
 
 LIGANDS = ["CCO", "c1ccccc1O", "CC(C)(C)P(C(C)(C)C)C(C)(C)C", "c1ccc(P(c2ccccc2)c2ccccc2)cc1"]
 BASES = ["CCN(CC)CC", "[Na+].[OH-]", "CC(C)(C)[O-].[K+]", "none"]
@@ -378,7 +379,7 @@ def test_a_busy_file_leaves_the_entry_out_without_waiting(tmp_path, monkeypatch)
 CHILD = textwrap.dedent("""
     import sys
     import numpy as np
-    from designloop.store import Store
+    from designloop.campaign.store import Store
     s = Store(sys.argv[1])
     X = np.random.default_rng(0).random((4000, 300))
     for i in range(10_000):

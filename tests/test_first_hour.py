@@ -57,8 +57,8 @@ def test_user_text_is_printed_as_written_not_as_markup(tmp_path, capsys, monkeyp
 
 
 def test_error_messages_keep_square_brackets(tmp_path, capsys, monkeypatch):
-    from designloop import molecules
     from designloop.errors import InputError
+    from designloop.features import molecules
 
     def no_rdkit():
         raise InputError("SMILES columns need RDKit: pip install 'designloop[chem]'")
@@ -131,7 +131,7 @@ def test_import_designloop_is_light_and_names_resolve():
     import subprocess
 
     code = ("import sys, designloop as dl; assert 'torch' not in sys.modules; "
-            "import designloop.simulate; assert callable(dl.simulate); "
+            "import designloop.bench.simulate; assert callable(dl.simulate); "
             "assert dl.Campaign.__name__ == 'Campaign' and 'GPRegressor' in dir(dl); "
             "print(sorted(set(dl.__all__) - set(dir(dl))))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -209,9 +209,9 @@ def test_suggest_rolls_the_cycle_back_when_its_output_fails(lab, capsys, monkeyp
 
 
 def test_discarding_a_cycle_is_atomic_and_only_for_the_latest_pending_one(tmp_path):
+    from designloop.campaign.store import Store
     from designloop.errors import InputError
     from designloop.records import CycleRecord
-    from designloop.store import Store
 
     store = Store(tmp_path / "s.db")
     store.initialise({"x": 1}, pd.DataFrame({"a": [1, 2, 3]}))
@@ -246,9 +246,9 @@ def test_discarding_a_cycle_is_atomic_and_only_for_the_latest_pending_one(tmp_pa
 def test_every_output_option_is_checked_first(lab, capsys, monkeypatch, args, message):
     import importlib
 
-    from designloop.campaign import Campaign
+    from designloop.campaign.campaign import Campaign
 
-    simulate = importlib.import_module("designloop.simulate")
+    simulate = importlib.import_module("designloop.bench.simulate")
 
     def never(*a, **k):
         raise AssertionError("the work started before the output was checked")
@@ -267,7 +267,7 @@ FORMULA = '=HYPERLINK("http://example.com/x","open")'
 
 
 def test_neutralise_quotes_formula_text_and_only_that():
-    from designloop.io import neutralise, unneutralise
+    from designloop.campaign.io import neutralise, unneutralise
 
     cases = {FORMULA: "'" + FORMULA, "+NaCl": "'+NaCl", "@base": "'@base", "\tx": "'\tx",
              "\rx": "'\rx", "-OTf": "'-OTf", "-5": "-5", "-2.5e-3": "-2.5e-3", "-.5": "-.5",
@@ -328,7 +328,7 @@ def yields(table):
 
 
 def test_intervals_are_na_until_enough_results_then_numbers(lab, capsys, monkeypatch):
-    from designloop.modelling import INTERVAL_MIN_RESULTS
+    from designloop.campaign.modelling import INTERVAL_MIN_RESULTS
 
     assert INTERVAL_MIN_RESULTS == 9
     d, db = lab
@@ -363,7 +363,7 @@ def test_intervals_are_na_until_enough_results_then_numbers(lab, capsys, monkeyp
 def test_jackknife_plus_is_finite_from_nine_results():
     import torch
 
-    from designloop.conformal import jackknife_plus, min_results, ranks
+    from designloop.trust.conformal import jackknife_plus, min_results, ranks
 
     assert [min_results(level) for level in (0.5, 0.8, 0.9, 0.95)] == [1, 4, 9, 19]
     assert ranks(9, 0.9) == (1, 9) and ranks(19, 0.9) == (2, 18)
@@ -441,7 +441,7 @@ def test_benchmark_settings_are_checked_before_any_run(tmp_path, capsys, monkeyp
                                                        message):
     import importlib
 
-    simulate = importlib.import_module("designloop.simulate")
+    simulate = importlib.import_module("designloop.bench.simulate")
 
     def never(*a, **k):
         raise AssertionError("a campaign ran before the settings were checked")
@@ -464,8 +464,8 @@ def test_benchmark_model_metric_of_an_optimisation_problem_is_scored(tmp_path, c
 
 
 def test_summaries_of_a_missing_metric_name_what_the_results_hold():
+    from designloop.bench.summary import plot_curves, summarize
     from designloop.errors import InputError
-    from designloop.summary import plot_curves, summarize
 
     results = pd.DataFrame({"strategy": ["a", "a"], "seed": [0, 0], "n_observed": [1, 2],
                             "best_so_far": [1.0, 2.0], "rmse": [np.nan, np.nan]})

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import designloop as dl
-from designloop.problems import make_problem
+from designloop.bench.problems import make_problem
 
 GOLDEN = {
     # numeric table, maximise, batches of 3

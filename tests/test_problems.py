@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import designloop as dl
-from designloop.problems import PROBLEMS, make_problem, problem_from_csv
+from designloop.bench.problems import PROBLEMS, make_problem, problem_from_csv
 
 
 @pytest.mark.parametrize("name", list(PROBLEMS))

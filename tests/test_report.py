@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 
 import designloop as dl
-from designloop.datasets import load_dataset
-from designloop.report import SECTIONS
+from designloop.bench.datasets import load_dataset
+from designloop.campaign.report import SECTIONS
 
 
 def run(campaign, truth, target, cycles):

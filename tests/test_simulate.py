@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 import designloop as dl
+from designloop.bench.problems import make_problem
+from designloop.bench.simulate import simulate
+from designloop.bench.summary import plot_curves, summarize
 from designloop.errors import InputError
-from designloop.problems import make_problem
-from designloop.simulate import simulate
-from designloop.summary import plot_curves, summarize
 
 TIMING = ["suggest_seconds", "fit_seconds"]
 
@@ -202,8 +202,8 @@ def test_benchmark_command_refuses_to_mix_problems_in_one_file(tmp_path, capsys,
 
 
 def test_simulate_accepts_the_campaign_spellings():
-    from designloop.problems import problem_from_table
-    from designloop.strategies import Strategy
+    from designloop.bench.problems import problem_from_table
+    from designloop.bench.strategies import Strategy
 
     x = np.linspace(0, 1, 30)
     table = pd.DataFrame({"x": x, "y": -(x - 0.7) ** 2})

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import designloop as dl
+from designloop.campaign.store import SCHEMA_VERSION, Store
 from designloop.records import CycleRecord
-from designloop.store import SCHEMA_VERSION, Store
 
 
 def test_store_round_trip(tmp_path):

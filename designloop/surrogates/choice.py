@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from designloop import registry
-from designloop.calibration import cross_validated, fold_of
 from designloop.errors import SurrogateFitError
 from designloop.surrogates import make_surrogate
 from designloop.surrogates.graph import affordable
+from designloop.trust.calibration import cross_validated, fold_of
 
 AUTO = registry.AUTO_SURROGATE
 CLASSIFIERS = ("gp_classifier", "ensemble", "forest")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from designloop.encoding import SMILES_ENCODINGS, Encoder
 from designloop.errors import SurrogateFitError
+from designloop.features.encoding import SMILES_ENCODINGS, Encoder
 from designloop.surrogates.gp import GPRegressor
 
 MIN_OBSERVATIONS = 6

@@ -19,10 +19,19 @@ import torch
 from torch import Tensor
 
 from designloop import acquisition as acq
-from designloop.batch import greedy_conditional, shrinks_with_variance
-from designloop.calibration import MIN_OBSERVATIONS, calibrate
-from designloop.calibration import warnings as calibration_warnings
-from designloop.conformal import (
+from designloop.batch.dispatch import choose_selection, select_batch
+from designloop.batch.greedy import greedy_conditional, shrinks_with_variance
+from designloop.errors import InputError
+from designloop.features.representation import choose_encoding
+from designloop.prediction import RegressionPrediction
+from designloop.records import CycleRecord
+from designloop.registry import is_exact_gp
+from designloop.surrogates import make_surrogate
+from designloop.surrogates.base import fit_with_domain
+from designloop.surrogates.choice import AUTO, choose_classifier, classifier, needs_choice
+from designloop.trust.calibration import MIN_OBSERVATIONS, calibrate
+from designloop.trust.calibration import warnings as calibration_warnings
+from designloop.trust.conformal import (
     gp_jackknife_plus,
     lac_sets,
     lac_threshold,
@@ -30,16 +39,7 @@ from designloop.conformal import (
     split_conformal_interval,
     split_conformal_quantile,
 )
-from designloop.errors import InputError
-from designloop.ood import ood_scores
-from designloop.prediction import RegressionPrediction
-from designloop.records import CycleRecord
-from designloop.registry import is_exact_gp
-from designloop.representation import choose_encoding
-from designloop.selecting import choose_selection, select_batch
-from designloop.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
-from designloop.surrogates import make_surrogate
-from designloop.surrogates.base import fit_with_domain
+from designloop.trust.ood import ood_scores
 
 CONFORMAL_LEVEL = 0.9
 # results needed before a suggestion's conformal interval is finite (9 at the 0.9 level)

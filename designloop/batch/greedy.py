@@ -1,4 +1,4 @@
-"""Batches that are informative together, for regression surrogates.
+"""Greedy batches for an exact GP by conditioning its posterior on each pick.
 
 `greedy_conditional` picks the best candidate, conditions the GP on it (the posterior
 variance does not depend on the outcome), rescores and repeats, with rank-one updates: a
@@ -6,8 +6,8 @@ batch of k from N candidates costs O(k N n) beyond the first prediction. With ma
 or Gaussian BALD it is the greedy maximiser of the joint information gain
 0.5 log det(I + K_B / sigma_n^2); with an improvement acquisition it is the kriging believer
 (the fantasised outcome is the posterior mean, which leaves the mean unchanged).
-`kriging_believer` does the same for surrogates that can only be refitted, and
-`botorch_batch` runs BoTorch's q-acquisitions (qLogNEI, qUCB) over the discrete pool.
+`designloop.batch.believer` does the same for surrogates that can only be refitted, and
+`designloop.batch.qbatch` runs BoTorch's q-acquisitions over the discrete pool.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from torch import Tensor
 
 from designloop import registry
 from designloop.acquisition import ACQUISITIONS
-from designloop.errors import InputError
+from designloop.batch.selection import as_generator, check_k, exclusion_mask, top_k
 from designloop.prediction import RegressionPrediction
-from designloop.selection import as_generator, check_k, exclusion_mask, top_k
 from designloop.surrogates.gp import GPRegressor
 
 _CACHE_ELEMENTS = 50_000_000  # cache k(pool, train) when it fits in ~400 MB
@@ -355,109 +354,3 @@ class _Greedy:
         self.stale = scores.clone()
         local = int(top_k(scores, 1, exclude=excluded.numpy(), rng=self.gen)[0])
         return local, float(scores[local])
-
-
-def kriging_believer(
-    surrogate,
-    pool: Tensor,
-    X_train: Tensor,
-    y_train: Tensor,
-    k: int,
-    acquisition: Callable[..., Tensor],
-    exclude=None,
-    rng: np.random.Generator | int | None = None,
-    **context,
-) -> tuple[np.ndarray, Tensor]:
-    """Greedy batch for any regression surrogate: pick the best, pretend its outcome is the
-    predicted mean, refit, repeat (k fits).
-
-    Args:
-        surrogate: an unfitted or fitted regression surrogate with `clone()`.
-        pool: `(N, d)` candidates; X_train `(n, d)`, y_train `(n,)` the observations.
-        k, acquisition, exclude, rng, **context: as for `greedy_conditional`.
-
-    Returns:
-        `(k,)` picks and the score each had when picked.
-
-    Reference: Ginsbourger, Le Riche & Carraro, 2010.
-    """
-    pool = torch.as_tensor(pool, dtype=torch.float64)
-    blocked = exclusion_mask(pool.shape[0], exclude)
-    k = check_k(k, blocked)
-    gen = as_generator(rng)
-    Xt, yt = torch.as_tensor(X_train), torch.as_tensor(y_train, dtype=torch.float64)
-    picks, picked_scores = [], []
-    for _ in range(k):
-        fitted = surrogate.clone().fit(Xt, yt)
-        pred = fitted.predict(pool)
-        scores = acquisition(pred, rng=gen, **{**context, "model": fitted})
-        p = int(top_k(scores, 1, exclude=blocked, rng=gen)[0])
-        picks.append(p)
-        picked_scores.append(float(scores[p]))
-        blocked[p] = True
-        Xt = torch.cat([Xt, pool[p : p + 1]])
-        yt = torch.cat([yt, pred.mean[p : p + 1]])
-    return np.asarray(picks, dtype=np.int64), torch.tensor(picked_scores, dtype=torch.float64)
-
-
-def botorch_batch(
-    model: GPRegressor,
-    X: Tensor,
-    k: int,
-    method: str = "qlognei",
-    goal: str = "maximize",
-    exclude=None,
-    beta: float = 2.0,
-    seed: int = 0,
-    max_batch_size: int = 2048,
-) -> np.ndarray:
-    """BoTorch's q-acquisition over the discrete pool with sequential greedy selection
-    (`optimize_acqf_discrete`).
-
-    Args:
-        model: a fitted GPRegressor.
-        X: `(N, d)` pool.
-        k: batch size.
-        method: "qlognei" (q log noisy expected improvement, Ament et al. 2023) or "qucb".
-        goal: "maximize" or "minimize".
-        exclude: candidates not to pick.
-        beta: UCB's beta (BoTorch's convention: mean + sqrt(beta) * sd).
-        seed: seeds the quasi-Monte-Carlo sampler.
-        max_batch_size: candidates evaluated at once.
-
-    Returns:
-        `(k,)` indices into X.
-    """
-    from botorch.acquisition import qUpperConfidenceBound
-    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
-    from botorch.acquisition.objective import GenericMCObjective
-    from botorch.optim import optimize_acqf_discrete
-    from botorch.sampling import SobolQMCNormalSampler
-
-    X = torch.as_tensor(X, dtype=torch.float64)
-    blocked = exclusion_mask(X.shape[0], exclude)
-    k = check_k(k, blocked)
-    available = np.flatnonzero(~blocked)
-    sign = {"maximize": 1.0, "minimize": -1.0}.get(goal)
-    if sign is None:
-        raise InputError(
-            f"botorch_batch optimises: goal must be maximize or minimize, got {goal!r}")
-    objective = GenericMCObjective(lambda Y, X=None: sign * Y[..., 0])
-    sampler = SobolQMCNormalSampler(torch.Size([128]), seed=seed)
-    bm = model.model_
-    if method == "qlognei":
-        train_X = bm.train_inputs[0]
-        if getattr(bm, "input_transform", None) is not None:
-            train_X = bm.input_transform.untransform(train_X)
-        acq = qLogNoisyExpectedImprovement(bm, X_baseline=train_X, sampler=sampler,
-                                           objective=objective, prune_baseline=True)
-    elif method == "qucb":
-        acq = qUpperConfidenceBound(bm, beta=beta, sampler=sampler, objective=objective)
-    else:
-        raise InputError(f"method must be qlognei or qucb, got {method!r}")
-    choices = X[available]
-    chosen, _ = optimize_acqf_discrete(acq, q=k, choices=choices, max_batch_size=max_batch_size,
-                                       unique=True)
-    # map the chosen rows back to pool indices
-    dist = torch.cdist(chosen, choices)
-    return available[dist.argmin(1).numpy()].astype(np.int64)

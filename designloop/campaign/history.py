@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from designloop.campaign.matching import ID
 from designloop.errors import InputError
-from designloop.matching import ID
 
 
 def _measured(campaign) -> pd.DataFrame:

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from designloop import modelling
-from designloop.campaign import Campaign
+from designloop.bench.problems import Problem
+from designloop.bench.strategies import Strategy, parse_strategies
+from designloop.campaign import modelling
+from designloop.campaign.campaign import Campaign
+from designloop.campaign.io import neutralise_table, unneutralise
 from designloop.errors import InputError
-from designloop.io import neutralise_table, unneutralise
-from designloop.metrics import classification_metrics, regression_metrics
-from designloop.problems import Problem
 from designloop.records import CycleRecord
-from designloop.strategies import Strategy, parse_strategies
+from designloop.trust.metrics import classification_metrics, regression_metrics
 
 
 def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
@@ -158,7 +158,7 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
     """Run every strategy with every seed and return one long tidy DataFrame.
 
     Args:
-        problem: a Problem (see `designloop.problems.make_problem`).
+        problem: a Problem (see `designloop.bench.problems.make_problem`).
         strategies: names like "random,bald,ei" or Strategy objects.
         seeds: a number of seeds (0..seeds-1) or a list of seeds.
         budget: measurements per campaign (initial design included).

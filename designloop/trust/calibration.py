@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from scipy import stats
 
-from designloop.metrics import classification_metrics, confidence_bins
 from designloop.prediction import ClassificationPrediction
 from designloop.registry import is_exact_gp
 from designloop.surrogates.base import fit_with_domain
 from designloop.surrogates.gp import GPRegressor
+from designloop.trust.metrics import classification_metrics, confidence_bins
 
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 CURVE_LEVELS = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2))

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from designloop.campaign_config import CampaignConfig, target_values
+from designloop.campaign.config import CampaignConfig, target_values
+from designloop.campaign.io import out_of_range, unneutralise, write_table
+from designloop.campaign.matching import ID, match_rows, plain
+from designloop.campaign.matching import candidate_ids as candidate_ids_checked
+from designloop.campaign.store import DAMAGED, Store
 from designloop.errors import CalibrationWarning, InputError
-from designloop.io import out_of_range, unneutralise, write_table
-from designloop.matching import ID, match_rows, plain
-from designloop.matching import candidate_ids as candidate_ids_checked
 from designloop.records import CycleRecord
-from designloop.store import DAMAGED, Store
 
 INITIAL_REASONS = {
     "random": "random candidates to start (initial design 'random')",
@@ -88,7 +88,7 @@ class Campaign:
                  fingerprint: dict | None = None, selection: str = "auto",
                  initial_design: str | None = None, incumbent: str = "posterior",
                  diagnostics: bool = True, source: str = "candidates"):
-        from designloop.encoding import Encoder
+        from designloop.features.encoding import Encoder
 
         config = CampaignConfig.create(
             candidates, target=target, task=task, goal=goal, surrogate=surrogate,
@@ -197,7 +197,7 @@ class Campaign:
         instead of parsing and encoding its molecules again; the SMILES, checked when the
         campaign was made, are parsed only when a matrix has to be built."""
         if self._encoder is None:
-            from designloop.encoding import Encoder
+            from designloop.features.encoding import Encoder
 
             cfg = self.config
             self._encoder = Encoder(roles=cfg.roles, **cfg.fingerprint, cache=self.store).fit(
@@ -228,8 +228,8 @@ class Campaign:
 
     def model_setup(self):
         """What the model step needs from this campaign (`modelling.ModelSetup`)."""
-        from designloop import modelling
         from designloop.acquisition import get_acquisition
+        from designloop.campaign import modelling
         from designloop.registry import AUTO_SURROGATE
 
         cfg = self.config
@@ -241,9 +241,9 @@ class Campaign:
     def _suggest(self, k: int | None) -> tuple[int, list[dict], CycleRecord]:
         import torch
 
-        from designloop import modelling
-        from designloop.diversity import initial_design
-        from designloop.selection import maximin
+        from designloop.batch.diversity import initial_design
+        from designloop.batch.selection import maximin
+        from designloop.campaign import modelling
 
         cfg = self.config
         k = cfg.batch_size if k is None else k
@@ -442,33 +442,33 @@ class Campaign:
     def history(self) -> pd.DataFrame:
         """One row per suggestion of every cycle: when, by which surrogate/acquisition and
         settings, the prediction, and what came back (mean of replicates, count)."""
-        from designloop.history import history_frame
+        from designloop.campaign.history import history_frame
 
         return history_frame(self)
 
     def export(self, path: str | Path) -> Path:
         """Write `history()` to a CSV file and return its path (text cells that a
-        spreadsheet would run as formulas are quoted: see `designloop.io.neutralise`)."""
+        spreadsheet would run as formulas are quoted: see `designloop.campaign.io.neutralise`)."""
         path = Path(path)
         write_table(self.history(), path)
         return path
 
     def best(self) -> pd.Series:
         """The measured candidate with the best mean value (maximize/minimize campaigns)."""
-        from designloop.history import best_row
+        from designloop.campaign.history import best_row
 
         return best_row(self)
 
     def status(self) -> dict:
         """Counts for a quick look: candidates, measured, pending, cycles, best so far."""
-        from designloop.history import status_dict
+        from designloop.campaign.history import status_dict
 
         return status_dict(self)
 
     def score_candidates(self) -> pd.DataFrame | None:
         """Acquisition scores of every unmeasured candidate under the current surrogate,
         without logging anything (None while no model can be fitted yet)."""
-        from designloop import modelling
+        from designloop.campaign import modelling
 
         cfg = self.config
         obs = self.store.observations()
@@ -485,7 +485,7 @@ class Campaign:
         """The campaign report (progress, calibration, latest suggestions with uncertainty
         and extrapolation flags, a map of the candidates, the log); shown in a notebook,
         written as one self-contained HTML file when `path` is given."""
-        from designloop.report import Report, build_report
+        from designloop.campaign.report import Report, build_report
 
         report = Report(build_report(self))
         if path is not None:

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from designloop.composition import element_fractions
-from designloop.datasets import load_dataset
+from designloop.bench.datasets import load_dataset
+from designloop.campaign.io import read_table
 from designloop.errors import InputError
-from designloop.io import read_table
+from designloop.features.composition import element_fractions
 from designloop.names import canonical, spelled
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from designloop.batch import botorch_batch, greedy_conditional, kriging_believer
-from designloop.batchbald import batch_bald
-from designloop.diversity import information_density, top_m_then_diverse
+from designloop.batch.batchbald import batch_bald
+from designloop.batch.believer import kriging_believer
+from designloop.batch.diversity import information_density, top_m_then_diverse
+from designloop.batch.greedy import greedy_conditional
+from designloop.batch.qbatch import botorch_batch
+from designloop.batch.selection import top_k
 from designloop.errors import InputError
 from designloop.prediction import ClassificationPrediction
 from designloop.registry import SELECTIONS, default_selection, is_exact_gp
-from designloop.selection import top_k
 
 
 def choose_selection(config, model, pred, k: int) -> str:

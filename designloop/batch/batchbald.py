@@ -11,9 +11,9 @@ import torch
 from torch import Tensor
 
 from designloop.acquisition.classification import shannon_entropy
+from designloop.batch.selection import check_k, exclusion_mask, top_k
 from designloop.errors import AcquisitionError
 from designloop.prediction import ClassificationPrediction
-from designloop.selection import check_k, exclusion_mask, top_k
 
 _CHUNK_ELEMENTS = 2**24
 

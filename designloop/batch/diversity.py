@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from designloop.batch.selection import as_generator, check_k, exclusion_mask, maximin, top_k
 from designloop.errors import InputError
 from designloop.names import INITIAL_DESIGNS
-from designloop.selection import as_generator, check_k, exclusion_mask, maximin, top_k
 
 
 def k_center_greedy(X: Tensor, k: int, exclude=None, rng=None, anchors=None) -> np.ndarray:

@@ -1,0 +1,2 @@
+"""Simulated campaigns: benchmark problems and lookup tables, strategies, parallel simulation
+and summaries."""
