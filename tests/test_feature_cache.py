@@ -21,7 +21,7 @@ import pytest
 import torch
 
 import designloop as dl
-from designloop.campaign import store
+from designloop.campaign import feature_cache, store
 from designloop.campaign.store import Store
 from designloop.cli import main
 from designloop.features import molecules
@@ -358,7 +358,7 @@ def test_a_cache_that_cannot_be_written_never_fails_the_step(base_file, tmp_path
 
 
 def test_a_busy_file_leaves_the_entry_out_without_waiting(tmp_path, monkeypatch):
-    monkeypatch.setattr(store, "FEATURES_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(feature_cache, "FEATURES_BUSY_TIMEOUT_S", 0.2)
     path = tmp_path / "s.db"
     s = Store(path)
     s.initialise({}, pd.DataFrame({"candidate_id": [0, 1]}))

@@ -6,11 +6,8 @@ so a crash at any point leaves the file readable with every committed cycle inta
 is pickled: tables are JSON, values are SQLite numbers and text. Nothing is deleted either:
 a retracted observation stays, marked with when and why.
 
-The file also caches the encoded feature matrices of the candidates (table features), so
-that reopening a campaign does not encode its molecules again. An entry is keyed by a hash of
-everything it was computed from; it is written in a transaction of its own after the step
-that built it commits (never as part of a logged step), and an entry that cannot be read
-back intact is ignored and built again. The cache is no part of the log: older versions
+The file also caches the encoded feature matrices of the candidates (table features, see
+`designloop.campaign.feature_cache`); the cache is no part of the log: older versions
 ignore the table, and an entry may be replaced.
 
 Several processes may use one file at once: a write step that first reads what it decides on
@@ -23,21 +20,27 @@ names the file and what is wrong, not a traceback.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import math
 import os
 import sqlite3
-import zlib
 from contextlib import closing
-from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
+from designloop.campaign.connection import (
+    RETRACTIONS_TABLE,
+    SCHEMA,
+    Transaction,
+    busy_message,
+    connect,
+    is_int,
+    is_number,
+    now,
+    table_to_json,
+)
+from designloop.campaign.feature_cache import FEATURES_TABLE, FeatureCache
 from designloop.errors import InputError
 from designloop.records import CycleRecord
 
@@ -46,85 +49,7 @@ SCHEMA_VERSION = 3  # 2: the configuration holds the incumbent and the GP prior;
 BUSY_TIMEOUT_S = 120.0  # how long a write waits for another process's write to finish
 DAMAGED = "the file is damaged or was edited by hand; restore it from a backup"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cycles (
-    cycle INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    surrogate TEXT,
-    acquisition TEXT,
-    n_observed INTEGER NOT NULL,
-    info TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS suggestions (
-    cycle INTEGER NOT NULL REFERENCES cycles(cycle),
-    candidate_id INTEGER NOT NULL,
-    rank INTEGER NOT NULL,
-    score REAL,
-    prediction TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'observed', 'released')),
-    PRIMARY KEY (cycle, candidate_id)
-);
-CREATE TABLE IF NOT EXISTS observations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    candidate_id INTEGER NOT NULL,
-    value NOT NULL,
-    created_at TEXT NOT NULL,
-    source TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS observations_candidate ON observations(candidate_id);
-"""
-_RETRACTIONS = """
-CREATE TABLE IF NOT EXISTS retractions (
-    observation_id INTEGER PRIMARY KEY REFERENCES observations(id),
-    created_at TEXT NOT NULL,
-    reason TEXT NOT NULL
-)"""
-_SCHEMA += _RETRACTIONS + ";\n"
-# the cache of encoded features: key is a hash of the candidate table and the encoder's
-# settings (see Encoder.feature_key); data is np.save of the float64 matrix, zlib-compressed,
-# and digest its SHA-256
-_FEATURES = """
-CREATE TABLE IF NOT EXISTS features (
-    key TEXT PRIMARY KEY,
-    encoding TEXT NOT NULL,
-    n_rows INTEGER NOT NULL,
-    n_columns INTEGER NOT NULL,
-    digest TEXT NOT NULL,
-    data BLOB NOT NULL,
-    created_at TEXT NOT NULL
-)"""
-_SCHEMA += _FEATURES + ";\n"
-FEATURES_BUSY_TIMEOUT_S = 2.0  # a cache write waits this long for another writer, then gives up
-
-
-def now() -> str:
-    """UTC timestamp in ISO 8601."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def table_to_json(table: pd.DataFrame) -> str:
-    """A DataFrame as JSON with exact float round-trip (Python's repr of floats)."""
-    data = table.astype(object).where(table.notna(), None).to_numpy().tolist()
-    return json.dumps({"columns": [str(c) for c in table.columns], "data": data})
-
-
-def table_from_json(text: str) -> pd.DataFrame:
-    """Inverse of table_to_json; columns get pandas' inferred dtypes back."""
-    obj = json.loads(text)
-    return pd.DataFrame(obj["data"], columns=obj["columns"]).infer_objects()
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-class Store:
+class Store(FeatureCache):
     """SQLite-backed campaign log.
 
     Args:
@@ -141,54 +66,13 @@ class Store:
                  create: bool = False, timeout: float = BUSY_TIMEOUT_S):
         self.path = str(path)
         self.readonly = readonly
-        self.created = False
         self.timeout = float(timeout)
         self._memory = self.path == ":memory:"
-        self._conn = None
         # feature matrices kept in memory: all of them for an in-memory store, else those
         # waiting for the current transaction to commit before they are written
         self._features: dict[str, np.ndarray] = {}
         self._unwritten: dict[str, str] = {}  # key -> encoding, written after the commit
-        if not self._memory:
-            file = Path(self.path)
-            if not file.parent.exists():
-                raise InputError(f"folder {file.parent} for the campaign file does not exist")
-            if create:
-                try:
-                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-                except FileExistsError:
-                    raise InputError(
-                        f"{self.path} already exists; choose a new file name, or continue the "
-                        f"campaign in it with designloop suggest {self.path}") from None
-                self.created = True
-            elif readonly and not file.is_file():
-                raise InputError(f"campaign file {self.path} does not exist; create it with "
-                                 "designloop init")
-        try:
-            if readonly and not self._memory:
-                uri = f"file:{quote(os.path.abspath(self.path))}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, timeout=self.timeout,
-                                             isolation_level=None)
-            else:
-                self._conn = sqlite3.connect(self.path, timeout=self.timeout,
-                                             isolation_level=None)
-            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            if not readonly:
-                self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            tables = {r[0] for r in self._conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        except sqlite3.DatabaseError as exc:
-            self.close()
-            raise InputError(
-                f"{self.path} is not a designloop campaign file ({exc}); give a new file name "
-                "to start a campaign"
-            ) from None
-        if tables and "meta" not in tables:
-            self.close()
-            raise InputError(
-                f"{self.path} is not a designloop campaign file (an SQLite database without "
-                "designloop's tables); give a new file name to start a campaign")
+        self._conn, tables, self.created = connect(self.path, readonly, create, self.timeout)
         if tables:
             try:
                 self._check_version()
@@ -223,7 +107,7 @@ class Store:
         InputError). Nested uses join the outermost transaction."""
         if self.readonly:
             raise InputError(f"{self.path} is open read-only; nothing can be written")
-        return _Transaction(self)
+        return Transaction(self)
 
     def close(self) -> None:
         """Close the connection (the object cannot be used afterwards)."""
@@ -245,7 +129,7 @@ class Store:
                 return cur.fetchall()
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise InputError(_busy(self)) from None
+                raise InputError(busy_message(self)) from None
             raise InputError(f"{self.path}: cannot read the campaign log ({exc}); "
                              f"{DAMAGED}") from None
         except sqlite3.DatabaseError as exc:
@@ -288,7 +172,7 @@ class Store:
         """Create the tables and write the configuration and the candidate table (once),
         in one transaction."""
         with self.transaction():
-            for statement in _SCHEMA.split(";"):
+            for statement in (SCHEMA + FEATURES_TABLE).split(";"):
                 if statement.strip():
                     self._conn.execute(statement)
             if self.is_initialised:
@@ -333,7 +217,7 @@ class Store:
         """The number the next cycle gets. Read it inside the `transaction()` that records
         the cycle, so that no other process takes the same number in between."""
         rows = self._query("SELECT COALESCE(MAX(cycle), 0) FROM cycles")
-        if not _is_int(rows[0][0]):
+        if not is_int(rows[0][0]):
             raise self._wrong("table cycles", "cycle", rows[0][0], "a whole number")
         return int(rows[0][0]) + 1
 
@@ -385,9 +269,9 @@ class Store:
                 raise InputError(f"{self.path}: table cycles has {len(row)} columns, not "
                                  f"{len(cols)}; {DAMAGED}")
             for col, value, expected, ok in (
-                    ("cycle", row[0], "a whole number", _is_int(row[0])),
+                    ("cycle", row[0], "a whole number", is_int(row[0])),
                     ("kind", row[2], "text", isinstance(row[2], str)),
-                    ("n_observed", row[5], "a whole number", _is_int(row[5]))):
+                    ("n_observed", row[5], "a whole number", is_int(row[5]))):
                 if not ok:
                     raise self._wrong(where, col, value, expected)
         df = pd.DataFrame(rows, columns=cols)
@@ -418,8 +302,8 @@ class Store:
         for row in rows:
             where = f"table suggestions, cycle {row[0]!r}"
             for col, value, expected, ok in (
-                    ("candidate_id", row[1], "a whole number", _is_int(row[1])),
-                    ("rank", row[2], "a whole number", _is_int(row[2])),
+                    ("candidate_id", row[1], "a whole number", is_int(row[1])),
+                    ("rank", row[2], "a whole number", is_int(row[2])),
                     ("score", row[3], "a number or nothing",
                      row[3] is None or isinstance(row[3], int | float))):
                 if not ok:
@@ -434,7 +318,7 @@ class Store:
         """Candidate ids suggested and neither observed nor released yet."""
         rows = self._query("SELECT DISTINCT candidate_id FROM suggestions WHERE status='pending'")
         for (cid,) in rows:
-            if not _is_int(cid):
+            if not is_int(cid):
                 raise self._wrong("table suggestions", "candidate_id", cid, "a whole number")
         return sorted(r[0] for r in rows)
 
@@ -485,10 +369,10 @@ class Store:
             rows = self._query("SELECT o.*, r.created_at, r.reason FROM observations o LEFT "
                                "JOIN retractions r ON r.observation_id = o.id ORDER BY o.id")
         for row in rows:
-            if not _is_int(row[1]):
+            if not is_int(row[1]):
                 raise self._wrong(f"table observations, row id {row[0]!r}", "candidate_id",
                                   row[1], "a whole number")
-            if not (isinstance(row[2], str) or _is_number(row[2])):
+            if not (isinstance(row[2], str) or is_number(row[2])):
                 raise self._wrong(f"table observations, row id {row[0]!r}", "value", row[2],
                                   "a finite number or a label")
         return pd.DataFrame(rows, columns=[*cols, "retracted_at", "reason"] if retracted
@@ -499,7 +383,7 @@ class Store:
         when and why, but no longer count. The caller checks that the ids are in force."""
         stamp = now()
         with self.transaction():
-            self._conn.execute(_RETRACTIONS)  # a file from before retractions gets the table
+            self._conn.execute(RETRACTIONS_TABLE)  # a file from before retractions gets the table
             self._conn.executemany(
                 "INSERT INTO retractions (observation_id, created_at, reason) VALUES (?, ?, ?)",
                 [(int(i), stamp, reason) for i in observation_ids])
@@ -507,150 +391,3 @@ class Store:
             self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND "
                                "CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
 
-    # ------------------------------------------------------------------ feature cache
-    def load_features(self, key: str) -> np.ndarray | None:
-        """The feature matrix cached under `key` (see `save_features`), or None when there is
-        none. An entry that cannot be read back intact (damaged, or not a float64 matrix of
-        its recorded shape) is ignored, as if it were not there: the caller builds the
-        matrix again."""
-        if key in self._features:
-            return self._features[key]
-        if self._memory:
-            return None
-        try:
-            if not self._has_table("features"):  # a file from before the cache
-                return None
-            rows = self._query("SELECT n_rows, n_columns, digest, data FROM features WHERE "
-                               "key = ?", (key,))
-        except InputError:
-            return None
-        if not rows:
-            return None
-        n_rows, n_columns, digest, data = rows[0]
-        if not isinstance(data, bytes) or hashlib.sha256(data).hexdigest() != digest:
-            return None
-        return _bytes_matrix(data, (n_rows, n_columns))
-
-    def save_features(self, key: str, encoding: str, matrix: np.ndarray) -> None:
-        """Cache the float64 feature matrix `matrix` (of the encoding named `encoding`) under
-        `key`, a hash of everything it was computed from.
-
-        An in-memory store keeps it in memory; a read-only one keeps nothing. A file gets
-        it in a transaction of its own, at once or, inside a `transaction()`, once that has
-        committed (nothing of a step that fails is written). It replaces the entries of the
-        same encoding under other keys. Writing is best effort: when the file is busy for
-        more than a moment or cannot be written, the entry is left out and built again next
-        time."""
-        if self._memory:
-            self._features[key] = matrix
-            return
-        if self.readonly:
-            return
-        self._features[key] = matrix
-        self._unwritten[key] = encoding
-        if not self._conn.in_transaction:
-            self._write_features()
-
-    def _write_features(self) -> None:
-        """Write the matrices waiting in memory, in one short transaction of their own."""
-        waiting, self._unwritten = self._unwritten, {}
-        matrices = [(key, encoding, self._features.pop(key)) for key, encoding in waiting.items()]
-        if not matrices:
-            return
-        self._conn.execute(f"PRAGMA busy_timeout = {int(FEATURES_BUSY_TIMEOUT_S * 1000)}")
-        try:
-            rows = []
-            for key, encoding, matrix in matrices:
-                data = _matrix_bytes(matrix)
-                rows.append((key, encoding, *matrix.shape, hashlib.sha256(data).hexdigest(),
-                             data, now()))
-            with self.transaction():
-                self._conn.execute(_FEATURES)  # a file from before the cache gets the table
-                for row in rows:
-                    self._conn.execute("DELETE FROM features WHERE encoding = ? AND key != ?",
-                                       (row[1], row[0]))
-                self._conn.executemany("INSERT OR REPLACE INTO features VALUES "
-                                       "(?, ?, ?, ?, ?, ?, ?)", rows)
-        except Exception:
-            # only a cache, written after the step committed: a busy file or a full disk must
-            # not fail the step; the matrix is built again next time
-            pass
-        finally:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-
-    def _discard_unwritten(self) -> None:
-        for key in self._unwritten:
-            self._features.pop(key, None)
-        self._unwritten = {}
-
-    def _has_table(self, name: str) -> bool:
-        return bool(self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                                "name = ?", (name,)))
-
-
-
-
-def _matrix_bytes(matrix: np.ndarray) -> bytes:
-    """A float64 matrix as bytes: np.save's format (no pickle), zlib-compressed."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(matrix, dtype=np.float64), allow_pickle=False)
-    return zlib.compress(buffer.getvalue(), 6)
-
-
-def _bytes_matrix(data: bytes, shape: tuple) -> np.ndarray | None:
-    """Inverse of `_matrix_bytes`: the float64 matrix of this shape, or None when `data` is
-    not one."""
-    try:
-        matrix = np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zlib.error):
-        return None
-    if not (isinstance(matrix, np.ndarray) and matrix.dtype == np.float64
-            and matrix.shape == shape):
-        return None
-    return matrix if matrix.flags.writeable else matrix.copy()
-
-
-def _busy(store: Store) -> str:
-    return (f"{store.path} is busy: another designloop command has been writing to it for "
-            f"{store.timeout:g} s; try again when it has finished")
-
-
-class _Transaction:
-    def __init__(self, store: Store):
-        self.store = store
-        self.conn = store._conn
-        self.outer = False
-
-    def __enter__(self):
-        if self.conn.in_transaction:  # nested: the outermost transaction commits
-            return self.conn
-        try:
-            if self.store._fresh:
-                self.conn.execute("PRAGMA journal_mode = WAL")
-                self.store._fresh = False
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise InputError(_busy(self.store)) from None
-            if "readonly" in str(exc):
-                raise InputError(f"{self.store.path} cannot be written (a read-only file or "
-                                 "folder); copy it somewhere writable") from None
-            raise
-        self.outer = True
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb):
-        if not self.outer:
-            return False
-        if exc_type is None:
-            try:
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.store._discard_unwritten()
-                raise
-            self.store._write_features()  # the feature matrices the step built
-        else:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            self.store._discard_unwritten()
-        return False
