@@ -10,18 +10,19 @@ encoder, the surrogates and PyTorch are imported by the steps that use them.
 
 from __future__ import annotations
 
-import html
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from designloop.campaign.config import CampaignConfig, target_values
-from designloop.campaign.io import out_of_range, unneutralise, write_table
-from designloop.campaign.matching import ID, match_rows, plain
+from designloop.campaign.config import CampaignConfig, check_log, target_values
+from designloop.campaign.history import suggestion_table
+from designloop.campaign.io import unneutralise, write_table
+from designloop.campaign.matching import ID, match_rows
 from designloop.campaign.matching import candidate_ids as candidate_ids_checked
-from designloop.campaign.store import DAMAGED, Store
+from designloop.campaign.results import refuse_repeats, retraction_ids
+from designloop.campaign.store import Store
 from designloop.errors import CalibrationWarning, InputError
 from designloop.records import CycleRecord
 
@@ -141,7 +142,7 @@ class Campaign:
         self.config = cfg = CampaignConfig.from_dict(self.store.config(), self.store.path)
         self.candidates = self.store.candidates()
         self._encoder = None
-        self._check_log()
+        check_log(self.config, self.candidates, self.store)
         self._surrogate_object = surrogate if cfg.custom_surrogate else None
         self._acquisition_object = acquisition if cfg.custom_acquisition else None
         for name, obj, what in ((cfg.surrogate, self._surrogate_object, "surrogate"),
@@ -150,45 +151,6 @@ class Campaign:
                 raise InputError(
                     f"this campaign uses the {what} {name[7:]!r} of your own making; pass it "
                     f"again: Campaign.open(path, {what}=...)")
-
-    def _check_log(self) -> None:
-        """Read the whole log once and check that it fits the configuration and the
-        candidate table, so that a damaged or hand-edited file is refused with one
-        InputError when it is opened (not a traceback later in status, history or report)."""
-        cfg, path = self.config, self.store.path
-        lost = [c for c in cfg.feature_columns if str(c) not in self.candidates.columns]
-        if lost:
-            raise InputError(f"{path}: the candidate table (table meta, key 'candidates') lacks "
-                             f"the feature column(s) {lost}; {DAMAGED}")
-        for col, role in (cfg.roles or {}).items():
-            if role != "numeric" or col not in self.candidates.columns:
-                continue
-            cells = self.candidates[col]
-            numbers = pd.to_numeric(cells, errors="coerce")
-            bad = (cells.notna() & numbers.isna()).to_numpy() | out_of_range(numbers)
-            if bad.any():
-                row = int(np.flatnonzero(bad)[0])
-                value = cells.iloc[row]
-                raise InputError(f"{path}: the candidate table (table meta, key 'candidates'), "
-                                 f"column '{col}', candidate {row} holds {plain(value)!r} "
-                                 f"where a number belongs; {DAMAGED}")
-        n = len(self.candidates)
-        obs = self.store.observations()
-        sugg = self.store.suggestions()
-        self.store.cycles()  # checks every cycle's info
-        for table, ids in (("observations", obs["candidate_id"]),
-                           ("suggestions", sugg["candidate_id"])):
-            bad = [int(i) for i in ids if not 0 <= i < n]
-            if bad:
-                raise InputError(f"{path}: table {table} refers to candidate_id(s) {bad[:5]}, "
-                                 f"but the candidates are numbered 0 to {n - 1}; {DAMAGED}")
-        if cfg.task == "regression":
-            text = obs[[isinstance(v, str) for v in obs["value"]]]
-            if len(text):
-                raise InputError(
-                    f"{path}: table observations, row id {int(text['id'].iloc[0])}, column "
-                    f"'value' holds {text['value'].iloc[0]!r} where a regression target needs "
-                    f"a number; {DAMAGED}")
 
     @property
     def encoder(self):
@@ -224,7 +186,7 @@ class Campaign:
             cycle, rows, record = self._suggest(k)
         for message in record.warnings:
             warnings.warn(message, CalibrationWarning, stacklevel=2)
-        return self._suggestion_frame(cycle, rows)
+        return suggestion_table(self.candidates, self.config, cycle, rows)
 
     def model_setup(self):
         """What the model step needs from this campaign (`modelling.ModelSetup`)."""
@@ -294,24 +256,6 @@ class Campaign:
         self.store.record_cycle(cycle, kind, surrogate, acq_name, len(obs), record, rows)
         return cycle, rows, record
 
-    def _suggestion_frame(self, cycle: int, rows: list[dict]) -> pd.DataFrame:
-        ids = [r["candidate_id"] for r in rows]
-        out = self.candidates.iloc[ids].reset_index(drop=True).copy()
-        out.insert(1, "cycle", cycle)
-        out.insert(2, "rank", [r["rank"] for r in rows])
-        out.insert(3, "score", [r["score"] for r in rows])
-        pred = pd.DataFrame([r["prediction"] for r in rows]).rename(
-            columns={"mean": "predicted_mean", "sd": "predicted_sd"})
-        pred = pred.drop(columns=["epistemic_sd"], errors="ignore")
-        if "extrapolation" in pred:
-            pred["extrapolation"] = pred["extrapolation"].astype(bool)
-        for col in ("interval_lo", "interval_hi"):  # empty (NaN) until they can be computed
-            if col in pred:
-                pred[col] = pred[col].astype(float)
-        out = pd.concat([out, pred], axis=1)
-        out[self.config.target] = np.nan if self.config.task == "regression" else None
-        return out
-
     def observe(self, results: pd.DataFrame, source: str = "results",
                 allow_replicates: bool = False) -> int:
         """Record measured results; returns how many values were recorded.
@@ -345,39 +289,9 @@ class Campaign:
         ids = match_rows(filled, self.candidates, cfg.feature_columns, source, lines)
         values = target_values(filled[cfg.target], cfg.task, source, cfg.target, lines)
         if not allow_replicates:
-            self._refuse_repeats(ids, values, lines, source)
+            refuse_repeats(self.store.observations(), ids, values, lines, source, cfg.task)
         self.store.add_observations(ids.tolist(), values, source)
         return len(values)
-
-    def _refuse_repeats(self, ids, values, lines, source: str) -> None:
-        """InputError naming the rows that repeat a recorded observation, or an earlier row,
-        exactly (regression values equal to 12 significant digits)."""
-        def same(a, b) -> bool:
-            if self.config.task == "classification":
-                return str(a) == str(b)
-            return abs(float(a) - float(b)) <= 1e-12 * max(abs(float(a)), abs(float(b)))
-
-        seen: dict[int, list[tuple[object, str]]] = {}
-        for row in self.store.observations().itertuples(index=False):
-            seen.setdefault(int(row.candidate_id), []).append(
-                (row.value, f"recorded from {row.source} at {row.created_at}"))
-        repeats = []
-        for cid, value, line in zip(ids.tolist(), values, lines.tolist(), strict=True):
-            earlier = next((where for v, where in seen.get(cid, []) if same(v, value)), None)
-            if earlier is not None:
-                repeats.append((line, cid, value, earlier))
-            seen.setdefault(cid, []).append((value, f"on line {line}"))
-        if repeats:
-            line, cid, value, where = repeats[0]
-            shown = ", ".join(str(r[0]) for r in repeats[:10])
-            more = f" and {len(repeats) - 10} more" if len(repeats) > 10 else ""
-            raise InputError(
-                f"{source}: line(s) {shown}{more} repeat measurements exactly (line {line}: "
-                f"candidate {cid} = {value!r}, already {where}); nothing was recorded. Was "
-                "this file observed before, or a row copied twice? If these are true "
-                "replicates that came out identical, observe with --replicates "
-                "(allow_replicates=True in Python)"
-            )
 
     def release(self, candidate_ids: list[int] | None = None) -> int:
         """Forget pending suggestions (all, or these candidate ids, each a whole number from
@@ -398,36 +312,8 @@ class Campaign:
         see only the measurements in force, and `observations(retracted=True)` lists all.
         An id that is not a candidate, or has nothing in force to retract, is refused.
         """
-        if (candidate_ids is None) == (observation_ids is None):
-            raise InputError("forget needs candidate ids or observation ids (one of the two)")
-        wanted = list(candidate_ids if candidate_ids is not None else observation_ids)
-        if not wanted:
-            raise InputError("forget needs at least one id")
-        active = self.store.observations()
-        if candidate_ids is not None:
-            ids = candidate_ids_checked(wanted, len(self.candidates), "forget")
-            unmeasured = [int(c) for c in ids if c not in set(active[ID].astype(int))]
-            if unmeasured:
-                raise InputError(
-                    f"forget: candidate(s) {unmeasured} have no measurement to retract; "
-                    f"the measured candidates are {_brief(sorted(set(active[ID].astype(int))))}")
-            chosen = active.loc[active[ID].isin(ids), "id"].astype(int).tolist()
-        else:
-            every = self.store.observations(retracted=True)
-            known = dict(zip(every["id"].astype(int), every["retracted_at"], strict=True))
-            chosen = []
-            for i in wanted:
-                number = pd.to_numeric(pd.Series([i]), errors="coerce").iloc[0]
-                if pd.isna(number) or number != round(number) or int(number) not in known:
-                    raise InputError(
-                        f"forget: {i!r} is not an observation id; the ids in force are "
-                        f"{_brief(active['id'].astype(int).tolist())} (the id column of "
-                        "observations)")
-                if not pd.isna(known[int(number)]):
-                    raise InputError(f"forget: observation {int(number)} was already retracted "
-                                     f"at {known[int(number)]}")
-                chosen.append(int(number))
-            chosen = sorted(set(chosen))
+        chosen = retraction_ids(self.store, len(self.candidates), candidate_ids,
+                                observation_ids)
         self.store.retract(chosen, str(reason))
         return len(chosen)
 
@@ -494,28 +380,11 @@ class Campaign:
 
     def _repr_html_(self) -> str:
         """Notebook view: the status, the best result and the latest suggestions."""
-        status = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-                         f"<td>{html.escape(str(v))}</td></tr>" for k, v in self.status().items())
-        parts = [f"<div><b>designloop Campaign</b><table>{status}</table>"]
-        hist = self.history()
-        if len(hist):
-            last = hist[hist["cycle"] == hist["cycle"].max()]
-            cols = [c for c in ["candidate_id", "rank", "score", "status", "predicted_mean",
-                                "predicted_sd", *self.config.feature_columns[:6]]
-                    if c in last.columns]
-            parts.append(f"<p>Cycle {int(last['cycle'].iloc[0])} ({last['kind'].iloc[0]}, "
-                         f"{html.escape(str(last['acquisition'].iloc[0]))}):</p>")
-            parts.append(last[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}"))
-        parts.append("</div>")
-        return "".join(parts)
+        from designloop.campaign.history import html_summary
+
+        return html_summary(self)
 
     def __repr__(self) -> str:
         s = self.status()
         return (f"Campaign(target={self.config.target!r}, goal={self.config.goal!r}, "
                 f"{s['measured']}/{s['candidates']} measured, {s['pending']} pending)")
-
-
-def _brief(ids: list[int], limit: int = 20) -> str:
-    """A list of ids for a message, cut after `limit`."""
-    more = f" ... ({len(ids)} in all)" if len(ids) > limit else ""
-    return (str(ids[:limit]) + more) if ids else "none"

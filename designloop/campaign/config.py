@@ -334,3 +334,43 @@ def _check_stored(data: dict, source: str) -> None:
                              f"does not know; {fix}")
     if data["batch_size"] < 1:
         raise InputError(f"{where}: field 'batch_size' is {data['batch_size']}, not >= 1; {fix}")
+
+
+def check_log(cfg: CampaignConfig, candidates: pd.DataFrame, store) -> None:
+    """Read the whole log once and check that it fits the configuration and the
+    candidate table, so that a damaged or hand-edited file is refused with one
+    InputError when it is opened (not a traceback later in status, history or report)."""
+    path = store.path
+    lost = [c for c in cfg.feature_columns if str(c) not in candidates.columns]
+    if lost:
+        raise InputError(f"{path}: the candidate table (table meta, key 'candidates') lacks "
+                         f"the feature column(s) {lost}; {DAMAGED}")
+    for col, role in (cfg.roles or {}).items():
+        if role != "numeric" or col not in candidates.columns:
+            continue
+        cells = candidates[col]
+        numbers = pd.to_numeric(cells, errors="coerce")
+        bad = (cells.notna() & numbers.isna()).to_numpy() | out_of_range(numbers)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            value = cells.iloc[row]
+            raise InputError(f"{path}: the candidate table (table meta, key 'candidates'), "
+                             f"column '{col}', candidate {row} holds {plain(value)!r} "
+                             f"where a number belongs; {DAMAGED}")
+    n = len(candidates)
+    obs = store.observations()
+    sugg = store.suggestions()
+    store.cycles()  # checks every cycle's info
+    for table, ids in (("observations", obs["candidate_id"]),
+                       ("suggestions", sugg["candidate_id"])):
+        bad = [int(i) for i in ids if not 0 <= i < n]
+        if bad:
+            raise InputError(f"{path}: table {table} refers to candidate_id(s) {bad[:5]}, "
+                             f"but the candidates are numbered 0 to {n - 1}; {DAMAGED}")
+    if cfg.task == "regression":
+        text = obs[[isinstance(v, str) for v in obs["value"]]]
+        if len(text):
+            raise InputError(
+                f"{path}: table observations, row id {int(text['id'].iloc[0])}, column "
+                f"'value' holds {text['value'].iloc[0]!r} where a regression target needs "
+                f"a number; {DAMAGED}")

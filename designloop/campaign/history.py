@@ -3,6 +3,7 @@ status summary."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -96,3 +97,45 @@ def status_dict(campaign) -> dict:
         out["best"] = float(values.max() if cfg.goal == "maximize" else values.min())
     return {k: v for k, v in out.items() if v is not None and not (
         isinstance(v, float) and np.isnan(v))}
+
+
+def html_summary(campaign) -> str:
+    """The notebook view of a campaign: its status, the best result and the latest
+    suggestions, as HTML."""
+    status = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                     f"<td>{html.escape(str(v))}</td></tr>"
+                     for k, v in campaign.status().items())
+    parts = [f"<div><b>designloop Campaign</b><table>{status}</table>"]
+    hist = campaign.history()
+    if len(hist):
+        last = hist[hist["cycle"] == hist["cycle"].max()]
+        cols = [c for c in ["candidate_id", "rank", "score", "status", "predicted_mean",
+                            "predicted_sd", *campaign.config.feature_columns[:6]]
+                if c in last.columns]
+        parts.append(f"<p>Cycle {int(last['cycle'].iloc[0])} ({last['kind'].iloc[0]}, "
+                     f"{html.escape(str(last['acquisition'].iloc[0]))}):</p>")
+        parts.append(last[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def suggestion_table(candidates: pd.DataFrame, config, cycle: int, rows: list[dict]
+                     ) -> pd.DataFrame:
+    """The table `Campaign.suggest` returns: the picked candidates' rows with cycle, rank,
+    score and prediction columns, and an empty target column to fill in."""
+    ids = [r["candidate_id"] for r in rows]
+    out = candidates.iloc[ids].reset_index(drop=True).copy()
+    out.insert(1, "cycle", cycle)
+    out.insert(2, "rank", [r["rank"] for r in rows])
+    out.insert(3, "score", [r["score"] for r in rows])
+    pred = pd.DataFrame([r["prediction"] for r in rows]).rename(
+        columns={"mean": "predicted_mean", "sd": "predicted_sd"})
+    pred = pred.drop(columns=["epistemic_sd"], errors="ignore")
+    if "extrapolation" in pred:
+        pred["extrapolation"] = pred["extrapolation"].astype(bool)
+    for col in ("interval_lo", "interval_hi"):  # empty (NaN) until they can be computed
+        if col in pred:
+            pred[col] = pred[col].astype(float)
+    out = pd.concat([out, pred], axis=1)
+    out[config.target] = np.nan if config.task == "regression" else None
+    return out
