@@ -182,7 +182,7 @@ def test_suggest_checks_its_output_before_logging(lab, capsys, monkeypatch, name
 
 @pytest.mark.parametrize("failing", ["write", "show"])
 def test_suggest_rolls_the_cycle_back_when_its_output_fails(lab, capsys, monkeypatch, failing):
-    from designloop import cli
+    from designloop.cli import commands, output
 
     d, db = lab
     run(["suggest", db, "-n", "1"], capsys, monkeypatch)  # cycle 1, kept
@@ -192,7 +192,10 @@ def test_suggest_rolls_the_cycle_back_when_its_output_fails(lab, capsys, monkeyp
             raise OSError(28, "No space left on device")
         raise RuntimeError("the terminal went away")
 
-    monkeypatch.setattr(cli, "write_table" if failing == "write" else "_show", broken)
+    if failing == "write":
+        monkeypatch.setattr(output, "write_table", broken)
+    else:
+        monkeypatch.setattr(commands, "show", broken)
     if failing == "write":
         code, _, err = run(["suggest", db, "-n", "2", "-o", d / "next.csv"], capsys,
                            monkeypatch)

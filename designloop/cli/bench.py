@@ -1,0 +1,113 @@
+"""The benchmark command: many strategies x seeds on a problem or the user's own table,
+on local processes or a Dask cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from designloop.cli.app import app
+from designloop.cli.output import IMAGE_SUFFIXES, check_output, err, out, say, summary_table
+from designloop.errors import InputError
+from designloop.names import spelled
+
+
+def _dask_client(address: str):
+    """A Dask client connected to the scheduler at `address`; InputError in one line when
+    Dask is missing or the scheduler cannot be reached (within Dask's connect timeout,
+    `distributed.comm.timeouts.connect`)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'designloop[dask]'") from None
+    try:
+        client = Client(address)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
+                         f"'dask scheduler' and workers with 'dask worker {address}', or check "
+                         "the address") from None
+    if not client.scheduler_info().get("workers"):
+        err.print(f"note: no workers have joined the scheduler at {address} yet; the runs start "
+                  f"when one does (start one with: dask worker {address})", highlight=False)
+    return client
+
+
+@app.command()
+def benchmark(
+    problem: Annotated[str | None, typer.Option(help="Problem name (see --help of designloop.bench.problems) e.g. hartmann6, suzuki, breast_cancer")] = None,
+    strategies: Annotated[str, typer.Option(help="Comma-separated: acquisition, acquisition@surrogate or acquisition@surrogate/selection, e.g. random,max-variance,ei")] = "random,ei",
+    seeds: Annotated[int, typer.Option(help="Number of seeds per strategy")] = 5,
+    budget: Annotated[int, typer.Option(help="Measurements per campaign")] = 30,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Experiments per cycle")] = 1,
+    n_initial: Annotated[int | None, typer.Option("--n-initial", help="Initial design size")] = None,
+    n_candidates: Annotated[int, typer.Option("--n-candidates", help="Pool size for test functions and synthetic sets")] = 2000,
+    noise: Annotated[float, typer.Option(help="Observation noise sd for test functions")] = 0.0,
+    lookup: Annotated[Path | None, typer.Option(help="Your own CSV as a lookup table")] = None,
+    target: Annotated[str | None, typer.Option(help="With --lookup: the measured column")] = None,
+    goal: Annotated[str, typer.Option(help="With --lookup: maximize | minimize (also maximise/max, minimise/min)")] = "maximize",
+    task: Annotated[str, typer.Option(help="With --lookup: regression | classification")] = "regression",
+    n_jobs: Annotated[int, typer.Option("--n-jobs", help="Local processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")] = None,
+    metric: Annotated[str | None, typer.Option(help="Metric to summarise (default: by problem)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="results.csv (resumable) or .parquet")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Save learning curves as PNG")] = None,
+) -> None:
+    """Compare strategies on a benchmark problem over many seeds.
+
+    Example: designloop benchmark --problem hartmann6 --strategies random,max-variance,ei --seeds 10 --budget 50 --batch-size 4 --n-jobs 2 -o results.csv --plot curves.png
+    """
+    from designloop.bench.simulate import simulate
+    from designloop.bench.summary import MODEL_METRICS, metrics_for, plot_curves, summarize
+
+    check_output(output, (".csv", ".parquet"))
+    check_output(plot, IMAGE_SUFFIXES, "--plot")
+    prob = _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise)
+    score_model = None  # simulate's default: the surrogate is scored when exploring
+    if metric is not None:
+        reported = metrics_for(prob.task, prob.goal)
+        if metric not in reported:
+            raise InputError(f"--metric {metric} is not reported for {prob.name} ({prob.task}, "
+                             f"goal {prob.goal}); choose one of {', '.join(reported)}")
+        score_model = True if metric in MODEL_METRICS[prob.task] else None
+    client = None
+    executor = None
+    if scheduler:
+        client = _dask_client(scheduler)
+        executor = client.get_executor()
+    try:
+        results = simulate(prob, strategies, seeds=seeds, budget=budget, batch_size=batch_size,
+                           n_initial=n_initial, executor=executor, n_jobs=n_jobs, output=output,
+                           metrics=score_model, progress=True)
+    finally:
+        if client is not None:
+            client.close()
+    table = summarize(results, metric)
+    out.print(summary_table(table, f"{prob.name}: {table.attrs['metric']} after {budget} "
+                                    f"experiments, {seeds} seeds"))
+    if output is not None:
+        say(f"Wrote {output} ({len(results)} rows)")
+    if plot is not None:
+        plot_curves(results, table.attrs["metric"], title=prob.name).savefig(plot)
+        say(f"Saved {plot}")
+
+
+def _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise):
+    """The problem of `designloop benchmark`: a named one or the user's lookup table."""
+    from designloop.bench.problems import make_problem, problem_from_csv
+
+    if (problem is None) == (lookup is None):
+        raise InputError("give either --problem NAME or --lookup FILE.csv --target COLUMN")
+    if lookup is not None:
+        if target is None:
+            raise InputError("--lookup needs --target, the measured column")
+        task = spelled(task)
+        if task not in ("regression", "classification"):
+            raise InputError(f"--task must be regression or classification, got {task!r}")
+        return problem_from_csv(lookup, target,
+                                "explore" if task == "classification" else goal, task)
+    params = {"n_candidates": n_candidates, "noise_std": noise} if problem.lower().startswith(
+        ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
+        {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
+    return make_problem(problem, **params)
