@@ -14,14 +14,14 @@ from designloop.bench.simulate import run_campaign
 from designloop.bench.strategies import Strategy
 from designloop.campaign import modelling
 from designloop.campaign.config import default_initial_design
-from designloop.records import CycleRecord
-from designloop.surrogates.choice import (
+from designloop.campaign.surrogate_choice import (
     brier_score,
     choose_classifier,
     classifier,
     log_loss,
     needs_choice,
 )
+from designloop.records import CycleRecord
 
 
 def best_found(problem, strategy, seeds, budget, batch_size, n_initial):

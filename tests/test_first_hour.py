@@ -270,7 +270,7 @@ FORMULA = '=HYPERLINK("http://example.com/x","open")'
 
 
 def test_neutralise_quotes_formula_text_and_only_that():
-    from designloop.campaign.io import neutralise, unneutralise
+    from designloop.io import neutralise, unneutralise
 
     cases = {FORMULA: "'" + FORMULA, "+NaCl": "'+NaCl", "@base": "'@base", "\tx": "'\tx",
              "\rx": "'\rx", "-OTf": "'-OTf", "-5": "-5", "-2.5e-3": "-2.5e-3", "-.5": "-.5",

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import designloop as dl
-from designloop.campaign.io import read_table
+from designloop.io import read_table
 
 
 def test_bom_semicolons_and_spaces(tmp_path):

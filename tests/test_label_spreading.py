@@ -6,7 +6,7 @@ import scipy.sparse as sp
 import torch
 
 import designloop as dl
-from designloop.surrogates.choice import choose_classifier
+from designloop.campaign.surrogate_choice import choose_classifier
 from designloop.surrogates.graph import MAX_GRAPH_WORK, affordable, spread
 
 
@@ -111,7 +111,7 @@ def test_fifty_labels_of_digits_give_0_89_accuracy_against_0_76_for_a_forest(dig
 
 
 def test_the_choice_compares_label_spreading_only_with_the_pool_at_hand(digits, monkeypatch):
-    import designloop.surrogates.choice as choice
+    import designloop.campaign.surrogate_choice as choice
 
     monkeypatch.setattr(choice, "CLASSIFIERS", ("forest",))  # the slower models add nothing
     X, y = digits

@@ -15,9 +15,9 @@ import pandas as pd
 import torch
 
 from designloop.bench.datasets import load_dataset
-from designloop.campaign.io import read_table
 from designloop.errors import InputError
 from designloop.features.composition import element_fractions
+from designloop.io import read_table
 from designloop.names import canonical, spelled
 
 

@@ -19,8 +19,8 @@ from designloop.bench.problems import Problem
 from designloop.bench.strategies import Strategy, parse_strategies
 from designloop.campaign import modelling
 from designloop.campaign.campaign import Campaign
-from designloop.campaign.io import neutralise_table, unneutralise
 from designloop.errors import InputError
+from designloop.io import neutralise_table, unneutralise
 from designloop.records import CycleRecord
 from designloop.trust.metrics import classification_metrics, regression_metrics
 

@@ -18,12 +18,12 @@ import pandas as pd
 
 from designloop.campaign.config import CampaignConfig, check_log, target_values
 from designloop.campaign.history import suggestion_table
-from designloop.campaign.io import unneutralise, write_table
 from designloop.campaign.matching import ID, match_rows
 from designloop.campaign.matching import candidate_ids as candidate_ids_checked
 from designloop.campaign.results import refuse_repeats, retraction_ids
 from designloop.campaign.store import Store
 from designloop.errors import CalibrationWarning, InputError
+from designloop.io import unneutralise, write_table
 from designloop.records import CycleRecord
 
 INITIAL_REASONS = {
@@ -334,7 +334,7 @@ class Campaign:
 
     def export(self, path: str | Path) -> Path:
         """Write `history()` to a CSV file and return its path (text cells that a
-        spreadsheet would run as formulas are quoted: see `designloop.campaign.io.neutralise`)."""
+        spreadsheet would run as formulas are quoted: see `designloop.io.neutralise`)."""
         path = Path(path)
         write_table(self.history(), path)
         return path

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from designloop import registry
-from designloop.campaign.io import MAX_MAGNITUDE, out_of_range
 from designloop.campaign.matching import ID, plain
 from designloop.campaign.store import DAMAGED
 from designloop.errors import InputError
+from designloop.io import MAX_MAGNITUDE, out_of_range
 from designloop.names import GOAL_ALIASES, INITIAL_DESIGNS, canonical, spelled
 from designloop.registry import AUTO_SURROGATE, SELECTIONS, TASKS
 
@@ -66,7 +66,8 @@ def acquisition_name(fn) -> str:
 
 def default_surrogate(task: str) -> str:
     """"gp" for regression; for classification "auto": the classifier with the lowest
-    cross-validated Brier score on the campaign's labels (`designloop.surrogates.choice`)."""
+    cross-validated Brier score on the campaign's labels
+    (`designloop.campaign.surrogate_choice`)."""
     return "gp" if task == "regression" else AUTO_SURROGATE
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from designloop.campaign.io import unneutralise
 from designloop.errors import InputError
+from designloop.io import unneutralise
 
 ID = "candidate_id"
 

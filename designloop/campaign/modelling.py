@@ -21,14 +21,14 @@ from torch import Tensor
 from designloop import acquisition as acq
 from designloop.batch.dispatch import choose_selection, select_batch
 from designloop.batch.greedy import greedy_conditional, shrinks_with_variance
+from designloop.campaign.encoding_choice import choose_encoding
+from designloop.campaign.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
 from designloop.errors import InputError
-from designloop.features.representation import choose_encoding
 from designloop.prediction import RegressionPrediction
 from designloop.records import CycleRecord
 from designloop.registry import is_exact_gp
 from designloop.surrogates import make_surrogate
 from designloop.surrogates.base import fit_with_domain
-from designloop.surrogates.choice import AUTO, choose_classifier, classifier, needs_choice
 from designloop.trust.calibration import MIN_OBSERVATIONS, calibrate
 from designloop.trust.calibration import warnings as calibration_warnings
 from designloop.trust.conformal import (

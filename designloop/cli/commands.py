@@ -16,7 +16,6 @@ from rich.text import Text
 
 from designloop import registry
 from designloop.campaign.campaign import Campaign
-from designloop.campaign.io import read_table, write_table
 from designloop.campaign.store import Store
 from designloop.cli.app import Db, app
 from designloop.cli.output import (
@@ -32,6 +31,7 @@ from designloop.cli.output import (
     write_frame,
 )
 from designloop.errors import InputError
+from designloop.io import read_table, write_table
 
 
 def open_campaign(db: Path, readonly: bool = False) -> Campaign:

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from designloop.campaign.io import write_table
 from designloop.errors import InputError
+from designloop.io import write_table
 
 out = Console()
 err = Console(stderr=True)

@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from designloop.campaign.io import MAX_MAGNITUDE, out_of_range
 from designloop.errors import InputError
 from designloop.features import molecules
+from designloop.io import MAX_MAGNITUDE, out_of_range
 
 ROLES = ("numeric", "categorical", "smiles")
 SMILES_ENCODINGS = ("onehot", "morgan", "descriptors")
