@@ -197,3 +197,9 @@ def test_one_observation_or_a_constant_target_scales_too(name):
         tiny = make(name, params).fit(X[: len(y)], y * 1e-12).predict(X)
         np.testing.assert_allclose(tiny.mean / 1e-12, unit.mean, rtol=1e-6)
         np.testing.assert_allclose(tiny.sd / 1e-12, unit.sd, rtol=1e-3)
+
+
+def test_every_registered_surrogate_is_in_the_conformance_cases():
+    from designloop import registry
+
+    assert {name for name, _ in CASES} == set(registry.SURROGATES)
