@@ -185,6 +185,22 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def kill_after(code: str, path, count: int, pause: float = 0.0) -> int:
+    """Run `code` on the file `path` in a child process that prints a running count of
+    committed writes, SIGKILL it once it has printed `count` (or after 120 s), and return
+    the last count printed."""
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+                            text=True)
+    done = -1
+    deadline = time.time() + 120
+    while done < count and time.time() < deadline:
+        done = int(proc.stdout.readline().split()[0])
+    time.sleep(pause)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return done
+
+
 @pytest.mark.slow
 def test_campaign_file_survives_sigkill_during_observe(lab):
     d, _ = lab
@@ -192,14 +208,7 @@ def test_campaign_file_survives_sigkill_during_observe(lab):
     import designloop as dl
 
     dl.Campaign(pd.read_csv(d / "candidates.csv"), target="yield_pct", store=db).suggest(3)
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(db)], stdout=subprocess.PIPE,
-                            text=True)
-    committed = -1
-    deadline = time.time() + 120
-    while committed < 40 and time.time() < deadline:
-        committed = int(proc.stdout.readline().split()[0])
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    committed = kill_after(CHILD, db, 40)
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     count = con.execute("SELECT COUNT(*) FROM observations").fetchone()[0]

@@ -5,11 +5,8 @@ entry made for another table or other settings, and rebuilds an entry it cannot 
 import hashlib
 import io
 import json
-import os
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import textwrap
 import time
@@ -26,6 +23,7 @@ from designloop.campaign.store import Store
 from designloop.cli import main
 from designloop.features import molecules
 from designloop.features.encoding import SMILES_ENCODINGS, Encoder
+from tests.test_cli import kill_after
 
 LIGANDS = ["CCO", "c1ccccc1O", "CC(C)(C)P(C(C)(C)C)C(C)(C)C", "c1ccc(P(c2ccccc2)c2ccccc2)cc1"]
 BASES = ["CCN(CC)CC", "[Na+].[OH-]", "CC(C)(C)[O-].[K+]", "none"]
@@ -392,15 +390,7 @@ CHILD = textwrap.dedent("""
 def test_the_log_survives_sigkill_while_the_cache_is_written(base_file, tmp_path):
     path = _copy(base_file, tmp_path)
     before = dl.Campaign.open(path).observations()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
-                            text=True)
-    written = -1
-    deadline = time.time() + 120
-    while written < 5 and time.time() < deadline:
-        written = int(proc.stdout.readline().split()[0])
-    time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    written = kill_after(CHILD, path, 5, pause=0.05)
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     keys = [k for (k,) in con.execute("SELECT key FROM features WHERE encoding='descriptors'")]
