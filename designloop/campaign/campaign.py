@@ -25,6 +25,7 @@ from designloop.campaign.store import Store
 from designloop.errors import CalibrationWarning, InputError
 from designloop.io import unneutralise, write_table
 from designloop.records import CycleRecord
+from designloop.threads import step_threads
 
 INITIAL_REASONS = {
     "random": "random candidates to start (initial design 'random')",
@@ -243,8 +244,9 @@ class Campaign:
                 "class appears")
             picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
         else:
-            picks, scores, predictions = modelling.pick(setup, obs, measured, excluded, k, rng,
-                                                        record, len(self.candidates))
+            with step_threads(len(self.candidates), len(obs)):
+                picks, scores, predictions = modelling.pick(setup, obs, measured, excluded, k,
+                                                            rng, record, len(self.candidates))
             chosen = (record.surrogate_choice or {}).get("chosen")
             kind, surrogate, acq_name = "model", chosen or cfg.surrogate, cfg.acquisition
         rows = [
@@ -361,10 +363,12 @@ class Campaign:
         if modelling.no_model_reason(cfg.task, obs):
             return None
         setup = self.model_setup()
-        fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed), diagnostics=False)
-        available = np.setdiff1d(np.arange(len(self.candidates)), fitted.rows)
-        _, scores, _ = modelling.score(setup, fitted, available,
-                                       np.random.default_rng(cfg.seed))
+        with step_threads(len(self.candidates), len(obs)):
+            fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
+                                   diagnostics=False)
+            available = np.setdiff1d(np.arange(len(self.candidates)), fitted.rows)
+            _, scores, _ = modelling.score(setup, fitted, available,
+                                           np.random.default_rng(cfg.seed))
         return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
 
     def report(self, path: str | Path | None = None):

@@ -1,0 +1,136 @@
+"""Seconds a scientist waits for one lab cycle, through the command line and from Python.
+
+On the bundled Buchwald-Hartwig (3,955 reactions, 4 SMILES columns) and Suzuki-Miyaura
+(5,760 reactions, 6 SMILES columns) tables, with --results measured reactions (24 and 200
+by default, the first of them chosen at random with seed 0), one run times:
+- `python -c "import torch, botorch"`, the floor any PyTorch tool pays per process;
+- `designloop init`, `designloop observe` and `designloop suggest -n 3` as whole processes
+  (a fresh campaign file each time; `suggest` twice, the first after `observe` and the
+  second reading the cached features);
+- `Campaign.suggest(3)` in a warm Python process (median of 3).
+With --busy the same runs again while a CPU-bound process holds one core.
+
+    python benchmarks/cycle_latency.py [--tables buchwald_hartwig,suzuki_miyaura]
+                                       [--results 24,200] [--busy] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from designloop.bench.datasets import load_dataset
+
+CLI = [sys.executable, "-m", "designloop.cli"]
+
+
+def _spin() -> None:  # a CPU-bound neighbour
+    while True:
+        pass
+
+
+def seconds(args: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed: {proc.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def files(table_name: str, n_results: int, folder: Path) -> tuple[Path, Path, str]:
+    table, meta = load_dataset(table_name)
+    candidates = table.drop(columns=[meta.target])
+    candidates.to_csv(folder / "candidates.csv", index=False)
+    picks = np.random.default_rng(0).choice(len(table), n_results, replace=False)
+    results = table.iloc[np.sort(picks)]
+    results.to_csv(folder / "results.csv", index=False)
+    return folder / "candidates.csv", folder / "results.csv", meta.target
+
+
+def cli_times(table_name: str, n_results: int, repeats: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {"init": [], "observe": [], "suggest": [],
+                                     "suggest again": []}
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            candidates, results, target = files(table_name, n_results, folder)
+            db = str(folder / "lab.db")
+            times["init"].append(seconds([*CLI, "init", db, "-c", str(candidates), "-t", target,
+                                          "--goal", "maximize"]))
+            times["observe"].append(seconds([*CLI, "observe", db, str(results)]))
+            times["suggest"].append(seconds([*CLI, "suggest", db, "-n", "3"]))
+            seconds([*CLI, "release", db])
+            times["suggest again"].append(seconds([*CLI, "suggest", db, "-n", "3"]))
+    return {key: float(np.median(v)) for key, v in times.items()}
+
+
+def python_time(table_name: str, n_results: int, repeats: int) -> float:
+    code = f"""
+import time, numpy as np, pandas as pd, designloop as dl
+from designloop.bench.datasets import load_dataset
+table, meta = load_dataset({table_name!r})
+picks = np.sort(np.random.default_rng(0).choice(len(table), {n_results}, replace=False))
+known = pd.Series(np.nan, index=table.index)
+known.iloc[picks] = table[meta.target].iloc[picks]
+c = dl.Campaign(table.assign(**{{meta.target: known}}), target=meta.target, goal="maximize")
+c.suggest(3); c.release()
+times = []
+for _ in range({repeats}):
+    t = time.perf_counter(); c.suggest(3); times.append(time.perf_counter() - t); c.release()
+print(float(np.median(times)))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def run(tables: list[str], counts: list[int], repeats: int, label: str) -> None:
+    floor = float(np.median([seconds([sys.executable, "-c", "import torch, botorch"])
+                             for _ in range(repeats)]))
+    print(f"# {label}: python -c 'import torch, botorch' takes {floor:.2f} s")
+    print(f"{'table':18s} {'results':>7s} {'init':>6s} {'observe':>7s} {'suggest':>7s} "
+          f"{'again':>6s} {'python':>6s} {'suggest - import':>16s}")
+    for name in tables:
+        for n in counts:
+            cli = cli_times(name, n, repeats)
+            warm = python_time(name, n, repeats)
+            print(f"{name:18s} {n:7d} {cli['init']:6.2f} {cli['observe']:7.2f} "
+                  f"{cli['suggest']:7.2f} {cli['suggest again']:6.2f} {warm:6.2f} "
+                  f"{cli['suggest again'] - floor:16.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tables", default="buchwald_hartwig,suzuki_miyaura")
+    parser.add_argument("--results", default="24,200")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--busy", action="store_true",
+                        help="also time with a CPU-bound process holding one core")
+    args = parser.parse_args()
+    tables = [t for t in args.tables.split(",") if t]
+    counts = [int(n) for n in args.results.split(",") if n]
+    print(f"# {platform.machine()}, {mp.cpu_count()} cores; seconds are medians of "
+          f"{args.repeats} whole processes (CLI) or calls (python, a warm process); "
+          "'again' is a second suggest, which reads the cached features")
+    run(tables, counts, args.repeats, "idle")
+    if args.busy:
+        neighbour = mp.Process(target=_spin, daemon=True)
+        neighbour.start()
+        try:
+            run(tables, counts, args.repeats, "one core busy")
+        finally:
+            neighbour.terminate()
+
+
+if __name__ == "__main__":
+    pd.set_option("display.width", 200)
+    main()
