@@ -4,9 +4,14 @@ diagnostics and which warnings.
 A `CycleRecord` is written by the model step, stored as JSON in the campaign log (table
 `cycles`, column `info`) and read back, checked field by field, by the report, the history,
 the command line and simulations. Version 1 is the first typed version; logs written before
-it hold the same keys without a version and read as version 0. A record from a newer
+it have no version and read as version 0, their fields as here (keys this version does not
+know, such as an early version's private "_encoding", are left out). A record from a newer
 designloop, or one whose fields have the wrong types, is refused with one line naming the
 cycle and the field.
+
+A new field needs its type among `_KINDS` (checked when this module is imported) and a
+higher VERSION, so that an older designloop refuses the record as newer instead of calling
+it damaged.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from dataclasses import dataclass, field
 from designloop.errors import InputError
 
 VERSION = 1
+
+
+class NewerRecordError(InputError):
+    """A cycle record written by a newer designloop (upgrade designloop to read it)."""
 
 
 @dataclass
@@ -92,12 +101,16 @@ class CycleRecord:
         data = dict(data)
         data.setdefault("version", 0)
         version = data["version"]
-        if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
-            raise InputError(f"{where} has format version {version!r}, newer than this "
-                             f"designloop reads ({VERSION}); upgrade designloop")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise InputError(f"{where} holds version={version!r}, not a format version")
+        if version > VERSION:
+            raise NewerRecordError(f"{where} has format version {version}, newer than this "
+                                   f"designloop reads ({VERSION}); upgrade designloop")
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(known))
-        if unknown:
+        if unknown and version == 0:  # an early log's own keys: not part of the record
+            data = {key: value for key, value in data.items() if key in known}
+        elif unknown:
             raise InputError(f"{where} has unknown field(s) {unknown}")
         for key in ("k", "seed"):
             data.setdefault(key, 0)  # logs of version 0 may lack them
@@ -117,3 +130,5 @@ _KINDS = {"int": (int,), "str | None": (str,), "dict | None": (dict,), "list | N
 _NAMES = {"int": "a whole number", "str | None": "text", "dict | None": "a JSON object",
           "list | None": "a JSON array", "float | None": "a number", "list": "a JSON array",
           "bool": "true or false"}
+assert all(f.type in _KINDS for f in dataclasses.fields(CycleRecord)), \
+    "every CycleRecord field needs its type in records._KINDS"

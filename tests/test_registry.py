@@ -148,3 +148,15 @@ def test_command_line_help_lists_every_surrogate_and_selection():
     out = CliRunner().invoke(app, ["init", "--help"], env={"COLUMNS": "400"}).output
     for name in [*registry.SURROGATES, *registry.SELECTIONS]:
         assert name in out
+
+
+def test_a_registered_function_passed_as_an_object_gets_the_same_checks():
+    table = pd.DataFrame({"x": np.linspace(0, 1, 8)})
+    with pytest.raises(dl.InputError, match="optimises"):
+        dl.Campaign(table, target="y", goal="explore",
+                    acquisition=dl.ACQUISITIONS["expected_improvement"])
+    with pytest.raises(dl.InputError, match="for classification targets"):
+        dl.Campaign(table, target="y", goal="maximize", acquisition=dl.get_acquisition("margin"))
+    campaign = dl.Campaign(table, target="y", goal="explore",
+                           acquisition=dl.ACQUISITIONS["max_variance"])
+    assert campaign.config.acquisition == "max_variance"

@@ -69,3 +69,23 @@ def test_cycle_records_round_trip_and_refuse_what_they_cannot_read():
                          ({**data, "warnings": [1]}, "warnings that are not text")):
         with pytest.raises(InputError, match=message):
             CycleRecord.from_json(bad, "here")
+
+
+def test_early_logs_and_newer_records(tmp_path):
+    from designloop.errors import InputError
+
+    # an early version kept its own "_encoding" key in the info of initial cycles
+    early = {"k": 1, "seed": 0, "reason": "nothing measured yet", "_encoding": None}
+    assert CycleRecord.from_json(early, "here") == CycleRecord(k=1, seed=0,
+                                                               reason=early["reason"], version=0)
+    with pytest.raises(InputError, match="not a format version"):
+        CycleRecord.from_json({"k": 1, "seed": 0, "version": "abc"}, "here")
+    path = tmp_path / "newer.db"
+    s = Store(path)
+    s.initialise({"target": "y"}, pd.DataFrame({"candidate_id": [0], "x": [0.5]}))
+    s.record_cycle(1, "initial", None, "random", 0, CycleRecord(k=1, seed=0), [])
+    s._conn.execute("UPDATE cycles SET info = ?", (json.dumps({"k": 1, "seed": 0,
+                                                               "version": 99}),))
+    with pytest.raises(InputError) as info:
+        s.cycles()
+    assert "upgrade designloop" in str(info.value) and "damaged" not in str(info.value)

@@ -44,3 +44,17 @@ def test_suggest_fits_on_one_thread_and_restores_the_setting(monkeypatch):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_other_surrogates_and_nested_steps_keep_the_first_setting():
+    assert threads_for(3955, 24, exact_gp=False) is None
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with step_threads(3955, 24):
+            with step_threads(100_000, 50):  # a step inside a step keeps the outer setting
+                assert torch.get_num_threads() == 1
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

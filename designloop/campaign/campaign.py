@@ -196,7 +196,8 @@ class Campaign:
         from designloop.registry import AUTO_SURROGATE
 
         cfg = self.config
-        function = self._acquisition_object or get_acquisition(cfg.acquisition)
+        function = (self._acquisition_object if self._acquisition_object is not None
+                    else get_acquisition(cfg.acquisition))
         last = (self.store.last_record_value("surrogate_choice")
                 if cfg.surrogate == AUTO_SURROGATE else None)
         return modelling.ModelSetup(cfg, self.encoder, function, self._surrogate_object, last)
@@ -244,7 +245,7 @@ class Campaign:
                 "class appears")
             picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
         else:
-            with step_threads(len(self.candidates), len(obs)):
+            with step_threads(len(self.candidates), len(obs), cfg.surrogate == "gp"):
                 picks, scores, predictions = modelling.pick(setup, obs, measured, excluded, k,
                                                             rng, record, len(self.candidates))
             chosen = (record.surrogate_choice or {}).get("chosen")
@@ -363,7 +364,7 @@ class Campaign:
         if modelling.no_model_reason(cfg.task, obs):
             return None
         setup = self.model_setup()
-        with step_threads(len(self.candidates), len(obs)):
+        with step_threads(len(self.candidates), len(obs), cfg.surrogate == "gp"):
             fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
                                    diagnostics=False)
             available = np.setdiff1d(np.arange(len(self.candidates)), fitted.rows)

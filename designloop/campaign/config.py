@@ -272,9 +272,12 @@ def _acquisition(acquisition, task: str, goal: str) -> str:
     the goal."""
     given = acquisition  # as the user spelled it, for messages ("ei")
     if acquisition is not None and not isinstance(acquisition, str):
-        return acquisition_name(acquisition)
-    acquisition = canonical(acquisition or default_acquisition(task, goal), registry.MEANINGS,
-                            "acquisition")
+        acquisition = acquisition_name(acquisition)  # a registered function gets its checks
+        if acquisition.startswith(CUSTOM):
+            return acquisition
+    else:
+        acquisition = canonical(acquisition or default_acquisition(task, goal),
+                                registry.MEANINGS, "acquisition")
     named = (f"'{given}' ({acquisition})" if isinstance(given, str)
              and given.strip() != acquisition else f"'{acquisition}'")
     spec = registry.ACQUISITIONS[acquisition]

@@ -84,8 +84,8 @@ class FeatureCache:
         matrices = [(key, encoding, self._features.pop(key)) for key, encoding in waiting.items()]
         if not matrices:
             return
-        self._conn.execute(f"PRAGMA busy_timeout = {int(FEATURES_BUSY_TIMEOUT_S * 1000)}")
         try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(FEATURES_BUSY_TIMEOUT_S * 1000)}")
             rows = []
             for key, encoding, matrix in matrices:
                 data = _matrix_bytes(matrix)
@@ -103,7 +103,10 @@ class FeatureCache:
             # not fail the step; the matrix is built again next time
             pass
         finally:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            try:
+                self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            except Exception:
+                pass  # the step has committed: a cache's housekeeping must not fail it
 
     def _discard_unwritten(self) -> None:
         for key in self._unwritten:

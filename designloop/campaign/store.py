@@ -42,7 +42,7 @@ from designloop.campaign.connection import (
 )
 from designloop.campaign.feature_cache import FEATURES_TABLE, FeatureCache
 from designloop.errors import InputError
-from designloop.records import CycleRecord
+from designloop.records import CycleRecord, NewerRecordError
 
 SCHEMA_VERSION = 3  # 2: the configuration holds the incumbent and the GP prior;
 # 3: observations can be retracted (table retractions), which older versions would not see
@@ -283,6 +283,8 @@ class Store(FeatureCache):
         data = self._json(text, where)
         try:
             return CycleRecord.from_json(data, f"{self.path}: {where}")
+        except NewerRecordError:
+            raise
         except InputError as exc:
             raise InputError(f"{exc}; {DAMAGED}") from None
 
