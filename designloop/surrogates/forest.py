@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from designloop.prediction import ClassificationPrediction, RegressionPrediction
 from designloop.surrogates.base import (
@@ -59,6 +58,10 @@ class RandomForest(SurrogateBase):
             max_features = 1.0 if self.task == "regression" else "sqrt"
         kwargs = dict(n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
                       max_features=max_features, random_state=self.seed, n_jobs=1)
+        # imported here: scikit-learn takes about 1.5 s to import, which a campaign with
+        # another surrogate (and the command line) should not pay
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
         Xn, yn = X.numpy(), y.numpy()
         if self.task == "regression":
             # trees are grown on standardised targets: scikit-learn stops splitting nodes

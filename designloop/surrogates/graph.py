@@ -19,11 +19,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from sklearn.neighbors import NearestNeighbors
 
 from designloop.errors import InputError
 from designloop.prediction import ClassificationPrediction
@@ -33,6 +32,9 @@ from designloop.surrogates.base import (
     iter_chunks,
     resolve_n_classes,
 )
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # the k-nearest-neighbour graph compares every pair of rows: about N^2 d operations, a few
 # seconds at this many; above it the automatic choice leaves label spreading out
@@ -59,6 +61,10 @@ def _graph(nodes: np.ndarray, n_neighbors: int):
         if entry is not None:
             _GRAPHS.move_to_end(key)
             return entry
+    # imported when a graph is first built: scikit-learn takes about 1.5 s to import
+    import scipy.sparse as sp
+    from sklearn.neighbors import NearestNeighbors
+
     nodes = np.array(nodes, dtype=np.float64, copy=True)
     k = min(n_neighbors, len(nodes) - 1)
     index = NearestNeighbors(n_neighbors=k + 1).fit(nodes)
