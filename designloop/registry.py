@@ -266,6 +266,13 @@ def is_exact_gp(model) -> bool:
     return spec is not None and spec.exact_gp
 
 
+def exact_gp_named(surrogate: str) -> bool:
+    """Whether the surrogate registered as `surrogate` is an exact GP (False for "auto" and
+    the user's own)."""
+    spec = SURROGATES.get(surrogate)
+    return spec is not None and spec.exact_gp
+
+
 def default_selection(acquisition_name: str, model, classification: bool, n_members: int,
                       k: int) -> str:
     """The batch rule of `selection="auto"`: top-k for one pick; for an exact GP, greedy

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from designloop import registry
 from designloop.campaign.config import CampaignConfig, check_log, target_values
 from designloop.campaign.history import suggestion_table
 from designloop.campaign.matching import ID, match_rows
@@ -245,7 +246,8 @@ class Campaign:
                 "class appears")
             picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
         else:
-            with step_threads(len(self.candidates), len(obs), cfg.surrogate == "gp"):
+            gp = registry.exact_gp_named(cfg.surrogate)
+            with step_threads(len(self.candidates), len(obs), gp):
                 picks, scores, predictions = modelling.pick(setup, obs, measured, excluded, k,
                                                             rng, record, len(self.candidates))
             chosen = (record.surrogate_choice or {}).get("chosen")
@@ -364,7 +366,8 @@ class Campaign:
         if modelling.no_model_reason(cfg.task, obs):
             return None
         setup = self.model_setup()
-        with step_threads(len(self.candidates), len(obs), cfg.surrogate == "gp"):
+        with step_threads(len(self.candidates), len(obs),
+                          registry.exact_gp_named(cfg.surrogate)):
             fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
                                    diagnostics=False)
             available = np.setdiff1d(np.arange(len(self.candidates)), fitted.rows)
