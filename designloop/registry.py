@@ -204,6 +204,8 @@ SURROGATE_SPECS: tuple[SurrogateSpec, ...] = (
 )
 # "auto": a classification campaign's surrogate chosen by cross-validation each few cycles
 AUTO_SURROGATE = "auto"
+# the exact GP's hyper-parameter priors (`surrogate_params={"prior": ...}`)
+GP_PRIORS = ("dim_scaled", "gamma")
 
 SELECTION_SPECS: tuple[SelectionSpec, ...] = (
     SelectionSpec("auto", "the best rule the surrogate and acquisition allow (below)"),

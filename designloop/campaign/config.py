@@ -19,7 +19,7 @@ from designloop.campaign.store import DAMAGED
 from designloop.errors import InputError
 from designloop.io import MAX_MAGNITUDE, out_of_range
 from designloop.names import GOAL_ALIASES, INITIAL_DESIGNS, canonical, spelled
-from designloop.registry import AUTO_SURROGATE, SELECTIONS, TASKS
+from designloop.registry import AUTO_SURROGATE, GP_PRIORS, SELECTIONS, TASKS
 
 GOALS = ("explore", "maximize", "minimize")
 INCUMBENTS = ("posterior", "observed")
@@ -238,8 +238,6 @@ def _feature_columns(candidates, target: str, ignore, source: str) -> tuple[list
 
 def _surrogate(surrogate, params: dict, task: str) -> tuple[str, dict]:
     """The surrogate's registered name (or 'custom:<Class>') and its checked parameters."""
-    from designloop.surrogates.kernels import PRIORS
-
     if surrogate is not None and not isinstance(surrogate, str):
         surrogate, own = surrogate_name(surrogate, task)
         params = {**own, **params}
@@ -256,8 +254,8 @@ def _surrogate(surrogate, params: dict, task: str) -> tuple[str, dict]:
             "surrogate 'auto' chooses among the GP classifier, ensemble, forest and label "
             "spreading with their default settings; to set parameters, name the surrogate "
             "(e.g. surrogate='ensemble')")
-    if surrogate == "gp" and params.get("prior", PRIORS[0]) not in PRIORS:
-        raise InputError(f"GP prior must be one of {', '.join(PRIORS)}, got "
+    if surrogate == "gp" and params.get("prior", GP_PRIORS[0]) not in GP_PRIORS:
+        raise InputError(f"GP prior must be one of {', '.join(GP_PRIORS)}, got "
                          f"{params['prior']!r}")
     spec = registry.SURROGATES.get(surrogate)
     if spec is not None and spec.takes_task:

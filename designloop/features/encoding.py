@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import Tensor
 
 from designloop.errors import InputError
 from designloop.features import molecules
 from designloop.io import MAX_MAGNITUDE, out_of_range
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 ROLES = ("numeric", "categorical", "smiles")
 SMILES_ENCODINGS = ("onehot", "morgan", "descriptors")
@@ -197,6 +199,8 @@ class Encoder:
                 matrix = self._build(smiles_encoding)
                 if self.cache is not None:
                     self.cache.save_features(cache_key, key, matrix)
+            import torch  # loaded when features are first asked for, not to read a table
+
             self._matrices[key] = torch.from_numpy(matrix)
         return self._matrices[key]
 

@@ -16,6 +16,7 @@ from gpytorch.priors import GammaPrior
 from torch import Tensor
 
 from designloop.errors import InputError
+from designloop.registry import GP_PRIORS
 
 _MINMAX_CHUNK_ELEMENTS = 2**24
 
@@ -168,7 +169,7 @@ def _dense(A: Tensor, B: Tensor, lengthscale: Tensor, nu: float | None, scale: T
 
 
 KERNELS = ("matern", "rbf", "tanimoto", "minmax")
-PRIORS = ("dim_scaled", "gamma")
+PRIORS = GP_PRIORS
 
 
 def gamma_scaled_kernel(n_features: int, rbf: bool = False) -> ScaleKernel:
