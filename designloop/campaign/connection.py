@@ -59,12 +59,6 @@ def table_to_json(table: pd.DataFrame) -> str:
     return json.dumps({"columns": [str(c) for c in table.columns], "data": data})
 
 
-def table_from_json(text: str) -> pd.DataFrame:
-    """Inverse of table_to_json; columns get pandas' inferred dtypes back."""
-    obj = json.loads(text)
-    return pd.DataFrame(obj["data"], columns=obj["columns"]).infer_objects()
-
-
 def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
