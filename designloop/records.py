@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from designloop.errors import InputError
 
-VERSION = 1
+VERSION = 2  # 2: feasibility
 
 
 class NewerRecordError(InputError):
@@ -53,6 +53,10 @@ class CycleRecord:
         incumbent: "posterior" or "observed" (how `best_f` was found).
         ood_method: how extrapolation was flagged.
         conformal_level: the coverage of the suggestions' conformal intervals or sets.
+        feasibility: how the chance of success weighted the scores, once experiments had
+            failed: `failed` and `succeeded` (the experiments the classifier learnt from),
+            `classifier`, `rule`, `selection` (a note when the batch rule had to change)
+            and `p_success_of_picks`. None until a failure is seen.
         version: the record's format.
     """
 
@@ -74,6 +78,7 @@ class CycleRecord:
     incumbent: str | None = None
     ood_method: str | None = None
     conformal_level: float | None = None
+    feasibility: dict | None = None
     version: int = VERSION
 
     def to_json(self) -> dict:

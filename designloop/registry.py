@@ -45,6 +45,8 @@ class AcquisitionSpec:
             variance falls, so a greedy batch can leave most of a pool unscored.
         variance_only: reads the variance alone (screening needs no posterior mean).
         gradients: needs a neural surrogate's per-example gradients.
+        log_scale: its scores are logarithms (of expected improvement).
+        signed: its scores can be negative (every other one's are >= 0 or logarithms).
     """
 
     name: str
@@ -58,6 +60,8 @@ class AcquisitionSpec:
     shrinks_with_variance: bool = False
     variance_only: bool = False
     gradients: bool = False
+    log_scale: bool = False
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ ACQUISITION_SPECS: tuple[AcquisitionSpec, ...] = (
         "ucb",
         "Upper confidence bound: s * mean + beta * sd, with s = +1 to maximise, -1 to minimise",
         "s mu(x) + beta sigma(x)", "optimism under uncertainty, beta sets the exploration",
-        (REGRESSION,), optimises=True, shrinks_with_variance=True),
+        (REGRESSION,), optimises=True, shrinks_with_variance=True, signed=True),
     AcquisitionSpec(
         "expected_improvement",
         "Expected improvement E[max(s (f - best_f), 0)] = sd * (phi(u) + u Phi(u)), u = s "
@@ -166,7 +170,7 @@ ACQUISITION_SPECS: tuple[AcquisitionSpec, ...] = (
         "where EI underflows), so candidates far in the tails are still ranked",
         "log of EI, computed stably",
         "EI that still ranks far from the incumbent (the default for optimisation)",
-        shrinks_with_variance=True, **_IMPROVE),
+        shrinks_with_variance=True, log_scale=True, **_IMPROVE),
     AcquisitionSpec(
         "probability_of_improvement",
         "Probability of improvement P(s (f - best_f) > 0) = Phi(u), u = s (mean - best_f) / sd",

@@ -515,4 +515,4 @@ def test_retracting_in_an_older_file_marks_it_for_this_version(tmp_path):
     con.commit()
     c = dl.Campaign.open(path)
     assert c.forget([1]) == 1
-    assert c.store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
+    assert c.store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"

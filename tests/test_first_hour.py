@@ -331,7 +331,7 @@ def yields(table):
 
 
 def test_intervals_are_na_until_enough_results_then_numbers(lab, capsys, monkeypatch):
-    from designloop.campaign.modelling import INTERVAL_MIN_RESULTS
+    from designloop.campaign.pick_info import INTERVAL_MIN_RESULTS
 
     assert INTERVAL_MIN_RESULTS == 9
     d, db = lab

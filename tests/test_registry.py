@@ -71,6 +71,26 @@ def test_only_the_flagged_scores_shrink_with_variance():
     assert pi[1] > pi[0]
 
 
+@pytest.mark.parametrize("spec", [s for s in registry.ACQUISITION_SPECS
+                                  if registry.REGRESSION in s.tasks and not s.gradients],
+                         ids=lambda s: s.name)
+def test_the_sign_of_each_regression_score_is_as_flagged(spec):
+    """Feasibility weighting multiplies scores >= 0, adds logs to log-scale ones and treats
+    the rest as signed: the flags must match the scores on a grid."""
+    mean = torch.linspace(-3, 3, 41).repeat_interleave(30)
+    var = torch.logspace(-6, 1, 30).repeat(41)
+    scores = ACQUISITIONS[spec.name](regression_prediction(mean, var), **context(spec))
+    if spec.log_scale:
+        ei = ACQUISITIONS["expected_improvement"](regression_prediction(mean, var),
+                                                  **context(spec))
+        big = ei > 1e-12
+        assert torch.allclose(scores[big].exp(), ei[big], rtol=1e-6)
+    elif spec.signed:
+        assert bool((scores < 0).any())
+    else:
+        assert bool((scores >= 0).all())
+
+
 @pytest.mark.parametrize("spec", registry.ACQUISITION_SPECS, ids=lambda s: s.name)
 def test_acquisitions_refuse_the_task_they_do_not_serve(spec):
     if spec.gradients or registry.BOTH == spec.tasks:

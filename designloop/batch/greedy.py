@@ -39,7 +39,10 @@ VARIANCE_ONLY = tuple(s.name for s in registry.ACQUISITION_SPECS if s.variance_o
 
 
 def _one_of(acquisition: Callable[..., Tensor], names: tuple[str, ...]) -> bool:
-    return any(acquisition is ACQUISITIONS[name] for name in names)
+    # a weighted acquisition (`base` times a fixed factor per candidate, as for feasibility)
+    # keeps the properties of its base
+    base = getattr(acquisition, "base", acquisition)
+    return any(base is ACQUISITIONS[name] for name in names)
 
 
 def shrinks_with_variance(acquisition: Callable[..., Tensor]) -> bool:
@@ -327,11 +330,13 @@ class _Greedy:
 
     def score(self, rows: Tensor, var: Tensor) -> Tensor:
         """Scores of the candidates `rows` with conditional variances `var` (scaled)."""
-        pred = self.pred
+        pred, context = self.pred, self.context
+        if "X" in context:  # the features of the candidates scored, as for the whole pool
+            context = {**context, "X": context["X"][rows]}
         return self.acquisition(RegressionPrediction(  # a scalar noise stays scalar: cheaper
             pred.mean[rows], var.clamp_min(0.0) * self.scale,
             pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[rows]),
-            rng=self.gen, **self.context)
+            rng=self.gen, **context)
 
     def best(self, active: _ActiveSet) -> tuple[int, float]:
         """The position in `active` of the best candidate not blocked, and its score."""

@@ -35,6 +35,8 @@ class Problem:
         noise_std: standard deviation of the noise the oracle adds (regression).
         optimum: the known optimum of the function (test functions), else None.
         description: what it is and where it comes from.
+        fail_below: experiments on candidates whose value is below this fail: the oracle
+            answers "failed" instead of a value (regression; None: none fail).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Problem:
     noise_std: float = 0.0
     optimum: float | None = None
     description: str = ""
+    fail_below: float | None = None
 
     def __post_init__(self):
         # the spellings Campaign accepts ("maximise", "max", ...), as designloop.names says
@@ -53,14 +56,23 @@ class Problem:
         self.task = canonical(self.task, ("regression", "classification"), "task")
 
     def oracle(self, ids, rng: np.random.Generator) -> list:
-        """Measured values of candidates `ids` (with noise, if any)."""
+        """Measured values of candidates `ids` (with noise, if any); "failed" for those
+        whose value is below `fail_below`."""
         ids = np.asarray(ids, dtype=np.int64)
         if self.task == "classification":
             return self.values[ids].tolist()
         out = self.values[ids].astype(float)
         if self.noise_std > 0:
             out = out + self.noise_std * rng.standard_normal(len(ids))
-        return out.tolist()
+        fails = self.fails(ids)
+        return ["failed" if f else v for f, v in zip(fails, out.tolist(), strict=True)]
+
+    def fails(self, ids) -> np.ndarray:
+        """Whether an experiment on each of candidates `ids` fails (see `fail_below`)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.fail_below is None or self.task != "regression":
+            return np.zeros(len(ids), dtype=bool)
+        return self.values[ids].astype(float) < self.fail_below
 
     @property
     def best_in_pool(self) -> float | None:
@@ -151,9 +163,11 @@ def _metallic_glass(**_) -> Problem:
 
 def problem_from_table(table: pd.DataFrame, target: str, goal: str = "maximize",
                        task: str = "regression", name: str = "lookup", description: str = "",
-                       drop: tuple[str, ...] = (), where: str = "") -> Problem:
+                       drop: tuple[str, ...] = (), where: str = "",
+                       fail_below: float | None = None) -> Problem:
     """A lookup-table problem: every row is a candidate whose `target` was measured.
-    Errors name the table as `where` (default: "lookup table")."""
+    Errors name the table as `where` (default: "lookup table"). With `fail_below`, an
+    experiment on a row whose target is below it fails (e.g. a yield under 5%)."""
     task = spelled(task)
     where = where or "lookup table"
     if target not in table.columns:
@@ -173,7 +187,8 @@ def problem_from_table(table: pd.DataFrame, target: str, goal: str = "maximize",
     else:
         values = table[target].astype(str).to_numpy(dtype=object)
     return Problem(name=name, candidates=features, target=target, task=task, goal=goal,
-                   values=values, description=description or f"lookup table ({len(table)} rows)")
+                   values=values, description=description or f"lookup table ({len(table)} rows)",
+                   fail_below=fail_below)
 
 
 def problem_from_csv(path, target: str, goal: str = "maximize",

@@ -67,11 +67,14 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
         row = {**settings, "strategy": strategy.name, "seed": seed,
                "cycle": cycle, "n_observed": len(measured), "suggest_seconds": suggest_s,
                "fit_seconds": record.fit_seconds or 0.0}
+        if problem.fail_below is not None:
+            row["failed_fraction"] = float(problem.fails(measured).mean())
         if problem.task == "regression" and goal != "explore":
-            found = np.asarray(values, dtype=float)
-            best = found.max() if goal == "maximize" else found.min()
-            row.update(value=float(max(answer) if goal == "maximize" else min(answer)),
-                       best_so_far=float(best))
+            found = np.asarray([v for v in values if not isinstance(v, str)], dtype=float)
+            worked = [v for v in answer if not isinstance(v, str)]
+            pick_best, best = (max, np.max) if goal == "maximize" else (min, np.min)
+            row.update(value=float(pick_best(worked)) if worked else np.nan,
+                       best_so_far=float(best(found)) if len(found) else np.nan)
             if reference is not None:
                 truth = problem.values[np.asarray(measured)]
                 true_best = truth.max() if goal == "maximize" else truth.min()
@@ -140,6 +143,8 @@ def _model_quality(problem, campaign) -> dict:
     """Fit the campaign's surrogate to everything measured (as its next cycle would) and
     score it on the whole pool."""
     obs = campaign.store.observations()
+    if obs.empty:  # every experiment failed: nothing to score
+        return {}
     if modelling.no_model_reason(problem.task, obs):  # one class so far: predict it
         majority = str(obs["value"].iloc[0])
         return {"accuracy": float(np.mean(problem.values.astype(str) == majority))}

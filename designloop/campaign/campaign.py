@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from designloop import registry
-from designloop.campaign.config import CampaignConfig, check_log, target_values
+from designloop.campaign.config import CampaignConfig, check_log
+from designloop.campaign.failures import recorded_values
 from designloop.campaign.history import suggestion_table
 from designloop.campaign.matching import ID, match_rows
 from designloop.campaign.matching import candidate_ids as candidate_ids_checked
@@ -27,13 +28,6 @@ from designloop.errors import CalibrationWarning, InputError
 from designloop.io import unneutralise, write_table
 from designloop.records import CycleRecord
 from designloop.threads import step_threads
-
-INITIAL_REASONS = {
-    "random": "random candidates to start (initial design 'random')",
-    "kmeans": "representative candidates, nearest the centres of k clusters (initial design "
-              "'kmeans')",
-    "maximin": "candidates spread as far apart as possible (initial design 'maximin')",
-}
 
 
 class Campaign:
@@ -111,16 +105,16 @@ class Campaign:
         config.roles = encoder.roles_
         if config.surrogate == "gp":  # the prior that suits the features, kept in the log
             config.surrogate_params.setdefault("prior", encoder.default_prior())
-        known = (candidates[target].notna().to_numpy() if target in candidates.columns
-                 else np.zeros(len(candidates), dtype=bool))  # results already in the table
-        values = (target_values(candidates[target][known], config.task, source, target)
-                  if known.any() else [])
+        known, values, failed = (  # results already in the table
+            recorded_values(candidates, target, config.task, source, candidates=candidates)
+            if target in candidates.columns else (None, [], []))
         self.store = store if isinstance(store, Store) else Store(store or ":memory:")
         with self.store.transaction():  # the configuration and known results, or nothing
             self.store.initialise(config.to_dict(), table)
             self._load(surrogate, acquisition)
             if values:
-                self.store.add_observations(np.flatnonzero(known).tolist(), values, source)
+                self.store.add_observations(np.flatnonzero(known).tolist(), values, source,
+                                            failed)
 
     @classmethod
     def open(cls, store: Store | str | Path, surrogate=None, acquisition=None) -> Campaign:
@@ -177,7 +171,7 @@ class Campaign:
             prediction (`predicted_mean`, `predicted_sd` or `prob_<class>`) and an empty
             target column to fill in. Once a model is fitted: `ood_score` and
             `extrapolation`; for regression the conformal 90% interval `interval_lo`,
-            `interval_hi` (NaN until `modelling.INTERVAL_MIN_RESULTS`, 9, results are in);
+            `interval_hi` (NaN until `pick_info.INTERVAL_MIN_RESULTS`, 9, results are in);
             for classification `prediction_set`; when maximising or minimising
             `p_improve`, the model's probability that the candidate beats the best so far
             (the incumbent the acquisition uses).
@@ -204,18 +198,16 @@ class Campaign:
         return modelling.ModelSetup(cfg, self.encoder, function, self._surrogate_object, last)
 
     def _suggest(self, k: int | None) -> tuple[int, list[dict], CycleRecord]:
-        import torch
-
-        from designloop.batch.diversity import initial_design
-        from designloop.batch.selection import maximin
         from designloop.campaign import modelling
 
         cfg = self.config
         k = cfg.batch_size if k is None else k
         cycle = self.store.next_cycle()
         rng = np.random.default_rng([cfg.seed, cycle])
-        obs = self.store.observations()
-        measured = sorted(set(obs["candidate_id"].astype(int)))
+        every = self.store.observations(failed=True)
+        obs = every[~every["failed"]].drop(columns="failed")
+        failed_rows = every.loc[every["failed"], "candidate_id"].to_numpy(dtype=np.int64)
+        measured = sorted(set(every["candidate_id"].astype(int)))
         excluded = sorted(set(measured) | set(self.store.pending()))
         left = len(self.candidates) - len(excluded)
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
@@ -230,26 +222,17 @@ class Campaign:
         predictions: list[dict] = [{} for _ in range(k)]
         scores: np.ndarray = np.full(k, np.nan)
         setup = self.model_setup()
-        no_model = modelling.no_model_reason(cfg.task, obs)
-        if no_model:  # spread the picks over the features
-            features, _ = modelling.features(setup, np.zeros(0, dtype=np.int64),
-                                             torch.zeros(0), record)
-        if no_model == "nothing measured":
-            kind, surrogate, acq_name = "initial", None, cfg.initial_design
-            record.reason = f"nothing measured yet: {INITIAL_REASONS[cfg.initial_design]}"
-            picks = initial_design(features, k, cfg.initial_design, exclude=excluded, rng=rng)
-        elif no_model == "one class":
-            kind, surrogate, acq_name = "diversity", None, "maximin"
-            record.reason = (
-                f"only the class {str(obs['value'].iloc[0])!r} observed so far; a classifier "
-                "needs two, so candidates far from the measured ones are picked until a second "
-                "class appears")
-            picks = maximin(features, k, exclude=excluded, rng=rng, anchors=measured)
+        no_model = modelling.no_model_reason(cfg.task, obs, len(failed_rows))
+        if no_model:  # the initial design, or picks far from what was measured
+            kind, acq_name, picks = modelling.spread(setup, no_model, obs, measured, excluded,
+                                                     k, rng, record)
+            surrogate = None
         else:
             gp = registry.exact_gp_named(cfg.surrogate)
             with step_threads(len(self.candidates), len(obs), gp):
-                picks, scores, predictions = modelling.pick(setup, obs, measured, excluded, k,
-                                                            rng, record, len(self.candidates))
+                picks, scores, predictions = modelling.pick(
+                    setup, obs, measured, excluded, k, rng, record, len(self.candidates),
+                    failed_rows)
             chosen = (record.surrogate_choice or {}).get("chosen")
             kind, surrogate, acq_name = "model", chosen or cfg.surrogate, cfg.acquisition
         rows = [
@@ -258,17 +241,23 @@ class Campaign:
              "prediction": predictions[r]}
             for r, c in enumerate(picks)
         ]
-        self.store.record_cycle(cycle, kind, surrogate, acq_name, len(obs), record, rows)
+        self.store.record_cycle(cycle, kind, surrogate, acq_name, len(every), record, rows)
         return cycle, rows, record
 
     def observe(self, results: pd.DataFrame, source: str = "results",
-                allow_replicates: bool = False) -> int:
-        """Record measured results; returns how many values were recorded.
+                allow_replicates: bool = False, feasible: str | None = None) -> int:
+        """Record measured results; returns how many experiments were recorded.
 
         Rows are matched to candidates by `candidate_id` (whose feature values, where the
         row has them too, must agree) or by the feature columns. Rows whose target cell is
         empty are skipped (their candidates stay pending). All rows are checked before
         anything is written: one bad row writes nothing.
+
+        An experiment that gave nothing to measure is recorded as failed: its target cell
+        reads `failed` (any case; regression targets), or the 0/1 column named by
+        `feasible` holds 0. A failed candidate is not suggested again, and once failures
+        and successes are both in, a classifier of success weights the acquisition (see
+        `designloop.campaign.feasibility`).
 
         A new measurement of a measured candidate is kept as a replicate, but a row that
         repeats a recorded measurement exactly (same candidate, same value), or an earlier
@@ -285,17 +274,16 @@ class Campaign:
                 f"{source}: has no column '{cfg.target}' (the target); its columns are "
                 f"{list(results.columns)}"
             )
-        mask = (results[cfg.target].notna()
-                & results[cfg.target].astype(str).str.strip().ne("")).to_numpy()
-        filled = results[mask]
-        if filled.empty:
+        mask, values, failed = recorded_values(results, cfg.target, cfg.task, source,
+                                               feasible, self.candidates)
+        if not values:
             return 0
         lines = np.flatnonzero(mask) + 2  # the line in the file, after the header
-        ids = match_rows(filled, self.candidates, cfg.feature_columns, source, lines)
-        values = target_values(filled[cfg.target], cfg.task, source, cfg.target, lines)
+        ids = match_rows(results[mask], self.candidates, cfg.feature_columns, source, lines)
         if not allow_replicates:
-            refuse_repeats(self.store.observations(), ids, values, lines, source, cfg.task)
-        self.store.add_observations(ids.tolist(), values, source)
+            refuse_repeats(self.store.observations(failed=True), ids, values, lines, source,
+                           cfg.task)
+        self.store.add_observations(ids.tolist(), values, source, failed)
         return len(values)
 
     def release(self, candidate_ids: list[int] | None = None) -> int:
@@ -325,9 +313,10 @@ class Campaign:
     # ------------------------------------------------------------------ reading the log
     def observations(self, retracted: bool = False) -> pd.DataFrame:
         """Every measurement in force (replicates as separate rows) beside its candidate's
-        columns; with `retracted`, also those retracted by `forget` (with `retracted_at`
-        and `reason`)."""
-        obs = self.store.observations(retracted).rename(columns={"value": self.config.target})
+        columns, with a column `failed` (a failed experiment's target reads "failed"); with
+        `retracted`, also those retracted by `forget` (with `retracted_at` and `reason`)."""
+        obs = self.store.observations(retracted, failed=True).rename(
+            columns={"value": self.config.target})
         return obs.merge(self.candidates, on=ID, how="left")
 
     def history(self) -> pd.DataFrame:
@@ -357,20 +346,25 @@ class Campaign:
         return status_dict(self)
 
     def score_candidates(self) -> pd.DataFrame | None:
-        """Acquisition scores of every unmeasured candidate under the current surrogate,
-        without logging anything (None while no model can be fitted yet)."""
+        """Acquisition scores of every unmeasured candidate under the current surrogate
+        (weighted by the chance of success once experiments have failed), without logging
+        anything (None while no model can be fitted yet)."""
         from designloop.campaign import modelling
 
         cfg = self.config
-        obs = self.store.observations()
-        if modelling.no_model_reason(cfg.task, obs):
+        every = self.store.observations(failed=True)
+        obs = every[~every["failed"]].drop(columns="failed")
+        failed_rows = every.loc[every["failed"], "candidate_id"].to_numpy(dtype=np.int64)
+        if modelling.no_model_reason(cfg.task, obs, len(failed_rows)):
             return None
         setup = self.model_setup()
         with step_threads(len(self.candidates), len(obs),
                           registry.exact_gp_named(cfg.surrogate)):
             fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
                                    diagnostics=False)
-            available = np.setdiff1d(np.arange(len(self.candidates)), fitted.rows)
+            setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
+                                                      failed_rows)
+            available = np.setdiff1d(np.arange(len(self.candidates)), every["candidate_id"])
             _, scores, _ = modelling.score(setup, fitted, available,
                                            np.random.default_rng(cfg.seed))
         return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})

@@ -360,7 +360,7 @@ def check_log(cfg: CampaignConfig, candidates: pd.DataFrame, store) -> None:
                              f"column '{col}', candidate {row} holds {plain(value)!r} "
                              f"where a number belongs; {DAMAGED}")
     n = len(candidates)
-    obs = store.observations()
+    obs = store.observations(failed=True)
     sugg = store.suggestions()
     store.cycles()  # checks every cycle's info
     for table, ids in (("observations", obs["candidate_id"]),
@@ -370,7 +370,8 @@ def check_log(cfg: CampaignConfig, candidates: pd.DataFrame, store) -> None:
             raise InputError(f"{path}: table {table} refers to candidate_id(s) {bad[:5]}, "
                              f"but the candidates are numbered 0 to {n - 1}; {DAMAGED}")
     if cfg.task == "regression":
-        text = obs[[isinstance(v, str) for v in obs["value"]]]
+        text = obs[[isinstance(v, str) and not failed
+                    for v, failed in zip(obs["value"], obs["failed"], strict=True)]]
         if len(text):
             raise InputError(
                 f"{path}: table observations, row id {int(text['id'].iloc[0])}, column "

@@ -15,6 +15,9 @@ import pandas as pd
 
 from designloop.errors import InputError
 
+SCHEMA_VERSION = 4  # 2: the configuration holds the incumbent and the GP prior;
+# 3: observations can be retracted (table retractions), which older versions would not see;
+# 4: experiments can fail (table failures), which older versions would read as values
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (

@@ -14,12 +14,22 @@ from designloop.errors import InputError
 
 
 def _measured(campaign) -> pd.DataFrame:
-    obs = campaign.store.observations()
+    """Per measured candidate: the mean (or the labels) of its successful measurements,
+    their count, and, once any experiment has failed, how many of its experiments failed."""
+    every = campaign.store.observations(failed=True)
+    obs = every[~every["failed"]]
     if campaign.config.task == "regression":
-        obs["value"] = obs["value"].astype(float)
-        return obs.groupby(ID)["value"].agg(measured_mean="mean", replicates="count")
-    return obs.groupby(ID)["value"].agg(
-        measured=lambda v: ",".join(sorted(set(map(str, v)))), replicates="count")
+        out = obs.assign(value=obs["value"].astype(float)).groupby(ID)["value"].agg(
+            measured_mean="mean", replicates="count")
+    else:
+        out = obs.groupby(ID)["value"].agg(
+            measured=lambda v: ",".join(sorted(set(map(str, v)))), replicates="count")
+    if every["failed"].any():
+        failures = every[every["failed"]].groupby(ID).size().rename("failed")
+        out = out.join(failures, how="outer")
+        out["replicates"] = out["replicates"].fillna(0).astype(int)
+        out["failed"] = out["failed"].fillna(0).astype(int)
+    return out
 
 
 def _retracted(campaign) -> pd.Series:
@@ -54,9 +64,11 @@ def best_row(campaign) -> pd.Series:
     cfg = campaign.config
     if cfg.goal not in ("maximize", "minimize"):
         raise InputError("best() needs a campaign with goal maximize or minimize")
-    measured = _measured(campaign)
+    measured = _measured(campaign).dropna(subset=["measured_mean"])
     if measured.empty:
-        raise InputError("nothing measured yet: observe results first")
+        raise InputError("nothing measured yet: observe results first"
+                         if not len(campaign.store.observations(failed=True))
+                         else "every experiment so far failed: there is no best result yet")
     col = measured["measured_mean"]
     cid = int(col.idxmax() if cfg.goal == "maximize" else col.idxmin())
     row = campaign.candidates.loc[campaign.candidates[ID] == cid].iloc[0].copy()
@@ -67,7 +79,8 @@ def best_row(campaign) -> pd.Series:
 
 def status_dict(campaign) -> dict:
     cfg = campaign.config
-    obs = campaign.store.observations()
+    every = campaign.store.observations(failed=True)
+    obs = every[~every["failed"]]
     cycles = campaign.store.cycles()
     out = {
         "target": cfg.target,
@@ -76,8 +89,9 @@ def status_dict(campaign) -> dict:
         "surrogate": cfg.surrogate,
         "acquisition": cfg.acquisition,
         "candidates": len(campaign.candidates),
-        "measured": int(obs[ID].nunique()) if len(obs) else 0,
-        "measurements": len(obs),
+        "measured": int(every[ID].nunique()) if len(every) else 0,
+        "measurements": len(every),
+        "failed": int(every["failed"].sum()) or None,
         "retracted": int(_retracted(campaign).sum()) or None,
         "pending": len(campaign.store.pending()),
         "cycles": len(cycles),

@@ -12,38 +12,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from designloop import acquisition as acq
 from designloop.batch.dispatch import choose_selection, select_batch
 from designloop.batch.greedy import greedy_conditional, shrinks_with_variance
 from designloop.campaign.encoding_choice import choose_encoding
+from designloop.campaign.pick_info import describe
 from designloop.campaign.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
 from designloop.errors import InputError
-from designloop.prediction import RegressionPrediction
 from designloop.records import CycleRecord
 from designloop.registry import is_exact_gp
 from designloop.surrogates import make_surrogate
 from designloop.surrogates.base import fit_with_domain
-from designloop.trust.calibration import MIN_OBSERVATIONS, calibrate
+from designloop.trust.calibration import calibrate
 from designloop.trust.calibration import warnings as calibration_warnings
-from designloop.trust.conformal import (
-    gp_jackknife_plus,
-    lac_sets,
-    lac_threshold,
-    min_results,
-    split_conformal_interval,
-    split_conformal_quantile,
-)
-from designloop.trust.ood import ood_scores
 
-CONFORMAL_LEVEL = 0.9
-# results needed before a suggestion's conformal interval is finite (9 at the 0.9 level)
-INTERVAL_MIN_RESULTS = max(MIN_OBSERVATIONS, min_results(CONFORMAL_LEVEL))
 SCREEN_MIN_POOL = 20_000  # candidates; below this a full prediction costs little anyway
 
 
@@ -67,14 +54,47 @@ class ModelSetup:
     last_choice: dict | None = None
 
 
-def no_model_reason(task: str, obs) -> str | None:
-    """Why no model can be fitted to the observations `obs` yet ("nothing measured",
-    "one class"), or None when one can."""
+INITIAL_REASONS = {
+    "random": "random candidates to start (initial design 'random')",
+    "kmeans": "representative candidates, nearest the centres of k clusters (initial design "
+              "'kmeans')",
+    "maximin": "candidates spread as far apart as possible (initial design 'maximin')",
+}
+
+
+def no_model_reason(task: str, obs, n_failed: int = 0) -> str | None:
+    """Why no model can be fitted to the successful observations `obs` yet ("nothing
+    measured", "only failures", "one class"), or None when one can."""
     if obs.empty:
-        return "nothing measured"
+        return "only failures" if n_failed else "nothing measured"
     if task == "classification" and obs["value"].astype(str).nunique() < 2:
         return "one class"
     return None
+
+
+def spread(setup: ModelSetup, reason: str, obs, measured, excluded, k: int, rng,
+           record: CycleRecord) -> tuple[str, str, np.ndarray]:
+    """Picks while no model can be fitted (`reason` from `no_model_reason`): the initial
+    design, or candidates far from those measured. Returns the cycle's kind, the name of
+    the rule and the picks."""
+    from designloop.batch.diversity import initial_design
+    from designloop.batch.selection import maximin
+
+    cfg = setup.config
+    X, _ = features(setup, np.zeros(0, dtype=np.int64), torch.zeros(0), record)
+    if reason == "nothing measured":
+        record.reason = f"nothing measured yet: {INITIAL_REASONS[cfg.initial_design]}"
+        return "initial", cfg.initial_design, initial_design(X, k, cfg.initial_design,
+                                                             exclude=excluded, rng=rng)
+    if reason == "only failures":
+        record.reason = (f"every experiment so far failed ({len(measured)} candidates); "
+                         "candidates far from the failed ones are picked until one succeeds")
+    else:
+        record.reason = (
+            f"only the class {str(obs['value'].iloc[0])!r} observed so far; a classifier "
+            "needs two, so candidates far from the measured ones are picked until a second "
+            "class appears")
+    return "diversity", "maximin", maximin(X, k, exclude=excluded, rng=rng, anchors=measured)
 
 
 @dataclass
@@ -181,12 +201,6 @@ def _classifier_name(setup: ModelSetup, X: Tensor, rows, y: Tensor, n_classes: i
     return name
 
 
-def _full_width(probs: np.ndarray, classes) -> np.ndarray:
-    out = np.zeros((probs.shape[0], len(classes)))
-    out[:, : probs.shape[1]] = probs
-    return out
-
-
 def context(setup: ModelSetup, fitted: Fitted, available: np.ndarray, rng,
             record: CycleRecord | None = None) -> dict:
     """Keyword arguments for the acquisition over the candidates `available`: its
@@ -243,84 +257,12 @@ def screens(setup: ModelSetup, fitted: Fitted, method: str, n_available: int) ->
             and shrinks_with_variance(setup.acquisition))
 
 
-def describe(setup: ModelSetup, fitted: Fitted, pred, available, local,
-             record: CycleRecord) -> list[dict]:
-    """Per pick: predicted mean/sd or class probabilities, a conformal 90% interval (None
-    until INTERVAL_MIN_RESULTS results are in) or prediction set, the out-of-distribution
-    score and flag, and, when optimising, `p_improve`: the model's probability that the
-    candidate beats the best so far (the incumbent the acquisition uses)."""
-    rows = [_prediction(pred, i, fitted.classes) for i in local]
-    picks = available[local]
-    sub = _subset(pred, local)
-    goal = setup.config.goal
-    if sub is not None and goal in ("maximize", "minimize") and record.best_f is not None:
-        chance = acq.probability_of_improvement(sub, best_f=record.best_f, goal=goal)
-        for row, p in zip(rows, chance.tolist(), strict=True):
-            row["p_improve"] = float(p)
-    scores, flags, method = ood_scores(fitted.model, fitted.X[picks], fitted.X[fitted.rows], sub)
-    record.ood_method = method
-    for row, s, f in zip(rows, scores, flags, strict=True):
-        row["ood_score"] = float(s)
-        row["extrapolation"] = bool(f)
-    bounds = _conformal(fitted, picks, sub, pred, local)
-    if bounds is not None:
-        record.conformal_level = CONFORMAL_LEVEL
-        for row, b in zip(rows, bounds, strict=True):
-            row.update(b)
-    if sub is not None:  # an interval not yet finite is left empty
-        for row in rows:
-            for key in ("interval_lo", "interval_hi"):
-                value = row.get(key)
-                if value is None or not np.isfinite(value):
-                    row[key] = None
-    return rows
-
-
-def _conformal(fitted: Fitted, picks, sub, pred, local):
-    model = fitted.model
-    if is_exact_gp(model) and len(fitted.rows) >= MIN_OBSERVATIONS:
-        lo, hi = gp_jackknife_plus(model, fitted.X[picks], CONFORMAL_LEVEL)
-        return [{"interval_lo": float(a), "interval_hi": float(b)}
-                for a, b in zip(lo, hi, strict=True)]
-    if fitted.oof is None:
-        return None
-    y = fitted.y.numpy()
-    if isinstance(pred, RegressionPrediction):  # split conformal on out-of-fold predictions
-        q = split_conformal_quantile(y, *fitted.oof, level=CONFORMAL_LEVEL)
-        lo, hi = split_conformal_interval(sub, q)
-        return [{"interval_lo": float(a), "interval_hi": float(b)}
-                for a, b in zip(lo, hi, strict=True)]
-    threshold = lac_threshold(_full_width(fitted.oof, fitted.classes), y, CONFORMAL_LEVEL)
-    sets = lac_sets(pred.mean_probs[torch.as_tensor(np.asarray(local))], threshold,
-                    never_empty=True)
-    return [{"prediction_set": "|".join(c for c, inside in zip(fitted.classes, row.tolist(),
-                                                                strict=False) if inside)}
-            for row in sets]
-
-
-def _prediction(pred, i: int, classes) -> dict:
-    if isinstance(pred, RegressionPrediction):
-        noise = pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[i]
-        return {"mean": float(pred.mean[i]),
-                "sd": float((pred.epistemic_var[i] + noise).sqrt()),
-                "epistemic_sd": float(pred.epistemic_var[i].sqrt())}
-    probs = pred.mean_probs[i].tolist()
-    return {f"prob_{c}": float(p) for c, p in zip(classes, probs, strict=False)}
-
-
-def _subset(pred, idx):
-    """The regression prediction restricted to candidates idx (None for classification)."""
-    if not isinstance(pred, RegressionPrediction):
-        return None
-    idx = torch.as_tensor(np.asarray(idx, dtype=np.int64))
-    noise = pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[idx]
-    return RegressionPrediction(pred.mean[idx], pred.epistemic_var[idx], noise)
-
-
 def pick(setup: ModelSetup, obs, measured, excluded, k: int, rng, record: CycleRecord,
-         n_candidates: int) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+         n_candidates: int, failed_rows=None) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """The model step of `suggest`: fit, score the candidates neither measured nor pending,
-    pick `k` of them with the batch rule, and describe the picks.
+    pick `k` of them with the batch rule, and describe the picks. With failed experiments
+    (`failed_rows`, the candidate of each), the scores are weighted by a classifier's chance
+    of success (`designloop.campaign.feasibility`).
 
     Returns:
         `(k,)` candidate ids, `(k,)` the score of each pick, and per pick its prediction
@@ -329,7 +271,8 @@ def pick(setup: ModelSetup, obs, measured, excluded, k: int, rng, record: CycleR
     cfg = setup.config
     fitted = fit(setup, obs, record, cfg.diagnostics)
     available = np.setdiff1d(np.arange(n_candidates), excluded)
-    method = choose_selection(cfg, fitted.model, None, k)
+    setup = weighted_by_feasibility(setup, fitted, obs["candidate_id"].to_numpy(), failed_rows)
+    method = per_candidate(setup, fitted, choose_selection(cfg, fitted.model, None, k), record)
     if screens(setup, fitted, method, len(available)):
         # exact picks without predicting every candidate: see greedy_conditional
         record.selection, record.screened = method, True
@@ -341,7 +284,8 @@ def pick(setup: ModelSetup, obs, measured, excluded, k: int, rng, record: CycleR
         pred = fitted.model.predict(fitted.X[picks])
         return picks, picked.numpy(), describe(setup, fitted, pred, picks, np.arange(k), record)
     pred, scores, ctx = score(setup, fitted, available, rng, record)
-    record.selection = method = choose_selection(cfg, fitted.model, pred, k)
+    record.selection = method = per_candidate(
+        setup, fitted, choose_selection(cfg, fitted.model, pred, k), record)
     local, picked_scores = select_batch(
         method, k=k, scores=scores, pred=pred, model=fitted.model, X=fitted.X,
         available=available, excluded=excluded, measured=measured,
@@ -351,3 +295,37 @@ def pick(setup: ModelSetup, obs, measured, excluded, k: int, rng, record: CycleR
                                    else make_surrogate(cfg.surrogate, **fitted.params)))
     return (available[local], picked_scores,
             describe(setup, fitted, pred, available, local, record))
+
+
+def weighted_by_feasibility(setup: ModelSetup, fitted: Fitted, ok_rows, failed_rows
+                            ) -> ModelSetup:
+    """The setup with its acquisition weighted by the chance of success, once experiments
+    have failed (`ok_rows`, `failed_rows`: the candidate of each successful and each failed
+    experiment); unchanged until then."""
+    if failed_rows is None or len(failed_rows) == 0:
+        return setup
+    from designloop.campaign.feasibility import weighted
+
+    return replace(setup, acquisition=weighted(setup.acquisition, fitted.X,
+                                               np.asarray(ok_rows, dtype=np.int64),
+                                               np.asarray(failed_rows), setup.config.seed))
+
+
+def per_candidate(setup: ModelSetup, fitted: Fitted, method: str, record: CycleRecord) -> str:
+    """The batch rule, which must score candidates one by one when the acquisition is
+    weighted by feasibility (a joint batch score has no place for the weight); the record
+    says so, and what the weighting was."""
+    from designloop.campaign.feasibility import PER_CANDIDATE_RULE, FeasibilityWeighted
+
+    weighted = setup.acquisition
+    if not isinstance(weighted, FeasibilityWeighted):
+        return method
+    note = None
+    if method in PER_CANDIDATE_RULE:
+        new = PER_CANDIDATE_RULE[method]
+        new = new if new != "greedy" or is_exact_gp(fitted.model) else "top_k"
+        note = (f"'{method}' scores the batch jointly, which a chance of success per "
+                f"candidate cannot weight; '{new}' was used")
+        method = new
+    record.feasibility = {"selection": note}
+    return method

@@ -115,10 +115,14 @@ def _map(campaign) -> str:
         fig.colorbar(points, ax=ax, label=f"{campaign.config.acquisition} score")
     else:
         ax.scatter(xy[:, 0], xy[:, 1], s=8, c="lightgray", label="candidates")
-    measured = campaign.store.observations()["candidate_id"].unique()
+    every = campaign.store.observations(failed=True)
+    measured = every.loc[~every["failed"], "candidate_id"].unique()
     if len(measured):
         ax.scatter(xy[measured, 0], xy[measured, 1], marker="x", c="black", s=30,
                    label="measured")
+    failed = every.loc[every["failed"], "candidate_id"].unique()
+    if len(failed):
+        ax.scatter(xy[failed, 0], xy[failed, 1], marker="x", c="red", s=30, label="failed")
     pending = campaign.store.pending()
     if pending:
         ax.scatter(xy[pending, 0], xy[pending, 1], facecolors="none", edgecolors="red", s=60,

@@ -13,10 +13,10 @@ from designloop.errors import InputError
 def refuse_repeats(recorded: pd.DataFrame, ids, values, lines, source: str, task: str) -> None:
     """InputError naming the rows of `source` (candidate `ids`, `values`, file `lines`) that
     repeat a `recorded` observation, or an earlier row, exactly (regression values equal to
-    12 significant digits)."""
+    12 significant digits; two failures of one candidate are repeats too)."""
     def same(a, b) -> bool:
-        if task == "classification":
-            return str(a) == str(b)
+        if task == "classification" or isinstance(a, str) or isinstance(b, str):
+            return str(a) == str(b)  # labels, or a failed experiment (FAILED)
         return abs(float(a) - float(b)) <= 1e-12 * max(abs(float(a)), abs(float(b)))
 
     seen: dict[int, list[tuple[object, str]]] = {}
@@ -56,7 +56,7 @@ def retraction_ids(store, n_candidates: int, candidate_ids, observation_ids) -> 
     wanted = list(candidate_ids if candidate_ids is not None else observation_ids)
     if not wanted:
         raise InputError("forget needs at least one id")
-    active = store.observations()
+    active = store.observations(failed=True)  # a failure recorded by mistake too
     if candidate_ids is not None:
         ids = candidate_ids_checked(wanted, n_candidates, "forget")
         unmeasured = [int(c) for c in ids if c not in set(active[ID].astype(int))]
@@ -66,7 +66,7 @@ def retraction_ids(store, n_candidates: int, candidate_ids, observation_ids) -> 
                 f"the measured candidates are {brief(sorted(set(active[ID].astype(int))))}")
         chosen = active.loc[active[ID].isin(ids), "id"].astype(int).tolist()
     else:
-        every = store.observations(retracted=True)
+        every = store.observations(retracted=True, failed=True)
         known = dict(zip(every["id"].astype(int), every["retracted_at"], strict=True))
         chosen = []
         for i in wanted:

@@ -30,26 +30,24 @@ import numpy as np
 import pandas as pd
 
 from designloop.campaign.connection import (
-    RETRACTIONS_TABLE,
     SCHEMA,
+    SCHEMA_VERSION,
     Transaction,
     busy_message,
     connect,
     is_int,
-    is_number,
     now,
     table_to_json,
 )
 from designloop.campaign.feature_cache import FEATURES_TABLE, FeatureCache
+from designloop.campaign.observation_log import ObservationLog
 from designloop.errors import InputError
 from designloop.records import CycleRecord, NewerRecordError
 
-SCHEMA_VERSION = 3  # 2: the configuration holds the incumbent and the GP prior;
-# 3: observations can be retracted (table retractions), which older versions would not see
 BUSY_TIMEOUT_S = 120.0  # how long a write waits for another process's write to finish
 DAMAGED = "the file is damaged or was edited by hand; restore it from a backup"
 
-class Store(FeatureCache):
+class Store(ObservationLog, FeatureCache):
     """SQLite-backed campaign log.
 
     Args:
@@ -336,60 +334,3 @@ class Store(FeatureCache):
                     f"UPDATE suggestions SET status='released' WHERE status='pending' "
                     f"AND candidate_id IN ({marks})", list(candidate_ids))
             return cur.rowcount
-
-    # ------------------------------------------------------------------ observations
-    def add_observations(self, candidate_ids: list[int], values: list, source: str) -> None:
-        """Append measurements (replicates stay separate rows) and mark their pending
-        suggestions observed, in one transaction."""
-        stamp = now()
-        with self.transaction():
-            self._conn.executemany(
-                "INSERT INTO observations (candidate_id, value, created_at, source) "
-                "VALUES (?, ?, ?, ?)",
-                [(int(c), v, stamp, source) for c, v in zip(candidate_ids, values, strict=True)],
-            )
-            marks = ",".join("?" * len(candidate_ids))
-            self._conn.execute(
-                f"UPDATE suggestions SET status='observed' WHERE status='pending' "
-                f"AND candidate_id IN ({marks})", [int(c) for c in candidate_ids])
-
-    def observations(self, retracted: bool = False) -> pd.DataFrame:
-        """The measurements in the order recorded: those in force (id, candidate_id, value,
-        created_at, source), or with `retracted` every one, with `retracted_at` and `reason`
-        (empty for those in force)."""
-        cols = ["id", "candidate_id", "value", "created_at", "source"]
-        # a file written before retractions existed has no such table: nothing is retracted
-        has_table = bool(self._query("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                     "AND name = 'retractions'"))
-        if not has_table:
-            rows = [(*row, None, None) if retracted else row
-                    for row in self._query("SELECT * FROM observations ORDER BY id")]
-        elif not retracted:
-            rows = self._query("SELECT * FROM observations WHERE id NOT IN "
-                               "(SELECT observation_id FROM retractions) ORDER BY id")
-        else:
-            rows = self._query("SELECT o.*, r.created_at, r.reason FROM observations o LEFT "
-                               "JOIN retractions r ON r.observation_id = o.id ORDER BY o.id")
-        for row in rows:
-            if not is_int(row[1]):
-                raise self._wrong(f"table observations, row id {row[0]!r}", "candidate_id",
-                                  row[1], "a whole number")
-            if not (isinstance(row[2], str) or is_number(row[2])):
-                raise self._wrong(f"table observations, row id {row[0]!r}", "value", row[2],
-                                  "a finite number or a label")
-        return pd.DataFrame(rows, columns=[*cols, "retracted_at", "reason"] if retracted
-                            else cols)
-
-    def retract(self, observation_ids: list[int], reason: str = "") -> None:
-        """Mark observations as retracted, in one transaction: they stay in the file, with
-        when and why, but no longer count. The caller checks that the ids are in force."""
-        stamp = now()
-        with self.transaction():
-            self._conn.execute(RETRACTIONS_TABLE)  # a file from before retractions gets the table
-            self._conn.executemany(
-                "INSERT INTO retractions (observation_id, created_at, reason) VALUES (?, ?, ?)",
-                [(int(i), stamp, reason) for i in observation_ids])
-            # a file older than retractions is now one that older versions must not read
-            self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND "
-                               "CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
-

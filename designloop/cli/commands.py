@@ -154,12 +154,12 @@ def suggest(
 def _deliver(campaign: Campaign, picks: pd.DataFrame, db: Path | None,
              output: Path | None) -> None:
     """Show the suggestions, with their notes, and write them to `output`."""
-    from designloop.campaign.modelling import CONFORMAL_LEVEL, INTERVAL_MIN_RESULTS
+    from designloop.campaign.pick_info import CONFORMAL_LEVEL, INTERVAL_MIN_RESULTS
 
     table = picks.copy()
     interval = f"{CONFORMAL_LEVEL:.0%} interval"
     if "interval_lo" in table:
-        measured = len(campaign.store.observations())
+        measured = len(campaign.store.observations())  # results with values
         missing = "n/a" + (f" (needs {INTERVAL_MIN_RESULTS} results)"
                            if measured < INTERVAL_MIN_RESULTS else "")
         table[interval] = [f"{fmt(lo)} to {fmt(hi)}" if np.isfinite(lo) and np.isfinite(hi)
@@ -199,8 +199,14 @@ def observe(
     db: Db,
     results: Annotated[Path, typer.Argument(help="CSV with the measured target")],
     replicates: Annotated[bool, typer.Option("--replicates", help="Also record rows that repeat a recorded measurement exactly (true replicates that came out identical)")] = False,
+    feasible: Annotated[str | None, typer.Option("--feasible", metavar="COLUMN", help="A 0/1 column of the results: 0 marks an experiment that failed (gave nothing to measure)")] = None,
 ) -> None:
     """Record measured results (matched by candidate_id, or by the feature columns).
+
+    An experiment that failed (gave nothing to measure) is recorded by writing failed in
+    its target cell, or 0 in the column named by --feasible. Failed candidates are not
+    suggested again, and once some experiments have failed and some worked, the picks are
+    weighted by the chance of success.
 
     A row that repeats a recorded measurement exactly (same candidate, same value) is
     refused, so that a file observed twice is not counted twice; a new value for a measured
@@ -210,7 +216,8 @@ def observe(
     """
     campaign = open_campaign(db)
     table = read_table(results, "results")
-    count = campaign.observe(table, source=str(results), allow_replicates=replicates)
+    count = campaign.observe(table, source=str(results), allow_replicates=replicates,
+                             feasible=feasible)
     skipped = len(table) - count
     note = f"; {skipped} row(s) without a value left as they were" if skipped else ""
     say(f"Recorded {count} result(s) from {results}{note}.")

@@ -1,0 +1,100 @@
+"""Experiments that fail: a classifier of success, and acquisition scores weighted by it.
+
+Once a campaign holds both failed and successful experiments, a GP classifier (see
+`designloop.surrogates.gp_classifier`) learns the probability that an experiment at `x`
+succeeds, on the same features as the target's model, which is fitted to the successful
+experiments alone. The acquisition's score of each candidate is then weighted by that
+probability:
+
+- expected improvement and the other non-negative scores are multiplied by it: constrained
+  expected improvement, `EI(x) P(success | x)` (Gelbart, Snoek & Adams, "Bayesian
+  optimization with unknown constraints", UAI 2014), and for exploration BALD or variance
+  weighted by feasibility;
+- log expected improvement gets `log P(success | x)` added, the same product in logs;
+- a score that can be negative (UCB, or a function of the user's own) is multiplied by the
+  probability where it is positive and divided by it where it is negative, so that a lower
+  chance of success always lowers the score.
+
+The weight is a fixed factor per candidate, so a score that only falls as the variance
+falls still does, and the batch rules that rely on that (the lazy greedy, screening) stay
+exact. Until a failure has been seen nothing changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from designloop.acquisition import ACQUISITIONS
+from designloop.registry import acquisition
+
+P_FLOOR = 1e-9  # the smallest chance of success a score is weighted by (keeps logs finite)
+# batch rules that score a batch jointly, which a per-candidate weight cannot enter; with
+# failures they give way to the rule named here
+PER_CANDIDATE_RULE = {"qlognei": "greedy", "qucb": "greedy", "batch_bald": "top_k"}
+
+
+class FeasibilityWeighted:
+    """An acquisition whose scores are weighted by a classifier's chance of success.
+
+    Args:
+        base: the acquisition `(prediction, **context) -> (N,)`.
+        classifier: a fitted classifier over the same features, class 1 = success.
+        n_ok, n_failed: the successful and failed experiments it was fitted to.
+    """
+
+    def __init__(self, base, classifier, n_ok: int = 0, n_failed: int = 0):
+        self.base = base
+        self.classifier = classifier
+        self.n_ok, self.n_failed = int(n_ok), int(n_failed)
+        spec = next((acquisition(n) for n, f in ACQUISITIONS.items() if f is base), None)
+        self.rule = ("signed" if spec is None or spec.signed
+                     else "log" if spec.log_scale else "product")
+
+    def p_success(self, X: Tensor) -> Tensor:
+        """`(N,)` the classifier's chance that an experiment at each row of X succeeds."""
+        probs = self.classifier.predict(torch.as_tensor(X, dtype=torch.float64)).mean_probs
+        return probs[:, 1].clamp(P_FLOOR, 1.0)
+
+    def __call__(self, pred, *, X: Tensor, **context) -> Tensor:
+        scores = torch.as_tensor(self.base(pred, X=X, **context), dtype=torch.float64)
+        return weight(scores, self.p_success(X), self.rule)
+
+
+def weight(scores: Tensor, p: Tensor, rule: str) -> Tensor:
+    """Scores weighted by chances of success `p` (see the module docstring): "log" adds
+    log p, "product" multiplies, "signed" multiplies positive scores and divides negative
+    ones."""
+    if rule == "log":
+        return scores + p.log()
+    if rule == "product":
+        return scores * p
+    return torch.where(scores >= 0, scores * p, scores / p)
+
+
+def weighted(acquisition, X: Tensor, ok_rows: np.ndarray, failed_rows: np.ndarray,
+             seed: int) -> FeasibilityWeighted:
+    """`acquisition` weighted by a GP classifier of success (1) against failure (0), fitted
+    to every experiment in force: `X` the pool's features, `ok_rows` and `failed_rows` the
+    candidate row of each successful and each failed observation (replicates repeat)."""
+    from designloop.surrogates.gp_classifier import GPClassifier
+
+    rows = np.concatenate([ok_rows, failed_rows]).astype(np.int64)
+    labels = torch.cat([torch.ones(len(ok_rows)), torch.zeros(len(failed_rows))]).long()
+    classifier = GPClassifier(n_classes=2, seed=seed).fit(X[torch.as_tensor(rows)], labels)
+    return FeasibilityWeighted(acquisition, classifier, len(ok_rows), len(failed_rows))
+
+
+def describe(wrapped: FeasibilityWeighted, p_picks: Tensor, selection_note: str | None
+             ) -> dict:
+    """What the cycle log says about the weighting: the experiments it learnt from, the
+    rule, and the chance of success of each pick."""
+    how = {"log": "log P(success) added to the score",
+           "product": "score multiplied by P(success)",
+           "signed": "score multiplied by P(success) where positive, divided where negative"}
+    return {"failed": wrapped.n_failed, "succeeded": wrapped.n_ok,
+            "classifier": "gp_classifier", "rule": how[wrapped.rule],
+            "selection": selection_note,
+            "p_success_of_picks": [round(float(v), 4) for v in p_picks]}
+

@@ -1,0 +1,189 @@
+"""Failed experiments: recording them, refusing bad input, and steering away from them."""
+
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import designloop as dl
+from designloop.bench.problems import problem_from_table
+from designloop.bench.simulate import run_campaign
+from designloop.bench.strategies import Strategy
+from designloop.campaign.feasibility import weight
+from tests.test_cli import run as cli
+
+
+def grid(n: int = 20) -> pd.DataFrame:
+    """A 2-D pool whose yield rises towards (1, 1); every reaction with x > 0.7 fails."""
+    x, z = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n))
+    table = pd.DataFrame({"x": x.ravel(), "z": z.ravel()})
+    table["yield"] = table.x + table.z
+    return table
+
+
+def answers(truth: pd.DataFrame, ids, fail=lambda row: row.x > 0.7) -> list:
+    rows = truth.loc[ids]
+    return ["failed" if fail(r) else r["yield"] for _, r in rows.iterrows()]
+
+
+def run(campaign, truth, cycles: int, k: int = 3, fail=lambda row: row.x > 0.7) -> list[int]:
+    picked = []
+    for _ in range(cycles):
+        ids = campaign.suggest(k)["candidate_id"].tolist()
+        campaign.observe(pd.DataFrame({"candidate_id": ids,
+                                       "yield": answers(truth, ids, fail)}))
+        picked += ids
+    return picked
+
+
+def FAILS(row):  # noqa: N802 - a rule, named like the constant it is
+    return row.x > 0.6
+
+
+def test_failed_cells_are_recorded_as_failures_not_values(tmp_path):
+    truth = grid(6)
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize",
+                    store=tmp_path / "lab.db")
+    res = pd.DataFrame({"candidate_id": [0, 5, 7, 35], "yield": [0.2, "FAILED", " Failed ", ""]})
+    assert c.observe(res) == 3
+    obs = c.observations()
+    assert obs["failed"].tolist() == [False, True, True]
+    assert obs["yield"].tolist() == [0.2, "failed", "failed"]
+    status = c.status()
+    assert (status["measured"], status["failed"], status["best"]) == (3, 2, 0.2)
+    assert float(c.best()["yield"]) == 0.2
+    again = dl.Campaign.open(tmp_path / "lab.db")
+    assert again.store.observations()["candidate_id"].tolist() == [0]  # the model's view
+    picks = again.suggest(30)["candidate_id"].tolist()
+    assert not {0, 5, 7} & set(picks)  # a failed candidate is measured: not suggested again
+    assert (again.history()["failed"].fillna(0) == 0).all()  # none of these failed yet
+
+
+def test_a_feasible_column_marks_failures_and_clashes_are_refused():
+    truth = grid(6)
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize")
+    res = pd.DataFrame({"candidate_id": [1, 2, 3], "yield": [0.5, None, 0.7],
+                        "ok": [1, 0, None]})
+    assert c.observe(res, feasible="ok") == 3
+    assert c.observations()["failed"].tolist() == [False, True, False]
+    bad = {"a value with 0": ({"candidate_id": [4], "yield": [0.3], "ok": [0]}, "failed \\(0\\)"),
+           "failed with 1": ({"candidate_id": [4], "yield": ["failed"], "ok": [1]},
+                             "worked \\(1\\)"),
+           "not 0/1": ({"candidate_id": [4], "yield": [0.3], "ok": ["maybe"]}, "'ok' marks")}
+    for cells, message in bad.values():
+        with pytest.raises(dl.InputError, match=message):
+            c.observe(pd.DataFrame(cells), feasible="ok")
+    with pytest.raises(dl.InputError, match="no column 'gone'"):
+        c.observe(pd.DataFrame({"candidate_id": [4], "yield": [0.3]}), feasible="gone")
+    assert len(c.observations()) == 3  # nothing written by the refused ones
+
+
+def test_the_word_failed_outside_the_target_is_refused_unless_it_is_a_candidate_value():
+    table = pd.DataFrame({"x": [0.0, 1.0, 2.0], "step": ["ok", "failed", "ok"]})
+    c = dl.Campaign(table, target="y", goal="maximize")
+    assert c.observe(pd.DataFrame({"x": [1.0], "step": ["failed"], "y": [3.0]})) == 1
+    with pytest.raises(dl.InputError, match="column 'note', line\\(s\\) \\[2\\] read 'failed'"):
+        c.observe(pd.DataFrame({"x": [2.0], "step": ["ok"], "y": [""], "note": ["failed"]}))
+
+
+def test_a_class_named_failed_stays_a_class_in_classification():
+    table = pd.DataFrame({"x": np.arange(6.0)})
+    c = dl.Campaign(table, target="qa", task="classification")
+    c.observe(pd.DataFrame({"candidate_id": [0, 1], "qa": ["failed", "passed"]}))
+    assert c.observations()["failed"].tolist() == [False, False]
+
+
+def test_feasibility_weighting_rules_by_hand():
+    scores = torch.tensor([2.0, -2.0, 0.0])
+    p = torch.tensor([0.5, 0.5, 0.25])
+    assert weight(scores, p, "product").tolist() == [1.0, -1.0, 0.0]
+    assert weight(scores, p, "signed").tolist() == [1.0, -4.0, 0.0]
+    assert torch.allclose(weight(scores, p, "log"), scores + p.log())
+
+
+def test_until_a_failure_nothing_changes_and_then_picks_avoid_the_failing_region():
+    """A peak at (0.3, 0.6); every reaction with x > 0.6 fails (40% of the pool). Knowing
+    nothing of that region, a model of the yield alone would keep exploring it."""
+    truth = grid()
+    truth["yield"] = 2 - 4 * ((truth.x - 0.3) ** 2 + (truth.z - 0.6) ** 2)
+    plain = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize")
+    aware = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize")
+    first = plain.suggest(3)["candidate_id"].tolist()
+    assert aware.suggest(3)["candidate_id"].tolist() == first  # nothing failed yet
+    aware.observe(pd.DataFrame({"candidate_id": first, "yield": answers(truth, first, FAILS)}))
+    picked = first + run(aware, truth, 8, fail=FAILS)
+    records = [r for r in aware.store.cycles()["record"] if r.feasibility]
+    assert records and records[0].feasibility["failed"] >= 1
+    assert int(aware.history()["failed"].sum()) == int(np.sum(truth.x[picked] > 0.6))
+    share = float(np.mean(truth.x[picked[3:]] > 0.6))  # after the initial design
+    assert share < 0.5 * 0.4  # less than half of random's share
+    assert float(truth["yield"][picked].max()) == pytest.approx(float(truth["yield"].max()))
+
+
+def test_only_failures_so_far_spreads_the_picks_away_from_them():
+    truth = grid(6)
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize")
+    c.observe(pd.DataFrame({"candidate_id": [35], "yield": ["failed"]}))
+    picks = c.suggest(2)["candidate_id"].tolist()
+    record = c.store.cycles()["record"].iloc[-1]
+    assert "every experiment so far failed" in record.reason
+    assert 0 in picks  # the candidate farthest from the failed corner (1, 1) is (0, 0)
+
+
+def test_joint_batch_rules_give_way_to_a_per_candidate_rule_when_weighted():
+    truth = grid(8)
+    c = dl.Campaign(truth.drop(columns="yield"), target="yield", goal="maximize",
+                    selection="qlognei", seed=1)
+    c.observe(pd.DataFrame({"candidate_id": [0, 9, 63, 7],
+                            "yield": [0.0, 0.29, "failed", "failed"]}))
+    c.suggest(2)
+    record = c.store.cycles()["record"].iloc[-1]
+    assert record.selection == "greedy"
+    assert "'qlognei' scores the batch jointly" in record.feasibility["selection"]
+    assert len(record.feasibility["p_success_of_picks"]) == 2
+
+
+def test_an_older_file_gets_the_failures_table_and_a_newer_schema(tmp_path):
+    path = tmp_path / "old.db"
+    c = dl.Campaign(grid(4).drop(columns="yield"), target="yield", store=path)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.commit()
+    c = dl.Campaign.open(path)
+    assert c.store.failed_ids() == set()
+    c.observe(pd.DataFrame({"candidate_id": [2], "yield": ["failed"]}))
+    assert c.store.get_meta("schema_version") == "4"
+    assert dl.Campaign.open(path).status()["failed"] == 1
+
+
+def test_cli_observe_with_a_feasible_column(tmp_path, capsys, monkeypatch):
+    truth = grid(4)
+    truth.drop(columns="yield").to_csv(tmp_path / "c.csv", index=False)
+    db = tmp_path / "lab.db"
+    assert cli(["init", db, "-c", tmp_path / "c.csv", "-t", "yield", "--goal", "max"],
+               capsys, monkeypatch)[0] == 0
+    pd.DataFrame({"candidate_id": [0, 1], "yield": [0.1, None], "ok": [1, 0]}).to_csv(
+        tmp_path / "r.csv", index=False)
+    code, out, _ = cli(["observe", db, tmp_path / "r.csv", "--feasible", "ok"], capsys,
+                       monkeypatch)
+    assert code == 0 and "Recorded 2 result(s)" in out
+    assert dl.Campaign.open(db).status()["failed"] == 1
+    pd.DataFrame({"candidate_id": [2], "yield": [0.3], "ok": [0]}).to_csv(
+        tmp_path / "bad.csv", index=False)
+    code, _, err = cli(["observe", db, tmp_path / "bad.csv", "--feasible", "ok"], capsys,
+                       monkeypatch)
+    assert code == 2 and "bad.csv: line(s) [2]: column 'ok'" in err
+    assert len(err.strip().splitlines()) == 1
+    assert dl.Campaign.open(db).status()["measurements"] == 2
+
+
+def test_a_lookup_table_with_a_failure_threshold_answers_failed():
+    truth = grid(6)
+    problem = problem_from_table(truth, "yield", fail_below=0.5)
+    assert problem.oracle([0, 35], np.random.default_rng(0)) == ["failed", 2.0]
+    rows = run_campaign(problem, Strategy("default"), seed=0, budget=12, batch_size=3,
+                        n_initial=3)
+    assert all(0.0 <= r["failed_fraction"] <= 1.0 for r in rows)
+    assert rows[-1]["best_so_far"] <= 2.0
