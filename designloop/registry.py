@@ -190,7 +190,7 @@ SURROGATE_SPECS: tuple[SurrogateSpec, ...] = (
     SurrogateSpec("gp", "designloop.surrogates.gp:GPRegressor", (REGRESSION,),
                   "exact Gaussian process (BoTorch), the regression default", exact_gp=True),
     SurrogateSpec("gp_classifier", "designloop.surrogates.gp_classifier:GPClassifier",
-                  (CLASSIFICATION,), "variational GP classifier", committee=True),
+                  (CLASSIFICATION,), "Dirichlet-based GP classifier", committee=True),
     SurrogateSpec("ensemble", "designloop.surrogates.ensemble:DeepEnsemble", BOTH,
                   "deep ensemble of small networks", committee=True, takes_task=True,
                   gradients=True),
