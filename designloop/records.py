@@ -11,7 +11,8 @@ cycle and the field.
 
 A new field needs its type among `_KINDS` (checked when this module is imported) and a
 higher VERSION, so that an older designloop refuses the record as newer instead of calling
-it damaged.
+it damaged. A record is written with the lowest version that holds its fields (version 1
+without `feasibility`), so that files without failures stay readable by earlier versions.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 
 from designloop.errors import InputError
 
-VERSION = 2  # 2: feasibility
+VERSION = 2  # the newest this designloop reads; 2: feasibility
+FEASIBILITY_VERSION = 2
 
 
 class NewerRecordError(InputError):
@@ -81,6 +83,12 @@ class CycleRecord:
     feasibility: dict | None = None
     version: int = VERSION
 
+    def __post_init__(self):
+        # a new record takes the lowest version that holds its fields: without feasibility,
+        # version 1, which earlier designloop versions read
+        if self.version == VERSION and self.feasibility is None:
+            self.version = FEASIBILITY_VERSION - 1
+
     def to_json(self) -> dict:
         """The fields that are set, as JSON-ready values (what the log stores)."""
         out = {}
@@ -90,6 +98,8 @@ class CycleRecord:
                     f.name == "screened" and not value):
                 continue
             out[f.name] = value
+        if self.feasibility is not None:  # a field of version 2
+            out["version"] = max(self.version, FEASIBILITY_VERSION)
         return out
 
     @classmethod

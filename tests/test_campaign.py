@@ -505,7 +505,7 @@ def test_forget_retracts_measurements_and_keeps_them_in_the_log(tmp_path):
 def test_retracting_in_an_older_file_marks_it_for_this_version(tmp_path):
     import sqlite3
 
-    from designloop.campaign.store import SCHEMA_VERSION
+    from designloop.campaign.store import RETRACTIONS_VERSION
 
     path = tmp_path / "old.db"
     c = dl.Campaign(suzuki().drop(columns="yield"), target="yield", store=path)
@@ -515,4 +515,4 @@ def test_retracting_in_an_older_file_marks_it_for_this_version(tmp_path):
     con.commit()
     c = dl.Campaign.open(path)
     assert c.forget([1]) == 1
-    assert c.store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
+    assert c.store.get_meta("schema_version") == str(RETRACTIONS_VERSION) == "3"

@@ -308,7 +308,7 @@ def test_a_file_without_the_features_table(base_file, tmp_path, capsys, monkeypa
     picks = campaign.suggest(2)
     assert len(picks) == 2
     assert [e for e, *_ in _entries(path)] == sorted(SMILES_ENCODINGS)
-    assert campaign.store.get_meta("schema_version") == str(store.SCHEMA_VERSION)
+    assert campaign.store.get_meta("schema_version") == str(store.RETRACTIONS_VERSION)
 
 
 def test_the_cache_is_written_only_after_the_step_commits(tmp_path):

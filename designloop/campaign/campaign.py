@@ -269,6 +269,8 @@ class Campaign:
         if not isinstance(results, pd.DataFrame):
             raise InputError("observe() takes a DataFrame of results")
         results = results.rename(columns=unneutralise)  # headers of a file written by export
+        if cfg.target not in results.columns and feasible in results.columns:
+            results = results.assign(**{cfg.target: None})  # failures only: no values
         if cfg.target not in results.columns:
             raise InputError(
                 f"{source}: has no column '{cfg.target}' (the target); its columns are "
@@ -317,7 +319,7 @@ class Campaign:
         `retracted`, also those retracted by `forget` (with `retracted_at` and `reason`)."""
         obs = self.store.observations(retracted, failed=True).rename(
             columns={"value": self.config.target})
-        return obs.merge(self.candidates, on=ID, how="left")
+        return obs.merge(self.candidates, on=ID, how="left", suffixes=("", "_candidate"))
 
     def history(self) -> pd.DataFrame:
         """One row per suggestion of every cycle: when, by which surrogate/acquisition and

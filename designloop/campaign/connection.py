@@ -15,9 +15,12 @@ import pandas as pd
 
 from designloop.errors import InputError
 
-SCHEMA_VERSION = 4  # 2: the configuration holds the incumbent and the GP prior;
-# 3: observations can be retracted (table retractions), which older versions would not see;
-# 4: experiments can fail (table failures), which older versions would read as values
+SCHEMA_VERSION = 4  # the newest this designloop reads. 2: the configuration holds the
+# incumbent and the GP prior; 3: observations can be retracted (table retractions), which
+# older versions would not see; 4: experiments can fail (table failures), which older
+# versions would read as values. A file carries the lowest version its contents need:
+RETRACTIONS_VERSION = 3  # new files (their schema has the retractions table)
+FAILURES_VERSION = 4  # raised to at the first failure
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (

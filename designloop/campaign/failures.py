@@ -20,8 +20,8 @@ import pandas as pd
 from designloop.campaign.observation_log import FAILED
 from designloop.errors import InputError
 
-TRUE_WORDS = {"1", "1.0", "true", "yes"}
-FALSE_WORDS = {"0", "0.0", "false", "no"}
+TRUE_WORDS = {"true", "yes"}  # besides the number 1
+FALSE_WORDS = {"false", "no"}  # besides the number 0
 
 
 def _words(series: pd.Series) -> pd.Series:
@@ -51,7 +51,7 @@ def outcomes(results: pd.DataFrame, target: str, task: str, source: str,
         and `(n_recorded,)` booleans: that experiment failed.
     """
     lines = np.arange(len(results)) + 2  # the line in the file, after the header
-    _refuse_word_elsewhere(results, target, feasible, candidates, source, lines)
+    _refuse_word_elsewhere(results, target, feasible, candidates, source, lines, task)
     value_given = _filled(results[target])
     said_failed = (_words(results[target]) == FAILED).to_numpy() if task == "regression" \
         else np.zeros(len(results), dtype=bool)
@@ -59,21 +59,24 @@ def outcomes(results: pd.DataFrame, target: str, task: str, source: str,
     numbers = value_given & ~said_failed
     clash = (flag == 0) & numbers
     if clash.any():
-        raise _clash(source, lines[clash], feasible, f"'{target}' holds a value")
+        raise _clash(source, lines[clash], feasible, f"'{target}' holds a value", task)
     clash = (flag == 1) & said_failed
     if clash.any():
-        raise _clash(source, lines[clash], feasible, f"'{target}' reads {FAILED}", ok=True)
+        raise _clash(source, lines[clash], feasible, f"'{target}' reads {FAILED}", task,
+                     ok=True)
     failed = said_failed | (flag == 0)
     recorded = numbers | failed
     return recorded, failed[recorded]
 
 
-def _clash(source: str, lines, feasible: str, what: str, ok: bool = False) -> InputError:
+def _clash(source: str, lines, feasible: str, what: str, task: str,
+           ok: bool = False) -> InputError:
     shown = [int(v) for v in lines[:5]]
+    empty = "an empty target cell" + (" or 'failed'" if task == "regression" else "")
     return InputError(
         f"{source}: line(s) {shown}: column '{feasible}' says the experiment "
         f"{'worked (1)' if ok else 'failed (0)'} but {what}; make them agree (a failed "
-        "experiment has an empty target cell or 'failed')")
+        f"experiment has {empty})")
 
 
 def _feasible_flags(results: pd.DataFrame, feasible: str | None, source: str,
@@ -85,23 +88,26 @@ def _feasible_flags(results: pd.DataFrame, feasible: str | None, source: str,
         raise InputError(f"{source}: has no column '{feasible}' (named to mark failed "
                          f"experiments); its columns are {list(results.columns)}")
     column = results[feasible]
-    words = _words(column.map(lambda v: int(v) if isinstance(v, bool | np.bool_) else v))
+    plain = column.map(lambda v: int(v) if isinstance(v, bool | np.bool_) else v)
+    numbers = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float)
+    words = _words(plain)
     given = _filled(column)
-    flags[given & words.isin(TRUE_WORDS).to_numpy()] = 1
-    flags[given & words.isin(FALSE_WORDS).to_numpy()] = 0
+    flags[given & ((numbers == 1) | words.isin(TRUE_WORDS).to_numpy())] = 1
+    flags[given & ((numbers == 0) | words.isin(FALSE_WORDS).to_numpy())] = 0
     bad = given & (flags == -1)
     if bad.any():
         pos = np.flatnonzero(bad)[:5]
+        shown = [v.item() if isinstance(v, np.generic) else v for v in column.iloc[pos]]
         raise InputError(
-            f"{source}: column '{feasible}' marks failed experiments with 0 and successful "
-            f"ones with 1; line(s) {[int(lines[p]) for p in pos]} hold "
-            f"{[column.iloc[p] for p in pos]}")
+            f"{source}: column '{feasible}' marks failed experiments with 0 (or false, no) "
+            f"and successful ones with 1 (or true, yes); line(s) "
+            f"{[int(lines[p]) for p in pos]} hold {shown}")
     return flags
 
 
 def _refuse_word_elsewhere(results: pd.DataFrame, target: str, feasible: str | None,
                            candidates: pd.DataFrame | None, source: str,
-                           lines: np.ndarray) -> None:
+                           lines: np.ndarray, task: str) -> None:
     """The word `failed` belongs in the target column; in a feature column (unless the
     candidates hold it as a value) or a spare column it is a mistake."""
     for column in results.columns:
@@ -113,10 +119,13 @@ def _refuse_word_elsewhere(results: pd.DataFrame, target: str, feasible: str | N
         if (candidates is not None and column in candidates.columns
                 and (_words(candidates[column]) == FAILED).any()):
             continue  # a candidate's own value, not an outcome
+        how = (f"write {FAILED} in the target column '{target}'" if task == "regression"
+               else "leave its target cell empty and mark it 0 in a column named with "
+                    "--feasible (feasible= in Python)")
         raise InputError(
             f"{source}: column '{column}', line(s) {[int(v) for v in lines[hits][:5]]} read "
-            f"'{FAILED}', but '{column}' is not the target; write {FAILED} in the target "
-            f"column '{target}' to record a failed experiment")
+            f"'{FAILED}', but '{column}' is not the target; to record a failed experiment, "
+            f"{how}")
 
 
 def recorded_values(results: pd.DataFrame, target: str, task: str, source: str,

@@ -22,6 +22,8 @@ exact. Until a failure has been seen nothing changes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -53,9 +55,14 @@ class FeasibilityWeighted:
                      else "log" if spec.log_scale else "product")
 
     def p_success(self, X: Tensor) -> Tensor:
-        """`(N,)` the classifier's chance that an experiment at each row of X succeeds."""
-        probs = self.classifier.predict(torch.as_tensor(X, dtype=torch.float64)).mean_probs
-        return probs[:, 1].clamp(P_FLOOR, 1.0)
+        """`(N,)` the classifier's chance that an experiment at each row of X succeeds:
+        `E[sigmoid(f_1 - f_0)]` over the two latent GPs, in MacKay's closed form
+        `sigmoid(m / sqrt(1 + pi v / 8))` with `m`, `v` the mean and variance of
+        `f_1 - f_0`. Each row's chance depends on that row alone (no sampling), so a
+        candidate gets the same weight whichever candidates it is scored with."""
+        mean, var = self.classifier.latent(torch.as_tensor(X, dtype=torch.float64))
+        m, v = mean[:, 1] - mean[:, 0], var.sum(1)
+        return torch.sigmoid(m / torch.sqrt(1.0 + math.pi * v / 8.0)).clamp(P_FLOOR, 1.0)
 
     def __call__(self, pred, *, X: Tensor, **context) -> Tensor:
         scores = torch.as_tensor(self.base(pred, X=X, **context), dtype=torch.float64)

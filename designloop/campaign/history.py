@@ -34,7 +34,7 @@ def _measured(campaign) -> pd.DataFrame:
 
 def _retracted(campaign) -> pd.Series:
     """Number of retracted measurements per candidate (see `Campaign.forget`)."""
-    every = campaign.store.observations(retracted=True)
+    every = campaign.store.observations(retracted=True, failed=True)
     return every[every["retracted_at"].notna()].groupby(ID).size()
 
 
@@ -54,7 +54,8 @@ def history_frame(campaign) -> pd.DataFrame:
     df = pd.concat([df.drop(columns=["prediction"]), pred], axis=1)
     df = df.merge(_measured(campaign), left_on=ID, right_index=True, how="left")
     df["retracted"] = df[ID].map(_retracted(campaign)).fillna(0).astype(int)
-    df = df.merge(campaign.candidates, on=ID, how="left")
+    # a candidate column named like one of these keeps its values under "<name>_candidate"
+    df = df.merge(campaign.candidates, on=ID, how="left", suffixes=("", "_candidate"))
     front = ["cycle", "created_at", "kind", "surrogate", "acquisition", "encoding", ID, "rank",
              "score", "status"]
     return df[front + [c for c in df.columns if c not in front]]

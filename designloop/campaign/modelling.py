@@ -25,7 +25,7 @@ from designloop.campaign.pick_info import describe
 from designloop.campaign.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
 from designloop.errors import InputError
 from designloop.records import CycleRecord
-from designloop.registry import is_exact_gp
+from designloop.registry import SELECTIONS, is_exact_gp
 from designloop.surrogates import make_surrogate
 from designloop.surrogates.base import fit_with_domain
 from designloop.trust.calibration import calibrate
@@ -321,7 +321,8 @@ def per_candidate(setup: ModelSetup, fitted: Fitted, method: str, record: CycleR
     if not isinstance(weighted, FeasibilityWeighted):
         return method
     note = None
-    if method in PER_CANDIDATE_RULE:
+    if method in PER_CANDIDATE_RULE and (not SELECTIONS[method].exact_gp
+                                         or is_exact_gp(fitted.model)):
         new = PER_CANDIDATE_RULE[method]
         new = new if new != "greedy" or is_exact_gp(fitted.model) else "top_k"
         note = (f"'{method}' scores the batch jointly, which a chance of success per "

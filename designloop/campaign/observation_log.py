@@ -12,8 +12,9 @@ from __future__ import annotations
 import pandas as pd
 
 from designloop.campaign.connection import (
+    FAILURES_VERSION,
     RETRACTIONS_TABLE,
-    SCHEMA_VERSION,
+    RETRACTIONS_VERSION,
     is_int,
     is_number,
     now,
@@ -35,11 +36,12 @@ class ObservationLog:
         return bool(self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND "
                                 "name = ?", (name,)))
 
-    def _raise_schema_version(self) -> None:
-        """Mark a file older than this version's tables as one older versions must not read
-        (inside the caller's transaction)."""
+    def _raise_schema_version(self, version: int) -> None:
+        """Mark a file whose contents now need schema `version` as one that older versions
+        must not read (inside the caller's transaction); a file at that version or above is
+        left as it is."""
         self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND "
-                           "CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
+                           "CAST(value AS INTEGER) < ?", (str(version), version))
 
     def add_observations(self, candidate_ids: list[int], values: list, source: str,
                          failed: list[bool] | None = None) -> None:
@@ -51,7 +53,7 @@ class ObservationLog:
         with self.transaction():
             if any(failed):
                 self._conn.execute(FAILURES_TABLE)
-                self._raise_schema_version()
+                self._raise_schema_version(FAILURES_VERSION)
             for c, v, f in zip(candidate_ids, values, failed, strict=True):
                 cur = self._conn.execute(
                     "INSERT INTO observations (candidate_id, value, created_at, source) "
@@ -116,4 +118,4 @@ class ObservationLog:
             self._conn.executemany(
                 "INSERT INTO retractions (observation_id, created_at, reason) VALUES (?, ?, ?)",
                 [(int(i), stamp, reason) for i in observation_ids])
-            self._raise_schema_version()
+            self._raise_schema_version(RETRACTIONS_VERSION)

@@ -32,7 +32,9 @@ def _progress(campaign) -> str:
     cfg = campaign.config
     obs = campaign.store.observations()
     if obs.empty:
-        return "<p>Nothing measured yet.</p>"
+        failed = int(campaign.store.observations(failed=True)["failed"].sum())
+        return (f"<p>Every experiment so far failed ({failed}).</p>" if failed
+                else "<p>Nothing measured yet.</p>")
     fig, ax = _figure()
     if cfg.task == "regression" and cfg.goal != "explore":
         values = obs["value"].astype(float).to_numpy()

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from designloop.campaign.connection import (
+    RETRACTIONS_VERSION,
     SCHEMA,
     SCHEMA_VERSION,
     Transaction,
@@ -178,7 +179,7 @@ class Store(ObservationLog, FeatureCache):
                     f"{self.path} already holds a campaign; open it to continue, or choose a "
                     "new file name")
             rows = [
-                ("schema_version", str(SCHEMA_VERSION)),
+                ("schema_version", str(RETRACTIONS_VERSION)),
                 ("config", json.dumps(config)),
                 ("candidates", table_to_json(candidates)),
                 ("created_at", now()),
