@@ -11,8 +11,8 @@ cycle and the field.
 
 A new field needs its type among `_KINDS` (checked when this module is imported) and a
 higher VERSION, so that an older designloop refuses the record as newer instead of calling
-it damaged. A record is written with the lowest version that holds its fields (version 1
-without `feasibility`), so that files without failures stay readable by earlier versions.
+it damaged. A record is written with the lowest version that holds its fields
+(`FIELD_VERSIONS`), so that logs that use nothing new stay readable by earlier versions.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 
 from designloop.errors import InputError
 
-VERSION = 2  # the newest this designloop reads; 2: feasibility
-FEASIBILITY_VERSION = 2
+VERSION = 3  # the newest this designloop reads
+# the version that introduced each later field; a record is written with the lowest version
+# that holds the fields it sets
+FIELD_VERSIONS = {"feasibility": 2, "candidate_filter": 3}
 
 
 class NewerRecordError(InputError):
@@ -59,6 +61,8 @@ class CycleRecord:
             failed: `failed` and `succeeded` (the experiments the classifier learnt from),
             `classifier`, `rule`, `selection` (a note when the batch rule had to change)
             and `p_success_of_picks`. None until a failure is seen.
+        candidate_filter: the filter on the candidates in force (see
+            `designloop.campaign.filters`), None without one.
         version: the record's format.
     """
 
@@ -81,13 +85,19 @@ class CycleRecord:
     ood_method: str | None = None
     conformal_level: float | None = None
     feasibility: dict | None = None
+    candidate_filter: str | None = None
     version: int = VERSION
 
     def __post_init__(self):
-        # a new record takes the lowest version that holds its fields: without feasibility,
-        # version 1, which earlier designloop versions read
-        if self.version == VERSION and self.feasibility is None:
-            self.version = FEASIBILITY_VERSION - 1
+        # a new record takes the lowest version that holds its fields, so that earlier
+        # designloop versions read what they can
+        if self.version == VERSION:
+            self.version = self.needed_version()
+
+    def needed_version(self) -> int:
+        """The lowest format version that holds the fields set."""
+        return max([1, *(v for name, v in FIELD_VERSIONS.items()
+                         if getattr(self, name) is not None)])
 
     def to_json(self) -> dict:
         """The fields that are set, as JSON-ready values (what the log stores)."""
@@ -98,8 +108,7 @@ class CycleRecord:
                     f.name == "screened" and not value):
                 continue
             out[f.name] = value
-        if self.feasibility is not None:  # a field of version 2
-            out["version"] = max(self.version, FEASIBILITY_VERSION)
+        out["version"] = max(self.version, self.needed_version())
         return out
 
     @classmethod

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import designloop as dl
-from designloop.campaign.store import SCHEMA_VERSION, Store
+from designloop.campaign.store import Store
 from designloop.records import CycleRecord
 
 

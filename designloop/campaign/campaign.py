@@ -17,12 +17,18 @@ import numpy as np
 import pandas as pd
 
 from designloop import registry
-from designloop.campaign.config import CampaignConfig, check_log
+from designloop.campaign import history as log_tables
+from designloop.campaign.config import CampaignConfig, check_log, custom_objects
 from designloop.campaign.failures import recorded_values
-from designloop.campaign.history import suggestion_table
+from designloop.campaign.filters import checked, ruled_out
 from designloop.campaign.matching import ID, match_rows
 from designloop.campaign.matching import candidate_ids as candidate_ids_checked
-from designloop.campaign.results import refuse_repeats, retraction_ids
+from designloop.campaign.results import (
+    check_count,
+    refuse_repeats,
+    retraction_ids,
+    split_observations,
+)
 from designloop.campaign.store import Store
 from designloop.errors import CalibrationWarning, InputError
 from designloop.io import unneutralise, write_table
@@ -74,6 +80,8 @@ class Campaign:
             robust to noise, as noisy EI does) or "observed" (the best measured value).
         diagnostics: check the surrogate's calibration every cycle (leave-one-out for GPs,
             5-fold otherwise), log it and warn when it is clearly miscalibrated.
+        where: a filter that rules candidates out of every suggestion, such as
+            "temperature <= 120 and solvent != 'DMF'" (see `restrict`).
     """
 
     def __init__(self, candidates: pd.DataFrame, target: str, task: str = "regression",
@@ -84,7 +92,7 @@ class Campaign:
                  acquisition_params: dict | None = None, ignore: list[str] | None = None,
                  fingerprint: dict | None = None, selection: str = "auto",
                  initial_design: str | None = None, incumbent: str = "posterior",
-                 diagnostics: bool = True, source: str = "candidates"):
+                 diagnostics: bool = True, source: str = "candidates", where: str | None = None):
         from designloop.features.encoding import Encoder
 
         config = CampaignConfig.create(
@@ -102,6 +110,7 @@ class Campaign:
         except TypeError as exc:
             raise InputError(f"fingerprint settings: {exc}") from None
         encoder.fit(table, config.feature_columns, source)
+        where = checked(where, table, "filter")
         config.roles = encoder.roles_
         if config.surrogate == "gp":  # the prior that suits the features, kept in the log
             config.surrogate_params.setdefault("prior", encoder.default_prior())
@@ -115,6 +124,8 @@ class Campaign:
             if values:
                 self.store.add_observations(np.flatnonzero(known).tolist(), values, source,
                                             failed)
+            if where is not None:
+                self.store.set_filter(where)
 
     @classmethod
     def open(cls, store: Store | str | Path, surrogate=None, acquisition=None) -> Campaign:
@@ -139,14 +150,8 @@ class Campaign:
         self.candidates = self.store.candidates()
         self._encoder = None
         check_log(self.config, self.candidates, self.store)
-        self._surrogate_object = surrogate if cfg.custom_surrogate else None
-        self._acquisition_object = acquisition if cfg.custom_acquisition else None
-        for name, obj, what in ((cfg.surrogate, self._surrogate_object, "surrogate"),
-                                (cfg.acquisition, self._acquisition_object, "acquisition")):
-            if name.startswith("custom:") and obj is None:
-                raise InputError(
-                    f"this campaign uses the {what} {name[7:]!r} of your own making; pass it "
-                    f"again: Campaign.open(path, {what}=...)")
+        self._surrogate_object, self._acquisition_object = custom_objects(
+            cfg, surrogate, acquisition)
 
     @property
     def encoder(self):
@@ -182,7 +187,7 @@ class Campaign:
             cycle, rows, record = self._suggest(k)
         for message in record.warnings:
             warnings.warn(message, CalibrationWarning, stacklevel=2)
-        return suggestion_table(self.candidates, self.config, cycle, rows)
+        return log_tables.suggestion_table(self.candidates, self.config, cycle, rows)
 
     def model_setup(self):
         """What the model step needs from this campaign (`modelling.ModelSetup`)."""
@@ -204,21 +209,12 @@ class Campaign:
         k = cfg.batch_size if k is None else k
         cycle = self.store.next_cycle()
         rng = np.random.default_rng([cfg.seed, cycle])
-        every = self.store.observations(failed=True)
-        obs = every[~every["failed"]].drop(columns="failed")
-        failed_rows = every.loc[every["failed"], "candidate_id"].to_numpy(dtype=np.int64)
+        every, obs, failed_rows = split_observations(self.store)
         measured = sorted(set(every["candidate_id"].astype(int)))
-        excluded = sorted(set(measured) | set(self.store.pending()))
-        left = len(self.candidates) - len(excluded)
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise InputError(f"the number of suggestions must be a whole number >= 1, got {k!r}")
-        if k > left:
-            raise InputError(
-                f"asked for {k} suggestions but only {left} candidates are left unmeasured and "
-                f"not pending ({len(self.candidates)} in all); ask for at most {left}, or "
-                "release pending ones"
-            )
-        record = CycleRecord(k=int(k), seed=cfg.seed)
+        expression, banned = ruled_out(self.store, self.candidates)
+        excluded = sorted(set(measured) | set(self.store.pending()) | set(banned))
+        check_count(k, len(self.candidates), len(excluded), expression)
+        record = CycleRecord(k=int(k), seed=cfg.seed, candidate_filter=expression)
         predictions: list[dict] = [{} for _ in range(k)]
         scores: np.ndarray = np.full(k, np.nan)
         setup = self.model_setup()
@@ -296,6 +292,20 @@ class Campaign:
         ids = candidate_ids_checked(list(candidate_ids), len(self.candidates), "release")
         return self.store.release(ids.tolist())
 
+    def restrict(self, where: str | None) -> int:
+        """Rule out candidates by a filter such as `"temperature <= 120 and solvent !=
+        'DMF'"` (see `designloop.campaign.filters`), or lift it with None; returns how many
+        candidates the filter allows. The filter is logged, replaces the one in force, and
+        applies from the next suggestion on (pending ones stay)."""
+        where = checked(where, self.candidates, "filter")
+        self.store.set_filter(where)
+        return len(self.candidates) - len(ruled_out(self.store, self.candidates)[1])
+
+    @property
+    def candidate_filter(self) -> str | None:
+        """The filter on the candidates in force (None: every candidate may be suggested)."""
+        return self.store.candidate_filter()
+
     def forget(self, candidate_ids: list[int] | None = None,
                observation_ids: list[int] | None = None, reason: str = "") -> int:
         """Retract wrong measurements; returns how many were retracted.
@@ -324,9 +334,7 @@ class Campaign:
     def history(self) -> pd.DataFrame:
         """One row per suggestion of every cycle: when, by which surrogate/acquisition and
         settings, the prediction, and what came back (mean of replicates, count)."""
-        from designloop.campaign.history import history_frame
-
-        return history_frame(self)
+        return log_tables.history_frame(self)
 
     def export(self, path: str | Path) -> Path:
         """Write `history()` to a CSV file and return its path (text cells that a
@@ -337,15 +345,11 @@ class Campaign:
 
     def best(self) -> pd.Series:
         """The measured candidate with the best mean value (maximize/minimize campaigns)."""
-        from designloop.campaign.history import best_row
-
-        return best_row(self)
+        return log_tables.best_row(self)
 
     def status(self) -> dict:
         """Counts for a quick look: candidates, measured, pending, cycles, best so far."""
-        from designloop.campaign.history import status_dict
-
-        return status_dict(self)
+        return log_tables.status_dict(self)
 
     def score_candidates(self) -> pd.DataFrame | None:
         """Acquisition scores of every unmeasured candidate under the current surrogate
@@ -354,9 +358,7 @@ class Campaign:
         from designloop.campaign import modelling
 
         cfg = self.config
-        every = self.store.observations(failed=True)
-        obs = every[~every["failed"]].drop(columns="failed")
-        failed_rows = every.loc[every["failed"], "candidate_id"].to_numpy(dtype=np.int64)
+        every, obs, failed_rows = split_observations(self.store)
         if modelling.no_model_reason(cfg.task, obs, len(failed_rows)):
             return None
         setup = self.model_setup()
@@ -366,7 +368,9 @@ class Campaign:
                                    diagnostics=False)
             setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
                                                       failed_rows)
-            available = np.setdiff1d(np.arange(len(self.candidates)), every["candidate_id"])
+            available = np.setdiff1d(np.arange(len(self.candidates)),
+                                     [*every["candidate_id"],
+                                      *ruled_out(self.store, self.candidates)[1]])
             _, scores, _ = modelling.score(setup, fitted, available,
                                            np.random.default_rng(cfg.seed))
         return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
@@ -384,9 +388,7 @@ class Campaign:
 
     def _repr_html_(self) -> str:
         """Notebook view: the status, the best result and the latest suggestions."""
-        from designloop.campaign.history import html_summary
-
-        return html_summary(self)
+        return log_tables.html_summary(self)
 
     def __repr__(self) -> str:
         s = self.status()

@@ -377,3 +377,17 @@ def check_log(cfg: CampaignConfig, candidates: pd.DataFrame, store) -> None:
                 f"{path}: table observations, row id {int(text['id'].iloc[0])}, column "
                 f"'value' holds {text['value'].iloc[0]!r} where a regression target needs "
                 f"a number; {DAMAGED}")
+
+
+def custom_objects(cfg: CampaignConfig, surrogate, acquisition) -> tuple:
+    """The user's own surrogate and acquisition objects a reopened campaign needs (None for
+    registered ones); InputError when the campaign uses one that was not passed again."""
+    surrogate = surrogate if cfg.custom_surrogate else None
+    acquisition = acquisition if cfg.custom_acquisition else None
+    for name, obj, what in ((cfg.surrogate, surrogate, "surrogate"),
+                            (cfg.acquisition, acquisition, "acquisition")):
+        if name.startswith(CUSTOM) and obj is None:
+            raise InputError(
+                f"this campaign uses the {what} {name[len(CUSTOM):]!r} of your own making; "
+                f"pass it again: Campaign.open(path, {what}=...)")
+    return surrogate, acquisition

@@ -15,12 +15,14 @@ import pandas as pd
 
 from designloop.errors import InputError
 
-SCHEMA_VERSION = 4  # the newest this designloop reads. 2: the configuration holds the
+SCHEMA_VERSION = 5  # the newest this designloop reads. 2: the configuration holds the
 # incumbent and the GP prior; 3: observations can be retracted (table retractions), which
 # older versions would not see; 4: experiments can fail (table failures), which older
-# versions would read as values. A file carries the lowest version its contents need:
+# versions would read as values; 5: a filter rules candidates out (table filters), which
+# older versions would suggest. A file carries the lowest version its contents need:
 RETRACTIONS_VERSION = 3  # new files (their schema has the retractions table)
 FAILURES_VERSION = 4  # raised to at the first failure
+FILTERS_VERSION = 5  # raised to when a candidate filter is first set (table filters)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (
@@ -57,6 +59,12 @@ CREATE TABLE IF NOT EXISTS retractions (
     reason TEXT NOT NULL
 )"""
 SCHEMA += RETRACTIONS_TABLE + ";\n"
+FILTERS_TABLE = """
+CREATE TABLE IF NOT EXISTS filters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    expression TEXT
+)"""
 
 
 def table_to_json(table: pd.DataFrame) -> str:

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from designloop.campaign.filters import ruled_out
 from designloop.campaign.matching import ID
 from designloop.errors import InputError
 
@@ -97,6 +98,10 @@ def status_dict(campaign) -> dict:
         "pending": len(campaign.store.pending()),
         "cycles": len(cycles),
     }
+    expression, banned = ruled_out(campaign.store, campaign.candidates)
+    if expression is not None:
+        out["filter"] = expression
+        out["candidates allowed"] = len(campaign.candidates) - len(banned)
     if len(cycles):
         last = cycles["record"].iloc[-1]
         out["last_encoding"] = last.encoding

@@ -1,4 +1,5 @@
-"""The measurements in a campaign file: tables observations, retractions and failures.
+"""The measurements in a campaign file: tables observations, retractions and failures; and
+the candidate filter in force (table filters, see `designloop.campaign.filters`).
 
 A measurement is a row of `observations`; retracting it adds a row to `retractions`, and an
 experiment that failed (gave nothing to measure) is an observation whose value is the text
@@ -13,6 +14,8 @@ import pandas as pd
 
 from designloop.campaign.connection import (
     FAILURES_VERSION,
+    FILTERS_TABLE,
+    FILTERS_VERSION,
     RETRACTIONS_TABLE,
     RETRACTIONS_VERSION,
     is_int,
@@ -119,3 +122,22 @@ class ObservationLog:
                 "INSERT INTO retractions (observation_id, created_at, reason) VALUES (?, ?, ?)",
                 [(int(i), stamp, reason) for i in observation_ids])
             self._raise_schema_version(RETRACTIONS_VERSION)
+
+    # ------------------------------------------------------------------ candidate filter
+    def set_filter(self, expression: str | None) -> None:
+        """Log a new candidate filter (None: no filter from now on), in one transaction;
+        the caller has checked it against the candidates. Earlier ones stay in the log."""
+        with self.transaction():
+            self._conn.execute(FILTERS_TABLE)
+            self._conn.execute("INSERT INTO filters (created_at, expression) VALUES (?, ?)",
+                               (now(), expression))
+            self._raise_schema_version(FILTERS_VERSION)
+
+    def candidate_filter(self) -> str | None:
+        """The filter in force (the latest logged), or None."""
+        if not self._has_table("filters"):
+            return None
+        rows = self._query("SELECT expression FROM filters ORDER BY id DESC LIMIT 1")
+        if rows and rows[0][0] is not None and not isinstance(rows[0][0], str):
+            raise self._wrong("table filters", "expression", rows[0][0], "text")
+        return rows[0][0] if rows else None

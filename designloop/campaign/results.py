@@ -1,8 +1,10 @@
-"""Recording results: refusing rows that repeat a measurement, and finding the
-measurements a `forget` retracts."""
+"""Recording and reading results: refusing rows that repeat a measurement, finding the
+measurements a `forget` retracts, splitting failures from values, and checking how many
+suggestions can be made."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from designloop.campaign.matching import ID
@@ -88,3 +90,25 @@ def brief(ids: list[int], limit: int = 20) -> str:
     """A list of ids for a message, cut after `limit`."""
     more = f" ... ({len(ids)} in all)" if len(ids) > limit else ""
     return (str(ids[:limit]) + more) if ids else "none"
+
+
+def split_observations(store) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Every experiment in force (with the column `failed`), those that gave a value (for
+    the model), and the candidate of each failed one."""
+    every = store.observations(failed=True)
+    obs = every[~every["failed"]].drop(columns="failed")
+    return every, obs, every.loc[every["failed"], ID].to_numpy(dtype=np.int64)
+
+
+def check_count(k, n_candidates: int, n_excluded: int, expression: str | None) -> None:
+    """InputError unless `k` suggestions can be made with `n_excluded` of the candidates
+    measured, pending or ruled out by the filter `expression`."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise InputError(f"the number of suggestions must be a whole number >= 1, got {k!r}")
+    left = n_candidates - n_excluded
+    if k > left:
+        allowed = f" and allowed by the filter {expression!r}" if expression else ""
+        raise InputError(
+            f"asked for {k} suggestions but only {left} candidates are left unmeasured, "
+            f"not pending{allowed} ({n_candidates} in all); ask for at most {left}, or "
+            "release pending ones")

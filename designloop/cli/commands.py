@@ -48,6 +48,11 @@ _SURROGATE_HELP = (" | ".join([*registry.SURROGATES, registry.AUTO_SURROGATE])
 _SELECTION_HELP = "Batch selection: " + " | ".join(registry.SELECTIONS)
 
 
+_WHERE_HELP = ("Only suggest candidates that satisfy this, e.g. \"temperature <= 120 and "
+               "solvent != 'DMF'\" (comparisons, in [...], and/or/not; `column name` in "
+               "backticks)")
+
+
 @app.command()
 def init(
     db: Db,
@@ -70,6 +75,7 @@ def init(
     initial: Annotated[str | None, typer.Option(help="Initial design: random | maximin | kmeans (default: random to optimise, kmeans to explore or classify)")] = None,
     incumbent: Annotated[str, typer.Option(help="Best so far for EI/PI: posterior (the model's best mean at the measured candidates) | observed (the best measured value)")] = "posterior",
     seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
+    where: Annotated[str | None, typer.Option(help=_WHERE_HELP)] = None,
 ) -> None:
     """Create a campaign file from a candidate table.
 
@@ -96,7 +102,7 @@ def init(
             roles=roles, smiles_encoding=encoding, ignore=split_names(ignore), source=str(candidates),
             fingerprint={"morgan_radius": morgan_radius, "morgan_bits": morgan_bits,
                          "morgan_counts": morgan_counts},
-            selection=selection, initial_design=initial, incumbent=incumbent,
+            selection=selection, initial_design=initial, incumbent=incumbent, where=where,
         )
         check_target(table, target, candidates)  # after the settings and values are checked
         show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
@@ -278,6 +284,25 @@ def history(
             say(f"retracted at {row['retracted_at']}: observation {row['id']}, candidate "
                  f"{row['candidate_id']} = {row[campaign.config.target]} from "
                  f"{row['source']}{why}")
+
+
+@app.command()
+def where(
+    db: Db,
+    expression: Annotated[str | None, typer.Argument(help=_WHERE_HELP)] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Lift the filter: every candidate may be suggested again")] = False,
+) -> None:
+    """Rule candidates out of the suggestions by a filter on their columns, change the
+    filter, or lift it. The filter is logged, and applies from the next suggest on.
+
+    Example: designloop where lab.db "temperature <= 120 and solvent != 'DMF'"
+    """
+    if (expression is None) == (not clear):
+        raise InputError("give a filter expression, or --clear to lift the filter (not both)")
+    campaign = open_campaign(db)
+    allowed = campaign.restrict(None if clear else expression)
+    what = "No filter" if clear else f"Filter {expression.strip()!r}"
+    say(f"{what}: {allowed} of {len(campaign.candidates)} candidates may be suggested.")
 
 
 @app.command()
