@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from designloop.errors import InputError
 
-VERSION = 3  # the newest this designloop reads
+VERSION = 4  # the newest this designloop reads
 # the version that introduced each later field; a record is written with the lowest version
 # that holds the fields it sets
-FIELD_VERSIONS = {"feasibility": 2, "candidate_filter": 3}
+FIELD_VERSIONS = {"feasibility": 2, "candidate_filter": 3, "objective": 4}
 
 
 class NewerRecordError(InputError):
@@ -63,6 +63,8 @@ class CycleRecord:
             and `p_success_of_picks`. None until a failure is seen.
         candidate_filter: the filter on the candidates in force (see
             `designloop.campaign.filters`), None without one.
+        objective: with several targets, how they were combined this cycle (`objective`,
+            `complete` candidates, the `bounds` used and, for Pareto, the `weights`).
         version: the record's format.
     """
 
@@ -86,6 +88,7 @@ class CycleRecord:
     conformal_level: float | None = None
     feasibility: dict | None = None
     candidate_filter: str | None = None
+    objective: dict | None = None
     version: int = VERSION
 
     def __post_init__(self):

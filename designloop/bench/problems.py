@@ -37,6 +37,8 @@ class Problem:
         description: what it is and where it comes from.
         fail_below: experiments on candidates whose value is below this fail: the oracle
             answers "failed" instead of a value (regression; None: none fail).
+        targets: several targets, name -> "maximize" | "minimize"; `values` is then
+            `(N, m)`, one column per target, and `target` the first name.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Problem:
     optimum: float | None = None
     description: str = ""
     fail_below: float | None = None
+    targets: dict | None = None
 
     def __post_init__(self):
         # the spellings Campaign accepts ("maximise", "max", ...), as designloop.names says
@@ -61,6 +64,11 @@ class Problem:
         ids = np.asarray(ids, dtype=np.int64)
         if self.task == "classification":
             return self.values[ids].tolist()
+        if self.targets:  # several: name -> values
+            out = self.values[ids].astype(float)
+            if self.noise_std > 0:
+                out = out + self.noise_std * rng.standard_normal(out.shape)
+            return {name: out[:, j].tolist() for j, name in enumerate(self.targets)}
         out = self.values[ids].astype(float)
         if self.noise_std > 0:
             out = out + self.noise_std * rng.standard_normal(len(ids))
@@ -76,13 +84,14 @@ class Problem:
 
     @property
     def best_in_pool(self) -> float | None:
-        if self.task != "regression" or self.goal == "explore":
+        if self.task != "regression" or self.goal == "explore" or self.targets:
             return None
         return float(self.values.max() if self.goal == "maximize" else self.values.min())
 
     def top_mask(self, fraction: float = 0.01) -> np.ndarray | None:
-        """Candidates in the best `fraction` of the pool (optimisation problems)."""
-        if self.task != "regression" or self.goal == "explore":
+        """Candidates in the best `fraction` of the pool (optimisation problems of one
+        target)."""
+        if self.task != "regression" or self.goal == "explore" or self.targets:
             return None
         v = self.values.astype(float)
         if self.goal == "maximize":
@@ -161,15 +170,20 @@ def _metallic_glass(**_) -> Problem:
                    description=meta.citation)
 
 
-def problem_from_table(table: pd.DataFrame, target: str, goal: str = "maximize",
+def problem_from_table(table: pd.DataFrame, target: str | None = None, goal: str = "maximize",
                        task: str = "regression", name: str = "lookup", description: str = "",
                        drop: tuple[str, ...] = (), where: str = "",
-                       fail_below: float | None = None) -> Problem:
+                       fail_below: float | None = None, targets: dict | None = None
+                       ) -> Problem:
     """A lookup-table problem: every row is a candidate whose `target` was measured.
     Errors name the table as `where` (default: "lookup table"). With `fail_below`, an
-    experiment on a row whose target is below it fails (e.g. a yield under 5%)."""
+    experiment on a row whose target is below it fails (e.g. a yield under 5%). With
+    `targets` (name -> "max" | "min", instead of `target`), every row holds several
+    measured targets (see `designloop.bench.several`)."""
     task = spelled(task)
     where = where or "lookup table"
+    if targets is not None:
+        return _several_targets(table, targets, name, description, drop, where)
     if target not in table.columns:
         raise InputError(f"{where} has no column '{target}'; its columns are "
                          f"{list(table.columns)}")
@@ -240,3 +254,22 @@ def make_problem(name: str, **params) -> Problem:
                                   and noise >= 0):
         raise InputError(f"noise_std (--noise) must be a finite number >= 0, got {noise!r}")
     return PROBLEMS[key](**params)
+
+
+def _several_targets(table: pd.DataFrame, targets: dict, name: str, description: str,
+                     drop: tuple[str, ...], where: str) -> Problem:
+    if not isinstance(targets, dict) or len(targets) < 2:
+        raise InputError(f"{where}: targets= takes a dict of at least two columns")
+    goals = {t: canonical(g, ("maximize", "minimize"), "goal") for t, g in targets.items()}
+    missing = [t for t in goals if t not in table.columns]
+    if missing:
+        raise InputError(f"{where} has no column(s) {missing}; its columns are "
+                         f"{list(table.columns)}")
+    table = table.dropna(subset=list(goals)).reset_index(drop=True)
+    values = table[list(goals)].apply(pd.to_numeric, errors="coerce")
+    if values.isna().any().any():
+        raise InputError(f"{where}: the target columns {list(goals)} must hold numbers")
+    return Problem(name=name, candidates=table.drop(columns=[*goals, *drop]),
+                   target=next(iter(goals)), task="regression", goal="maximize",
+                   values=values.to_numpy(float), targets=goals,
+                   description=description or f"lookup table ({len(table)} rows)")

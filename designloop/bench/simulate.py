@@ -32,7 +32,8 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
 
     `metrics`: score the surrogate on the whole pool every cycle (True), after the last
     cycle only ("final"), or never (False); None scores every cycle for exploration and
-    classification problems.
+    classification problems. A problem of several targets is scored by hypervolume
+    instead (`designloop.bench.several`).
     """
     import torch
 
@@ -40,6 +41,10 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
     if budget > len(problem.candidates):
         raise InputError(f"budget {budget} exceeds the {len(problem.candidates)} candidates")
     settings = run_settings(problem, budget, batch_size, n_initial)
+    if problem.targets:  # several targets: scored by hypervolume
+        from designloop.bench.several import run_several
+
+        return run_several(problem, strategy, seed, budget, settings)
     n_initial = settings["n_initial"]
     metrics = problem.goal == "explore" if metrics is None else metrics
     if metrics not in (True, False, "final"):

@@ -19,19 +19,15 @@ import pandas as pd
 from designloop import registry
 from designloop.campaign import history as log_tables
 from designloop.campaign.config import CampaignConfig, check_log, custom_objects
-from designloop.campaign.failures import recorded_values
 from designloop.campaign.filters import checked, ruled_out
-from designloop.campaign.matching import ID, match_rows
+from designloop.campaign.matching import ID
 from designloop.campaign.matching import candidate_ids as candidate_ids_checked
-from designloop.campaign.results import (
-    check_count,
-    refuse_repeats,
-    retraction_ids,
-    split_observations,
-)
+from designloop.campaign.objectives import scalarised
+from designloop.campaign.recording import read_results, record
+from designloop.campaign.results import check_count, retraction_ids, split_observations
 from designloop.campaign.store import Store
 from designloop.errors import CalibrationWarning, InputError
-from designloop.io import unneutralise, write_table
+from designloop.io import write_table
 from designloop.records import CycleRecord
 from designloop.threads import step_threads
 
@@ -82,9 +78,15 @@ class Campaign:
             5-fold otherwise), log it and warn when it is clearly miscalibrated.
         where: a filter that rules candidates out of every suggestion, such as
             "temperature <= 120 and solvent != 'DMF'" (see `restrict`).
+        targets: several regression targets instead of `target`: `{"yld": "max", "cost":
+            "min"}`, or per target `{"goal": "max", "lower": 0, "upper": 100, "weight": 2}`;
+            a results row may report some of them (see `designloop.campaign.objectives`).
+        objective: how several targets are combined: "pareto" (the trade-off; default) or
+            "desirability" (a weighted geometric mean between each target's bounds).
     """
 
-    def __init__(self, candidates: pd.DataFrame, target: str, task: str = "regression",
+    def __init__(self, candidates: pd.DataFrame, target: str | None = None,
+                 task: str = "regression",
                  goal: str = "explore", surrogate: str | None = None,
                  acquisition: str | None = None, batch_size: int = 1, seed: int = 0,
                  store: Store | str | Path | None = None, roles: dict | None = None,
@@ -92,7 +94,8 @@ class Campaign:
                  acquisition_params: dict | None = None, ignore: list[str] | None = None,
                  fingerprint: dict | None = None, selection: str = "auto",
                  initial_design: str | None = None, incumbent: str = "posterior",
-                 diagnostics: bool = True, source: str = "candidates", where: str | None = None):
+                 diagnostics: bool = True, source: str = "candidates", where: str | None = None,
+                 targets: dict | None = None, objective: str | None = None):
         from designloop.features.encoding import Encoder
 
         config = CampaignConfig.create(
@@ -101,9 +104,10 @@ class Campaign:
             smiles_encoding=smiles_encoding, surrogate_params=surrogate_params,
             acquisition_params=acquisition_params, ignore=ignore, source=source,
             fingerprint=fingerprint, selection=selection, initial_design=initial_design,
-            incumbent=incumbent, diagnostics=diagnostics,
+            incumbent=incumbent, diagnostics=diagnostics, targets=targets, objective=objective,
         )
-        table = candidates.drop(columns=[target], errors="ignore").reset_index(drop=True)
+        names = [config.target, *config.targets]
+        table = candidates.drop(columns=names, errors="ignore").reset_index(drop=True)
         table.insert(0, ID, np.arange(len(table)))
         try:
             encoder = Encoder(roles=roles, **config.fingerprint)
@@ -114,16 +118,14 @@ class Campaign:
         config.roles = encoder.roles_
         if config.surrogate == "gp":  # the prior that suits the features, kept in the log
             config.surrogate_params.setdefault("prior", encoder.default_prior())
-        known, values, failed = (  # results already in the table
-            recorded_values(candidates, target, config.task, source, candidates=candidates)
-            if target in candidates.columns else (None, [], []))
+        known = (read_results(config, candidates, table, source, ids=table[ID].to_numpy())
+                 if set(names) & set(candidates.columns) else None)  # results in the table
         self.store = store if isinstance(store, Store) else Store(store or ":memory:")
         with self.store.transaction():  # the configuration and known results, or nothing
             self.store.initialise(config.to_dict(), table)
             self._load(surrogate, acquisition)
-            if values:
-                self.store.add_observations(np.flatnonzero(known).tolist(), values, source,
-                                            failed)
+            if known is not None:
+                record(self.store, config, known, source, allow_replicates=True)
             if where is not None:
                 self.store.set_filter(where)
 
@@ -202,6 +204,15 @@ class Campaign:
                 if cfg.surrogate == AUTO_SURROGATE else None)
         return modelling.ModelSetup(cfg, self.encoder, function, self._surrogate_object, last)
 
+    def _objective(self, obs: pd.DataFrame, cycle: int) -> tuple[pd.DataFrame, dict | None]:
+        """What the model is fitted to: the measurements, or with several targets their
+        combination (`designloop.campaign.objectives`), and what the log says about it."""
+        cfg = self.config
+        if not cfg.targets:
+            return obs, None
+        rng = np.random.default_rng([cfg.seed, cycle, 1])
+        return scalarised(cfg.targets, cfg.objective, obs, rng)
+
     def _suggest(self, k: int | None) -> tuple[int, list[dict], CycleRecord]:
         from designloop.campaign import modelling
 
@@ -210,11 +221,13 @@ class Campaign:
         cycle = self.store.next_cycle()
         rng = np.random.default_rng([cfg.seed, cycle])
         every, obs, failed_rows = split_observations(self.store)
+        obs, record_objective = self._objective(obs, cycle)
         measured = sorted(set(every["candidate_id"].astype(int)))
         expression, banned = ruled_out(self.store, self.candidates)
         excluded = sorted(set(measured) | set(self.store.pending()) | set(banned))
         check_count(k, len(self.candidates), len(excluded), expression)
-        record = CycleRecord(k=int(k), seed=cfg.seed, candidate_filter=expression)
+        record = CycleRecord(k=int(k), seed=cfg.seed, candidate_filter=expression,
+                             objective=record_objective)
         predictions: list[dict] = [{} for _ in range(k)]
         scores: np.ndarray = np.full(k, np.nan)
         setup = self.model_setup()
@@ -261,28 +274,8 @@ class Campaign:
         new experiment. Replicates that truly came out identical (a class label measured
         again, say) are recorded with `allow_replicates=True`.
         """
-        cfg = self.config
-        if not isinstance(results, pd.DataFrame):
-            raise InputError("observe() takes a DataFrame of results")
-        results = results.rename(columns=unneutralise)  # headers of a file written by export
-        if cfg.target not in results.columns and feasible in results.columns:
-            results = results.assign(**{cfg.target: None})  # failures only: no values
-        if cfg.target not in results.columns:
-            raise InputError(
-                f"{source}: has no column '{cfg.target}' (the target); its columns are "
-                f"{list(results.columns)}"
-            )
-        mask, values, failed = recorded_values(results, cfg.target, cfg.task, source,
-                                               feasible, self.candidates)
-        if not values:
-            return 0
-        lines = np.flatnonzero(mask) + 2  # the line in the file, after the header
-        ids = match_rows(results[mask], self.candidates, cfg.feature_columns, source, lines)
-        if not allow_replicates:
-            refuse_repeats(self.store.observations(failed=True), ids, values, lines, source,
-                           cfg.task)
-        self.store.add_observations(ids.tolist(), values, source, failed)
-        return len(values)
+        found = read_results(self.config, results, self.candidates, source, feasible)
+        return record(self.store, self.config, found, source, allow_replicates)
 
     def release(self, candidate_ids: list[int] | None = None) -> int:
         """Forget pending suggestions (all, or these candidate ids, each a whole number from
@@ -327,8 +320,9 @@ class Campaign:
         """Every measurement in force (replicates as separate rows) beside its candidate's
         columns, with a column `failed` (a failed experiment's target reads "failed"); with
         `retracted`, also those retracted by `forget` (with `retracted_at` and `reason`)."""
-        obs = self.store.observations(retracted, failed=True).rename(
-            columns={"value": self.config.target})
+        obs = self.store.observations(retracted, failed=True)
+        if not self.config.targets:  # several targets: columns target and value
+            obs = obs.rename(columns={"value": self.config.target})
         return obs.merge(self.candidates, on=ID, how="left", suffixes=("", "_candidate"))
 
     def history(self) -> pd.DataFrame:
@@ -347,6 +341,11 @@ class Campaign:
         """The measured candidate with the best mean value (maximize/minimize campaigns)."""
         return log_tables.best_row(self)
 
+    def pareto_front(self) -> pd.DataFrame:
+        """A campaign of several targets: the measured candidates no other measured candidate
+        beats on every target (mean of replicates), with their columns and target values."""
+        return log_tables.pareto_rows(self)
+
     def status(self) -> dict:
         """Counts for a quick look: candidates, measured, pending, cycles, best so far."""
         return log_tables.status_dict(self)
@@ -359,6 +358,7 @@ class Campaign:
 
         cfg = self.config
         every, obs, failed_rows = split_observations(self.store)
+        obs, _ = self._objective(obs, self.store.next_cycle())
         if modelling.no_model_reason(cfg.task, obs, len(failed_rows)):
             return None
         setup = self.model_setup()

@@ -15,9 +15,10 @@ import pandas as pd
 
 from designloop import registry
 from designloop.campaign.matching import ID, plain
+from designloop.campaign.objectives import OBJECTIVES, target_specs
 from designloop.campaign.store import DAMAGED
 from designloop.errors import InputError
-from designloop.io import MAX_MAGNITUDE, out_of_range
+from designloop.io import out_of_range
 from designloop.names import GOAL_ALIASES, INITIAL_DESIGNS, canonical, spelled
 from designloop.registry import AUTO_SURROGATE, GP_PRIORS, SELECTIONS, TASKS
 
@@ -80,49 +81,6 @@ def default_acquisition(task: str, goal: str) -> str:
     return "max_variance" if goal == "explore" else "log_expected_improvement"
 
 
-def target_values(series: pd.Series, task: str, source: str, target: str,
-                  lines=None) -> list:
-    """Measured values as stored: floats for regression, label text for classification.
-
-    `lines` gives the line of each value in its file, for error messages (default: the
-    index + 2). Regression values must be finite numbers no larger than 1e150 in size.
-    """
-    if task == "regression":
-        truth = series.map(lambda v: isinstance(v, bool | np.bool_))  # TRUE/FALSE: labels
-        numbers = pd.to_numeric(series.astype(object).mask(truth), errors="coerce")
-        if lines is None:
-            integer = pd.api.types.is_integer_dtype(series.index)
-            lines = (np.asarray(series.index) if integer else np.arange(len(series))) + 2
-        lines = np.asarray(lines)
-        bad = numbers.isna().to_numpy()
-        if bad.any():
-            pos = np.flatnonzero(bad)[:5]
-            shown = [plain(series.iloc[p]) for p in pos]
-            raise InputError(
-                f"{source}: column '{target}' must hold numbers for a regression target; "
-                f"line(s) {[int(lines[p]) for p in pos]} hold {shown}. Fix them, or use --task "
-                "classification for categories"
-            )
-        huge = out_of_range(numbers.to_numpy(dtype=float))
-        if huge.any():
-            pos = np.flatnonzero(huge)[:5]
-            raise InputError(
-                f"{source}: column '{target}', line(s) {[int(lines[p]) for p in pos]} hold "
-                f"{', '.join(str(series.iloc[p]) for p in pos)}: results must be finite and at "
-                f"most {MAX_MAGNITUDE:.0e} in size; fix them, or record the target in other "
-                "units (or its logarithm)"
-            )
-        return [float(v) for v in numbers]
-    return [label_text(v) for v in series]
-
-
-def label_text(value) -> str:
-    """Class label as text: 1, 1.0 and '1' are the same class."""
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 @dataclass
 class CampaignConfig:
     target: str
@@ -143,6 +101,8 @@ class CampaignConfig:
     initial_design: str = "random"
     incumbent: str = "posterior"
     diagnostics: bool = True
+    targets: dict = field(default_factory=dict)  # several targets: name -> goal, bounds, weight
+    objective: str = ""  # several targets: "pareto" or "desirability"
 
     @property
     def custom_surrogate(self) -> bool:
@@ -157,7 +117,7 @@ class CampaignConfig:
                batch_size, seed, roles, smiles_encoding, surrogate_params, acquisition_params,
                ignore, source, fingerprint=None, selection="auto",
                initial_design=None, incumbent="posterior",
-               diagnostics=True) -> CampaignConfig:
+               diagnostics=True, targets=None, objective=None) -> CampaignConfig:
         """The checked configuration of a new campaign over `candidates` (`source` names the
         table in errors); every name in its canonical spelling (`designloop.names`).
 
@@ -166,8 +126,20 @@ class CampaignConfig:
         """
         # one spelling everywhere (designloop.names): "maximise", "max-variance", "ei", ...
         task, goal = spelled(task), spelled(goal, "goal")
+        specs, combined = {}, ""
+        if targets is not None:  # several targets: one objective to maximise
+            if target is not None or task != "regression":
+                raise InputError("give target= (one target) or targets= (several regression "
+                                 "targets), not both")
+            specs, combined = target_specs(targets, objective, candidates.columns)
+            target, goal = next(iter(specs)), "maximize"
+        elif objective is not None:
+            raise InputError("objective= combines several targets: give them as targets=")
+        elif not isinstance(target, str) or not target:
+            raise InputError(f"target must be the name of the column the lab measures, got "
+                             f"{target!r}")
         _check_task_and_goal(task, goal)
-        features, ignore = _feature_columns(candidates, target, ignore, source)
+        features, ignore = _feature_columns(candidates, [target, *specs], ignore, source)
         surrogate, surrogate_params = _surrogate(surrogate, dict(surrogate_params or {}), task)
         acquisition = _acquisition(acquisition, task, goal)
         choices = _choices(smiles_encoding=spelled(smiles_encoding, "smiles_encoding"),
@@ -182,7 +154,7 @@ class CampaignConfig:
                    surrogate_params=surrogate_params,
                    acquisition_params=dict(acquisition_params or {}), ignore=ignore,
                    fingerprint=dict(fingerprint or {}), diagnostics=bool(diagnostics),
-                   **choices)
+                   targets=specs, objective=combined, **choices)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -218,8 +190,8 @@ def _check_task_and_goal(task: str, goal: str) -> None:
         raise InputError("a classification campaign explores: use goal='explore'")
 
 
-def _feature_columns(candidates, target: str, ignore, source: str) -> tuple[list, list]:
-    """The feature columns of the candidate table (all but the target and the ignored)."""
+def _feature_columns(candidates, targets: list, ignore, source: str) -> tuple[list, list]:
+    """The feature columns of the candidate table (all but the targets and the ignored)."""
     if not isinstance(candidates, pd.DataFrame):
         raise InputError("candidates must be a pandas DataFrame (one row per candidate)")
     if len(candidates) == 0:
@@ -233,7 +205,7 @@ def _feature_columns(candidates, target: str, ignore, source: str) -> tuple[list
             f"{source}: the column name '{ID}' is reserved for designloop's ids; rename it "
             "(or list it to ignore under another name)"
         )
-    return [c for c in candidates.columns if c != target and c not in ignore], ignore
+    return [c for c in candidates.columns if c not in targets and c not in ignore], ignore
 
 
 def _surrogate(surrogate, params: dict, task: str) -> tuple[str, dict]:
@@ -300,7 +272,8 @@ def _choices(**given) -> dict:
 
 _STORED_CHOICES = {"task": TASKS, "goal": GOALS, "incumbent": INCUMBENTS,
                    "selection": tuple(SELECTIONS), "initial_design": tuple(INITIAL_DESIGNS),
-                   "smiles_encoding": ("auto", "onehot", "morgan", "descriptors")}
+                   "smiles_encoding": ("auto", "onehot", "morgan", "descriptors"),
+                   "objective": ("", *OBJECTIVES)}
 
 
 def _check_stored(data: dict, source: str) -> None:

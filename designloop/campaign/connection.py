@@ -15,14 +15,16 @@ import pandas as pd
 
 from designloop.errors import InputError
 
-SCHEMA_VERSION = 5  # the newest this designloop reads. 2: the configuration holds the
+SCHEMA_VERSION = 6  # the newest this designloop reads. 2: the configuration holds the
 # incumbent and the GP prior; 3: observations can be retracted (table retractions), which
 # older versions would not see; 4: experiments can fail (table failures), which older
 # versions would read as values; 5: a filter rules candidates out (table filters), which
-# older versions would suggest. A file carries the lowest version its contents need:
+# older versions would suggest; 6: several targets (table observation_targets). A file
+# carries the lowest version its contents need:
 RETRACTIONS_VERSION = 3  # new files (their schema has the retractions table)
 FAILURES_VERSION = 4  # raised to at the first failure
 FILTERS_VERSION = 5  # raised to when a candidate filter is first set (table filters)
+TARGETS_VERSION = 6  # a campaign of several targets (table observation_targets)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (
@@ -59,6 +61,11 @@ CREATE TABLE IF NOT EXISTS retractions (
     reason TEXT NOT NULL
 )"""
 SCHEMA += RETRACTIONS_TABLE + ";\n"
+TARGETS_TABLE = """
+CREATE TABLE IF NOT EXISTS observation_targets (
+    observation_id INTEGER PRIMARY KEY REFERENCES observations(id),
+    target TEXT NOT NULL
+)"""
 FILTERS_TABLE = """
 CREATE TABLE IF NOT EXISTS filters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

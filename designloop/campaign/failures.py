@@ -1,4 +1,5 @@
-"""Reading failed experiments from a results table.
+"""Reading results tables: the values they record (`target_values`) and the experiments
+that failed.
 
 An experiment fails when it gives nothing to measure (no product, a clogged reactor). A
 results row records that in one of two ways:
@@ -17,8 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from designloop.campaign.matching import plain
 from designloop.campaign.observation_log import FAILED
 from designloop.errors import InputError
+from designloop.io import MAX_MAGNITUDE, out_of_range
 
 TRUE_WORDS = {"true", "yes"}  # besides the number 1
 FALSE_WORDS = {"false", "no"}  # besides the number 0
@@ -32,14 +35,15 @@ def _filled(series: pd.Series) -> np.ndarray:
     return (series.notna() & series.astype(str).str.strip().ne("")).to_numpy()
 
 
-def outcomes(results: pd.DataFrame, target: str, task: str, source: str,
+def outcomes(results: pd.DataFrame, targets: list[str], task: str, source: str,
              feasible: str | None = None, candidates: pd.DataFrame | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Which rows of `results` record an experiment, and which of those failed.
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which rows of `results` record an experiment, which of those failed, and which
+    target cells hold a value.
 
     Args:
-        results: the results table (its target column is known to exist).
-        target: the target column.
+        results: the results table (its target columns are known to exist).
+        targets: the target columns (one, or those of a campaign of several targets).
         task: "regression" or "classification" (only a regression target reads `failed`).
         source: file name for messages.
         feasible: the 0/1 column that marks failures, if any.
@@ -47,26 +51,31 @@ def outcomes(results: pd.DataFrame, target: str, task: str, source: str,
             value of their own.
 
     Returns:
-        `(len(results),)` booleans: the row records an experiment (a value or a failure),
-        and `(n_recorded,)` booleans: that experiment failed.
+        `(len(results),)` booleans: the row records an experiment (a value or a failure);
+        `(n_recorded,)` booleans: that experiment failed; `(n_recorded, len(targets))`
+        booleans: the cell holds a value.
     """
     lines = np.arange(len(results)) + 2  # the line in the file, after the header
-    _refuse_word_elsewhere(results, target, feasible, candidates, source, lines, task)
-    value_given = _filled(results[target])
-    said_failed = (_words(results[target]) == FAILED).to_numpy() if task == "regression" \
-        else np.zeros(len(results), dtype=bool)
+    _refuse_word_elsewhere(results, targets, feasible, candidates, source, lines, task)
+    given = np.column_stack([_filled(results[t]) for t in targets])
+    said = (np.column_stack([(_words(results[t]) == FAILED).to_numpy() for t in targets])
+            if task == "regression" else np.zeros_like(given))
     flag = _feasible_flags(results, feasible, source, lines)  # 1, 0 or -1 (empty)
-    numbers = value_given & ~said_failed
-    clash = (flag == 0) & numbers
+    numbers = given & ~said
+    failed = said.any(1) | (flag == 0)
+    for j, target in enumerate(targets):
+        clash = failed & numbers[:, j]
+        if clash.any():
+            if (flag[clash] == 0).any():
+                raise _clash(source, lines[clash], feasible, f"'{target}' holds a value", task)
+            raise InputError(
+                f"{source}: line(s) {[int(v) for v in lines[clash][:5]]}: a failed experiment "
+                f"gives no value, but '{target}' holds one; leave it empty")
+    clash = (flag == 1) & said.any(1)
     if clash.any():
-        raise _clash(source, lines[clash], feasible, f"'{target}' holds a value", task)
-    clash = (flag == 1) & said_failed
-    if clash.any():
-        raise _clash(source, lines[clash], feasible, f"'{target}' reads {FAILED}", task,
-                     ok=True)
-    failed = said_failed | (flag == 0)
-    recorded = numbers | failed
-    return recorded, failed[recorded]
+        raise _clash(source, lines[clash], feasible, f"a target reads {FAILED}", task, ok=True)
+    recorded = numbers.any(1) | failed
+    return recorded, failed[recorded], numbers[recorded]
 
 
 def _clash(source: str, lines, feasible: str, what: str, task: str,
@@ -105,13 +114,13 @@ def _feasible_flags(results: pd.DataFrame, feasible: str | None, source: str,
     return flags
 
 
-def _refuse_word_elsewhere(results: pd.DataFrame, target: str, feasible: str | None,
+def _refuse_word_elsewhere(results: pd.DataFrame, targets: list[str], feasible: str | None,
                            candidates: pd.DataFrame | None, source: str,
                            lines: np.ndarray, task: str) -> None:
     """The word `failed` belongs in the target column; in a feature column (unless the
     candidates hold it as a value) or a spare column it is a mistake."""
     for column in results.columns:
-        if column in (target, feasible) or results[column].dtype.kind in "biufc":
+        if column in (*targets, feasible) or results[column].dtype.kind in "biufc":
             continue
         hits = (_words(results[column]) == FAILED).to_numpy()
         if not hits.any():
@@ -119,7 +128,7 @@ def _refuse_word_elsewhere(results: pd.DataFrame, target: str, feasible: str | N
         if (candidates is not None and column in candidates.columns
                 and (_words(candidates[column]) == FAILED).any()):
             continue  # a candidate's own value, not an outcome
-        how = (f"write {FAILED} in the target column '{target}'" if task == "regression"
+        how = (f"write {FAILED} in the target column '{targets[0]}'" if task == "regression"
                else "leave its target cell empty and mark it 0 in a column named with "
                     "--feasible (feasible= in Python)")
         raise InputError(
@@ -134,12 +143,80 @@ def recorded_values(results: pd.DataFrame, target: str, task: str, source: str,
     """The experiments a results table records: `(len(results),)` booleans marking the
     rows that record one, their values as stored (FAILED for a failure) and whether each
     failed. Raises InputError naming the file, column and lines of anything unreadable."""
-    from designloop.campaign.config import target_values
-
-    mask, failed = outcomes(results, target, task, source, feasible, candidates)
+    mask, failed, _ = outcomes(results, [target], task, source, feasible, candidates)
     lines = np.flatnonzero(mask) + 2  # the line in the file, after the header
     values = np.full(int(mask.sum()), FAILED, dtype=object)
     if (~failed).any():
         values[~failed] = target_values(results[target][mask][~failed], task, source, target,
                                         lines[~failed])
     return mask, values.tolist(), failed.tolist()
+
+
+def recorded_targets(results: pd.DataFrame, targets: list[str], source: str,
+                     feasible: str | None = None, candidates: pd.DataFrame | None = None
+                     ) -> tuple[np.ndarray, list[int], list, list[bool], list]:
+    """As `recorded_values` for a campaign of several (regression) targets, whose rows may
+    report some targets and leave others empty: the rows that record something, and per
+    value to store its row (position among those rows), value, whether it is a failure (one
+    per failed experiment) and its target (None for a failure)."""
+    present = [t for t in targets if t in results.columns]
+    mask, failed, numbers = outcomes(results, present, "regression", source, feasible,
+                                     candidates)
+    lines = np.flatnonzero(mask) + 2
+    rows, values, flags, names = [], [], [], []
+    columns = {t: target_values(results[t][mask][numbers[:, j]], "regression", source, t,
+                                lines[numbers[:, j]]) for j, t in enumerate(present)}
+    taken = dict.fromkeys(present, 0)
+    for i in range(int(mask.sum())):
+        if failed[i]:
+            rows.append(i), values.append(FAILED), flags.append(True), names.append(None)
+            continue
+        for j, t in enumerate(present):
+            if numbers[i, j]:
+                rows.append(i), values.append(columns[t][taken[t]]), flags.append(False)
+                names.append(t)
+                taken[t] += 1
+    return mask, rows, values, flags, names
+
+
+def target_values(series: pd.Series, task: str, source: str, target: str,
+                  lines=None) -> list:
+    """Measured values as stored: floats for regression, label text for classification.
+
+    `lines` gives the line of each value in its file, for error messages (default: the
+    index + 2). Regression values must be finite numbers no larger than 1e150 in size.
+    """
+    if task == "regression":
+        truth = series.map(lambda v: isinstance(v, bool | np.bool_))  # TRUE/FALSE: labels
+        numbers = pd.to_numeric(series.astype(object).mask(truth), errors="coerce")
+        if lines is None:
+            integer = pd.api.types.is_integer_dtype(series.index)
+            lines = (np.asarray(series.index) if integer else np.arange(len(series))) + 2
+        lines = np.asarray(lines)
+        bad = numbers.isna().to_numpy()
+        if bad.any():
+            pos = np.flatnonzero(bad)[:5]
+            shown = [plain(series.iloc[p]) for p in pos]
+            raise InputError(
+                f"{source}: column '{target}' must hold numbers for a regression target; "
+                f"line(s) {[int(lines[p]) for p in pos]} hold {shown}. Fix them, or use --task "
+                "classification for categories"
+            )
+        huge = out_of_range(numbers.to_numpy(dtype=float))
+        if huge.any():
+            pos = np.flatnonzero(huge)[:5]
+            raise InputError(
+                f"{source}: column '{target}', line(s) {[int(lines[p]) for p in pos]} hold "
+                f"{', '.join(str(series.iloc[p]) for p in pos)}: results must be finite and at "
+                f"most {MAX_MAGNITUDE:.0e} in size; fix them, or record the target in other "
+                "units (or its logarithm)"
+            )
+        return [float(v) for v in numbers]
+    return [label_text(v) for v in series]
+
+
+def label_text(value) -> str:
+    """Class label as text: 1, 1.0 and '1' are the same class."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()

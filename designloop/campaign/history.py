@@ -11,6 +11,13 @@ import pandas as pd
 
 from designloop.campaign.filters import ruled_out
 from designloop.campaign.matching import ID
+from designloop.campaign.objectives import (
+    hypervolume,
+    oriented,
+    pareto_mask,
+    scalarised,
+    target_means,
+)
 from designloop.errors import InputError
 
 
@@ -19,7 +26,9 @@ def _measured(campaign) -> pd.DataFrame:
     their count, and, once any experiment has failed, how many of its experiments failed."""
     every = campaign.store.observations(failed=True)
     obs = every[~every["failed"]]
-    if campaign.config.task == "regression":
+    if campaign.config.targets:  # the mean of each target
+        out = target_means_partial(obs, campaign.config.targets)
+    elif campaign.config.task == "regression":
         out = obs.assign(value=obs["value"].astype(float)).groupby(ID)["value"].agg(
             measured_mean="mean", replicates="count")
     else:
@@ -62,8 +71,35 @@ def history_frame(campaign) -> pd.DataFrame:
     return df[front + [c for c in df.columns if c not in front]]
 
 
+def target_means_partial(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
+    """Per measured candidate of a campaign of several targets: each target's mean (empty
+    where not measured yet), as columns `measured_<target>`, and the experiments' count."""
+    if obs.empty:
+        return pd.DataFrame(columns=[*(f"measured_{t}" for t in specs), "replicates"])
+    values = obs.assign(value=obs["value"].astype(float))
+    means = values.pivot_table(index=ID, columns="target", values="value", aggfunc="mean")
+    means = means.reindex(columns=list(specs)).add_prefix("measured_")
+    means["replicates"] = values.groupby([ID, "target"]).size().groupby(level=0).max()
+    return means
+
+
+def pareto_rows(campaign) -> pd.DataFrame:
+    """The non-dominated measured candidates of a campaign of several targets."""
+    specs = campaign.config.targets
+    if not specs:
+        raise InputError("pareto_front() needs a campaign of several targets (targets=)")
+    means = target_means(campaign.store.observations(), specs)
+    front = means[pareto_mask(oriented(specs, means))]
+    rows = campaign.candidates.set_index(ID).loc[front.index]
+    return rows.join(front).reset_index()
+
+
 def best_row(campaign) -> pd.Series:
     cfg = campaign.config
+    if cfg.targets and cfg.objective == "pareto":
+        raise InputError("with several targets there is no single best: see pareto_front()")
+    if cfg.targets:
+        return _most_desirable(campaign)
     if cfg.goal not in ("maximize", "minimize"):
         raise InputError("best() needs a campaign with goal maximize or minimize")
     measured = _measured(campaign).dropna(subset=["measured_mean"])
@@ -77,6 +113,34 @@ def best_row(campaign) -> pd.Series:
     row[cfg.target] = float(col[cid])
     row["replicates"] = int(measured.loc[cid, "replicates"])
     return row
+
+
+def _most_desirable(campaign) -> pd.Series:
+    cfg = campaign.config
+    obs = campaign.store.observations()
+    values, _ = scalarised(cfg.targets, cfg.objective, obs, np.random.default_rng(0))
+    if values.empty:
+        raise InputError("no candidate has a value for every target yet")
+    top = values.loc[values["value"].idxmax()]
+    cid = int(top["candidate_id"])
+    row = campaign.candidates.loc[campaign.candidates[ID] == cid].iloc[0].copy()
+    for name, value in target_means(obs, cfg.targets).loc[cid].items():
+        row[name] = float(value)
+    row["desirability"] = float(top["value"])
+    return row
+
+
+def _several(campaign, obs: pd.DataFrame) -> dict:
+    """The status lines of a campaign of several targets."""
+    cfg = campaign.config
+    out = {"targets": ", ".join(f"{n} ({s['goal']})" for n, s in cfg.targets.items()),
+           "objective": cfg.objective, "complete": len(target_means(obs, cfg.targets))}
+    if cfg.objective == "pareto":
+        out["pareto front"] = len(pareto_rows(campaign)) if out["complete"] else 0
+        out["hypervolume"] = hypervolume(cfg.targets, obs)
+    elif out["complete"]:
+        out["best desirability"] = float(_most_desirable(campaign)["desirability"])
+    return out
 
 
 def status_dict(campaign) -> dict:
@@ -112,7 +176,10 @@ def status_dict(campaign) -> dict:
             out[f"calibration ({diag['method']} {key})"] = round(diag[key], 3)
         if last.warnings:
             out["warning"] = " ".join(last.warnings)
-    if cfg.goal in ("maximize", "minimize") and len(obs):
+    if cfg.targets:
+        del out["target"]
+        out.update(_several(campaign, obs))
+    elif cfg.goal in ("maximize", "minimize") and len(obs):
         values = obs["value"].astype(float)
         out["best"] = float(values.max() if cfg.goal == "maximize" else values.min())
     return {k: v for k, v in out.items() if v is not None and not (
@@ -157,5 +224,6 @@ def suggestion_table(candidates: pd.DataFrame, config, cycle: int, rows: list[di
         if col in pred:
             pred[col] = pred[col].astype(float)
     out = pd.concat([out, pred], axis=1)
-    out[config.target] = np.nan if config.task == "regression" else None
+    for name in config.targets or [config.target]:  # to fill in
+        out[name] = np.nan if config.task == "regression" else None
     return out

@@ -47,23 +47,30 @@ class ObservationLog:
                            "CAST(value AS INTEGER) < ?", (str(version), version))
 
     def add_observations(self, candidate_ids: list[int], values: list, source: str,
-                         failed: list[bool] | None = None) -> None:
+                         failed: list[bool] | None = None, targets: list | None = None
+                         ) -> None:
         """Append measurements (replicates stay separate rows) and mark their pending
         suggestions observed, in one transaction. `failed[i]` marks an experiment that gave
-        no value (its `values[i]` is ignored and FAILED stored)."""
+        no value (its `values[i]` is ignored and FAILED stored); in a campaign of several
+        targets, `targets[i]` names the target of each value (None for a failure)."""
         stamp = now()
-        failed = [False] * len(candidate_ids) if failed is None else [bool(f) for f in failed]
+        n = len(candidate_ids)
+        failed = [False] * n if failed is None else [bool(f) for f in failed]
+        targets = [None] * n if targets is None else list(targets)
         with self.transaction():
             if any(failed):
                 self._conn.execute(FAILURES_TABLE)
                 self._raise_schema_version(FAILURES_VERSION)
-            for c, v, f in zip(candidate_ids, values, failed, strict=True):
+            for c, v, f, t in zip(candidate_ids, values, failed, targets, strict=True):
                 cur = self._conn.execute(
                     "INSERT INTO observations (candidate_id, value, created_at, source) "
                     "VALUES (?, ?, ?, ?)", (int(c), FAILED if f else v, stamp, source))
                 if f:
                     self._conn.execute("INSERT INTO failures (observation_id) VALUES (?)",
                                        (cur.lastrowid,))
+                elif t is not None:
+                    self._conn.execute("INSERT INTO observation_targets (observation_id, "
+                                       "target) VALUES (?, ?)", (cur.lastrowid, str(t)))
             marks = ",".join("?" * len(candidate_ids))
             self._conn.execute(
                 f"UPDATE suggestions SET status='observed' WHERE status='pending' "
@@ -86,7 +93,8 @@ class ObservationLog:
 
         Failed experiments are left out, so that every value is a number (regression) or a
         label; with `failed` they are in, with a boolean column `failed` (their value is
-        FAILED)."""
+        FAILED). In a campaign of several targets a column `target` names each value's
+        target (empty for a failure)."""
         # a file written before retractions existed has no such table: nothing is retracted
         if not self._has_table("retractions"):
             rows = [(*row, None, None) if retracted else row
@@ -106,6 +114,9 @@ class ObservationLog:
                                   "a finite number or a label")
         frame = pd.DataFrame(rows, columns=[*COLUMNS, "retracted_at", "reason"] if retracted
                              else COLUMNS)
+        if self._has_table("observation_targets"):  # several targets: which one each is
+            named = dict(self._query("SELECT observation_id, target FROM observation_targets"))
+            frame.insert(3, "target", frame["id"].map(named))
         gone = frame["id"].isin(self.failed_ids()).to_numpy(dtype=bool)
         if failed:
             frame.insert(3, "failed", gone)

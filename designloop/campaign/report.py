@@ -28,6 +28,30 @@ def _figure() -> tuple[Figure, object]:
     return fig, fig.add_subplot()
 
 
+def _front(campaign, obs, ax) -> None:
+    """Several targets: the first two targets of every complete candidate, coloured by the
+    cycle of its suggestion, with the Pareto front of what was measured."""
+    from designloop.campaign.objectives import oriented, pareto_mask, target_means
+
+    specs = campaign.config.targets
+    first, second = list(specs)[:2]
+    means = target_means(obs, specs)
+    if means.empty:
+        ax.text(0.5, 0.5, "no candidate has every target measured yet", ha="center")
+        return
+    sugg = campaign.store.suggestions().drop_duplicates("candidate_id", keep="last")
+    cycle = means.index.map(dict(zip(sugg["candidate_id"], sugg["cycle"], strict=True)))
+    points = ax.scatter(means[first], means[second], c=np.asarray(cycle, dtype=float), s=25,
+                        cmap="viridis")
+    ax.figure.colorbar(points, ax=ax, label="cycle")
+    front = means[pareto_mask(oriented(specs, means))].sort_values(first)
+    ax.step(front[first], front[second], "-", color="crimson", where="post",
+            label="Pareto front")
+    ax.set_xlabel(f"{first} ({specs[first]['goal']})")
+    ax.set_ylabel(f"{second} ({specs[second]['goal']})")
+    ax.legend(frameon=False)
+
+
 def _progress(campaign) -> str:
     cfg = campaign.config
     obs = campaign.store.observations()
@@ -36,7 +60,9 @@ def _progress(campaign) -> str:
         return (f"<p>Every experiment so far failed ({failed}).</p>" if failed
                 else "<p>Nothing measured yet.</p>")
     fig, ax = _figure()
-    if cfg.task == "regression" and cfg.goal != "explore":
+    if cfg.targets:
+        _front(campaign, obs, ax)
+    elif cfg.task == "regression" and cfg.goal != "explore":
         values = obs["value"].astype(float).to_numpy()
         best = np.maximum.accumulate(values) if cfg.goal == "maximize" else \
             np.minimum.accumulate(values)

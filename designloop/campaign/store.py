@@ -33,6 +33,8 @@ from designloop.campaign.connection import (
     RETRACTIONS_VERSION,
     SCHEMA,
     SCHEMA_VERSION,
+    TARGETS_TABLE,
+    TARGETS_VERSION,
     Transaction,
     busy_message,
     connect,
@@ -171,7 +173,9 @@ class Store(ObservationLog, FeatureCache):
         """Create the tables and write the configuration and the candidate table (once),
         in one transaction."""
         with self.transaction():
-            for statement in (SCHEMA + FEATURES_TABLE).split(";"):
+            several = bool(config.get("targets"))
+            for statement in (SCHEMA + FEATURES_TABLE + ";" + (TARGETS_TABLE if several
+                                                                else "")).split(";"):
                 if statement.strip():
                     self._conn.execute(statement)
             if self.is_initialised:
@@ -179,7 +183,7 @@ class Store(ObservationLog, FeatureCache):
                     f"{self.path} already holds a campaign; open it to continue, or choose a "
                     "new file name")
             rows = [
-                ("schema_version", str(RETRACTIONS_VERSION)),
+                ("schema_version", str(TARGETS_VERSION if several else RETRACTIONS_VERSION)),
                 ("config", json.dumps(config)),
                 ("candidates", table_to_json(candidates)),
                 ("created_at", now()),

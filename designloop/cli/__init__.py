@@ -12,7 +12,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from designloop.cli import bench, commands  # noqa: F401  (they register the commands)
+from designloop.cli import bench, commands, options  # noqa: F401  (they register commands)
 from designloop.cli.app import app
 from designloop.cli.output import err
 from designloop.errors import DesignloopError, InputError

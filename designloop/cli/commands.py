@@ -18,6 +18,8 @@ from designloop import registry
 from designloop.campaign.campaign import Campaign
 from designloop.campaign.store import Store
 from designloop.cli.app import Db, app
+from designloop.cli.options import WHERE_HELP as _WHERE_HELP
+from designloop.cli.options import target_options
 from designloop.cli.output import (
     check_output,
     check_target,
@@ -48,16 +50,11 @@ _SURROGATE_HELP = (" | ".join([*registry.SURROGATES, registry.AUTO_SURROGATE])
 _SELECTION_HELP = "Batch selection: " + " | ".join(registry.SELECTIONS)
 
 
-_WHERE_HELP = ("Only suggest candidates that satisfy this, e.g. \"temperature <= 120 and "
-               "solvent != 'DMF'\" (comparisons, in [...], and/or/not; `column name` in "
-               "backticks)")
-
-
 @app.command()
 def init(
     db: Db,
     candidates: Annotated[Path, typer.Option("--candidates", "-c", help="CSV, one row per candidate")],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column the lab measures")],
+    target: Annotated[list[str], typer.Option("--target", "-t", help="Column the lab measures; for several targets repeat it as NAME:max or NAME:min[:LOWER:UPPER[:WEIGHT]]")],
     goal: Annotated[str, typer.Option(help="explore | maximize | minimize (also maximise/max, minimise/min)")] = "explore",
     task: Annotated[str, typer.Option(help="regression | classification")] = "regression",
     smiles: Annotated[str | None, typer.Option(help="Comma-separated SMILES columns (else inferred)")] = None,
@@ -76,6 +73,7 @@ def init(
     incumbent: Annotated[str, typer.Option(help="Best so far for EI/PI: posterior (the model's best mean at the measured candidates) | observed (the best measured value)")] = "posterior",
     seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
     where: Annotated[str | None, typer.Option(help=_WHERE_HELP)] = None,
+    objective: Annotated[str | None, typer.Option(help="Several targets: pareto (the trade-off, the default) | desirability (one compromise; give each target bounds)")] = None,
 ) -> None:
     """Create a campaign file from a candidate table.
 
@@ -92,8 +90,7 @@ def init(
     if missing:
         raise InputError(f"{candidates}: no column(s) {missing}; its columns are "
                          f"{list(table.columns)}")
-    if target not in table.columns and target in roles:
-        raise InputError(f"--target {target} is also given a feature role")
+    target, targets = target_options(target, objective, table, roles)
     store = Store(db, create=True)  # exclusively: of two inits of one file, one gets an error
     try:
         campaign = Campaign(
@@ -103,14 +100,18 @@ def init(
             fingerprint={"morgan_radius": morgan_radius, "morgan_bits": morgan_bits,
                          "morgan_counts": morgan_counts},
             selection=selection, initial_design=initial, incumbent=incumbent, where=where,
+            targets=targets, objective=objective,
         )
-        check_target(table, target, candidates)  # after the settings and values are checked
+        for name in [target] if targets is None else list(targets):  # after the settings
+            check_target(table, name, candidates)
         show(campaign.encoder.describe(), f"Columns of {candidates.name} (check the roles)")
         s = campaign.status()
     except BaseException:
         store.discard()  # removes the file this command created, never another one
         raise
-    say(f"Created {db}: {s['candidates']} candidates, target '{target}' ({s['task']}, {s['goal']}), "
+    what = (f"targets {s['targets']}, objective {s['objective']}" if targets
+            else f"target '{target}' ({s['task']}, {s['goal']})")
+    say(f"Created {db}: {s['candidates']} candidates, {what}, "
          f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
          f"{s['measured']} already measured.")
     say(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")
@@ -196,7 +197,8 @@ def _deliver(campaign: Campaign, picks: pd.DataFrame, db: Path | None,
             say(f"{key}: {getattr(record, key)}{why}")
     if output is not None:
         write_frame(picks, output, "the suggestions were not logged")
-        say(f"Wrote {output}: fill in '{campaign.config.target}', then "
+        fill = "', '".join(campaign.config.targets or [campaign.config.target])
+        say(f"Wrote {output}: fill in '{fill}', then "
              f"designloop observe {db or '<campaign>'} {output}")
 
 
@@ -261,8 +263,9 @@ def history(
     campaign = open_campaign(db, readonly=True)
     if observations:
         frame = campaign.observations(retracted=True)
-        front = ["id", "candidate_id", campaign.config.target, "created_at", "source",
-                 "retracted_at", "reason"]
+        front = ["id", "candidate_id", *(["target", "value"] if campaign.config.targets
+                                          else [campaign.config.target]),
+                 "created_at", "source", "retracted_at", "reason"]
         frame = frame[front + [c for c in frame.columns if c not in front]]
     else:
         frame = campaign.history()
@@ -275,34 +278,17 @@ def history(
         show(frame, f"Measurements in {db}", max_rows=200)
     else:
         cols = ["cycle", "kind", "acquisition", "candidate_id", "rank", "score", "status"]
-        extra = [c for c in frame.columns if c in ("measured_mean", "measured", "predicted_mean")]
+        extra = [c for c in frame.columns if c in ("measured_mean", "measured", "predicted_mean")
+                 or c.startswith("measured_")]
         show(frame[cols + extra], f"History of {db}")
         gone = campaign.observations(retracted=True)
         gone = gone[gone["retracted_at"].notna()]
         for row in gone.to_dict("records"):
             why = f" ({row['reason']})" if row["reason"] else ""
             say(f"retracted at {row['retracted_at']}: observation {row['id']}, candidate "
-                 f"{row['candidate_id']} = {row[campaign.config.target]} from "
+                 f"{row['candidate_id']} = "
+                 f"{row['value' if campaign.config.targets else campaign.config.target]} from "
                  f"{row['source']}{why}")
-
-
-@app.command()
-def where(
-    db: Db,
-    expression: Annotated[str | None, typer.Argument(help=_WHERE_HELP)] = None,
-    clear: Annotated[bool, typer.Option("--clear", help="Lift the filter: every candidate may be suggested again")] = False,
-) -> None:
-    """Rule candidates out of the suggestions by a filter on their columns, change the
-    filter, or lift it. The filter is logged, and applies from the next suggest on.
-
-    Example: designloop where lab.db "temperature <= 120 and solvent != 'DMF'"
-    """
-    if (expression is None) == (not clear):
-        raise InputError("give a filter expression, or --clear to lift the filter (not both)")
-    campaign = open_campaign(db)
-    allowed = campaign.restrict(None if clear else expression)
-    what = "No filter" if clear else f"Filter {expression.strip()!r}"
-    say(f"{what}: {allowed} of {len(campaign.candidates)} candidates may be suggested.")
 
 
 @app.command()

@@ -1,0 +1,198 @@
+"""Several targets in one campaign: how they are given, how a results table records them,
+how they are combined into the one objective the model step optimises, and the Pareto
+front of what was measured.
+
+Two objectives (`objective=`):
+
+- "desirability": each target is mapped to [0, 1] between its bounds (rising for a target to
+  maximise, falling for one to minimise; clipped outside) and the mapped values are combined
+  as a weighted geometric mean, `D = prod d_i^(w_i / sum w)` (Derringer & Suich, J. Qual.
+  Technol. 1980; BayBE's desirability objective). A candidate at a target's worst bound
+  scores 0 whatever the others. Use it when you can say what range of each target matters
+  and how much: it optimises one compromise.
+- "pareto": the trade-off itself. Each cycle draws weights from a flat Dirichlet and
+  optimises the augmented Chebyshev scalarisation of the targets, each scaled to [0, 1] over
+  what was measured (ParEGO: Knowles, IEEE Trans. Evol. Comput. 2006); over the cycles the
+  weights, and so the picks, move along the front. `Campaign.pareto_front()` lists the
+  non-dominated measured candidates and `status()` the hypervolume they dominate.
+
+Without bounds a target is scaled by the range measured so far. A candidate enters the
+model once every target has a value for it (replicates are averaged); a partial result is
+recorded and waits for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from designloop.errors import InputError
+from designloop.names import canonical, spelled
+
+OBJECTIVES = ("pareto", "desirability")
+AUGMENT = 0.05  # weight of the sum term of the augmented Chebyshev scalarisation
+
+
+def target_specs(targets, objective, columns, source: str = "targets") -> tuple[dict, str]:
+    """The checked targets `{name: {"goal", "lower", "upper", "weight"}}` and objective.
+
+    Args:
+        targets: `{name: "max" | "min" | {"goal": ..., "lower": ..., "upper": ...,
+            "weight": ...}}` (at least two).
+        objective: "pareto" (default) or "desirability".
+        columns: the candidate table's columns (a target may be among them, holding results
+            already measured).
+    """
+    if not isinstance(targets, dict) or len(targets) < 2:
+        raise InputError("targets= takes a dict of at least two targets, e.g. {'yield': "
+                         "'max', 'cost': 'min'}; for one target use target=")
+    objective = canonical(objective or "pareto", OBJECTIVES, "objective")
+    specs = {}
+    for name, given in targets.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(f"target names are column names, got {name!r}")
+        spec = dict(given) if isinstance(given, dict) else {"goal": given}
+        unknown = sorted(set(spec) - {"goal", "lower", "upper", "weight"})
+        if unknown:
+            raise InputError(f"target {name!r}: unknown setting(s) {unknown}; give goal, "
+                             "lower, upper and weight")
+        goal = spelled(spec.get("goal"), "goal")
+        if goal not in ("maximize", "minimize"):
+            raise InputError(f"target {name!r}: the direction must be max or min (maximize, "
+                             f"minimize), got {spec.get('goal')!r}")
+        lower, upper = (_number(spec.get(k), name, k) for k in ("lower", "upper"))
+        if (lower is None) != (upper is None) or (lower is not None and not lower < upper):
+            raise InputError(f"target {name!r}: give both bounds, lower < upper, or neither "
+                             f"(got lower={lower}, upper={upper})")
+        weight = _number(spec.get("weight", 1.0), name, "weight")
+        if weight is None or not weight > 0:
+            raise InputError(f"target {name!r}: weight must be a number > 0, got {weight}")
+        specs[name] = {"goal": goal, "lower": lower, "upper": upper, "weight": weight}
+    return specs, objective
+
+
+def _number(value, name: str, key: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"target {name!r}: {key} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def parse_target_option(text: str) -> tuple[str, dict]:
+    """One `--target` option of several: `name:max`, `name:min:LOWER:UPPER` or
+    `name:max:LOWER:UPPER:WEIGHT`."""
+    parts = [p.strip() for p in str(text).rsplit(":", 4)] if ":" in str(text) else [text]
+    name, rest = parts[0], parts[1:]
+    if not name or len(rest) not in (1, 3, 4):
+        raise InputError(f"--target {text!r}: with several targets give each as NAME:max or "
+                         "NAME:min, optionally followed by :LOWER:UPPER[:WEIGHT]")
+    spec: dict = {"goal": rest[0]}
+    try:
+        numbers = [float(v) for v in rest[1:]]
+    except ValueError:
+        raise InputError(f"--target {text!r}: bounds and weight must be numbers") from None
+    for key, value in zip(("lower", "upper", "weight"), numbers, strict=False):
+        spec[key] = value
+    return name, spec
+
+
+def oriented(specs: dict, means: pd.DataFrame) -> np.ndarray:
+    """`(n, m)` the targets' values turned so that larger is better everywhere."""
+    signs = np.array([1.0 if s["goal"] == "maximize" else -1.0 for s in specs.values()])
+    return means[list(specs)].to_numpy(dtype=float) * signs
+
+
+def target_means(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
+    """Per candidate with a value for every target, the mean of each (columns = targets)."""
+    if obs.empty:
+        return pd.DataFrame(columns=list(specs), dtype=float)
+    values = obs.assign(value=obs["value"].astype(float))
+    table = values.pivot_table(index="candidate_id", columns="target", values="value",
+                               aggfunc="mean")
+    return table.reindex(columns=list(specs)).dropna()
+
+
+def scalarised(specs: dict, objective: str, obs: pd.DataFrame, rng: np.random.Generator
+               ) -> tuple[pd.DataFrame, dict]:
+    """The objective's value for each complete candidate, as observations
+    `(candidate_id, value)` to maximise, and what the cycle log says about it."""
+    means = target_means(obs, specs)
+    Y = oriented(specs, means)
+    lows, highs = _bounds(specs, Y)
+    scaled = np.clip((Y - lows) / np.where(highs > lows, highs - lows, 1.0), 0.0, 1.0)
+    info: dict = {"objective": objective, "complete": len(means),
+                  "bounds": {n: [float(a), float(b)] for n, a, b in
+                             zip(specs, *_unoriented(specs, lows, highs), strict=True)}}
+    if objective == "desirability":
+        w = np.array([s["weight"] for s in specs.values()])
+        with np.errstate(divide="ignore"):
+            value = np.exp((np.log(scaled) * w).sum(1) / w.sum())
+    else:
+        lam = rng.dirichlet(np.ones(len(specs)))
+        value = (scaled * lam).min(1) + AUGMENT * (scaled * lam).sum(1)
+        info["weights"] = {n: round(float(v), 4) for n, v in zip(specs, lam, strict=True)}
+    frame = pd.DataFrame({"candidate_id": means.index.to_numpy(dtype=np.int64),
+                          "value": value.astype(float)})
+    return frame, info
+
+
+def _bounds(specs: dict, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per target (oriented: larger is better) the values mapped to 0 and 1: the bounds
+    given, else the range measured."""
+    lows, highs = [], []
+    for j, spec in enumerate(specs.values()):
+        if spec["lower"] is not None:
+            lo, hi = ((spec["lower"], spec["upper"]) if spec["goal"] == "maximize"
+                      else (-spec["upper"], -spec["lower"]))
+        else:
+            column = Y[:, j] if len(Y) else np.zeros(1)
+            lo, hi = float(column.min()), float(column.max())
+        lows.append(lo)
+        highs.append(hi)
+    return np.array(lows), np.array(highs)
+
+
+def _unoriented(specs: dict, lows, highs):
+    """Bounds in the targets' own units (lower, upper)."""
+    signs = np.array([1.0 if s["goal"] == "maximize" else -1.0 for s in specs.values()])
+    a, b = lows * signs, highs * signs
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def pareto_mask(Y: np.ndarray) -> np.ndarray:
+    """`(n,)` whether each row of `Y` (larger is better in every column) is non-dominated."""
+    n = len(Y)
+    keep = np.ones(n, dtype=bool)
+    for i in range(n):
+        dominated = (Y >= Y[i]).all(1) & (Y > Y[i]).any(1)
+        keep[i] = not dominated.any()
+    return keep
+
+
+def hypervolume(specs: dict, obs: pd.DataFrame) -> float | None:
+    """The volume (in the targets' own units) that the measured candidates dominate above
+    the reference point: each target's lower bound (upper, to minimise) when given, else its
+    worst measured value. None with fewer than two complete candidates."""
+    Y = oriented(specs, target_means(obs, specs))
+    if len(Y) < 2:
+        return None
+    ref = np.array([(s["lower"] if s["goal"] == "maximize" else -s["upper"])
+                    if s["lower"] is not None else Y[:, j].min()
+                    for j, s in enumerate(specs.values())])
+    return hypervolume_of(Y, ref)
+
+
+def hypervolume_of(Y: np.ndarray, ref: np.ndarray) -> float:
+    """The volume that the rows of `Y` (larger is better in every column) dominate above
+    the reference point `ref` (BoTorch's exact hypervolume of their Pareto front)."""
+    import torch
+    from botorch.utils.multi_objective.hypervolume import Hypervolume
+
+    Y = np.asarray(Y, dtype=float)
+    if len(Y) == 0:
+        return 0.0
+    front = torch.as_tensor(Y[pareto_mask(Y)], dtype=torch.float64)
+    return float(Hypervolume(torch.as_tensor(ref, dtype=torch.float64)).compute(front))

@@ -1,0 +1,192 @@
+"""Several targets in one campaign: Pareto and desirability, partial results, the log."""
+
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import designloop as dl
+from designloop.campaign.objectives import (
+    hypervolume,
+    pareto_mask,
+    parse_target_option,
+    scalarised,
+)
+from tests.test_cli import run as cli
+
+SPECS = {"a": {"goal": "maximize", "lower": None, "upper": None, "weight": 1.0},
+         "b": {"goal": "minimize", "lower": None, "upper": None, "weight": 1.0}}
+
+
+def obs(rows):
+    """Observations (candidate_id, target, value) as the store returns them."""
+    return pd.DataFrame(rows, columns=["candidate_id", "target", "value"])
+
+
+def test_pareto_mask_and_hypervolume_by_hand():
+    Y = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [1.5, 1.5], [0.5, 0.5]])
+    assert pareto_mask(Y).tolist() == [True, True, True, False, False]
+    # a maximised, b minimised: candidate 0 (a=1, b=1), 1 (a=3, b=2), 2 (a=2, b=3)
+    data = obs([(0, "a", 1.0), (0, "b", 1.0), (1, "a", 3.0), (1, "b", 2.0),
+                (2, "a", 2.0), (2, "b", 3.0), (3, "a", 9.0)])  # 3 is incomplete
+    # turned to larger-is-better, (a, -b) = (1, -1), (3, -2), (2, -3); the front is the
+    # first two, the reference the worst of each, (1, -3); candidate 0 adds no width over
+    # a = 1, candidate 1 the box [1, 3] x [-3, -2]: area 2
+    assert hypervolume(SPECS, data) == pytest.approx(2.0)
+
+
+def test_desirability_is_the_weighted_geometric_mean_between_the_bounds():
+    specs = {"a": {"goal": "maximize", "lower": 0.0, "upper": 10.0, "weight": 3.0},
+             "b": {"goal": "minimize", "lower": 0.0, "upper": 4.0, "weight": 1.0}}
+    data = obs([(0, "a", 5.0), (0, "b", 1.0), (1, "a", 12.0), (1, "b", 4.0),
+                (2, "a", 10.0), (2, "b", 2.0), (2, "b", 0.0)])  # replicates averaged
+    values, info = scalarised(specs, "desirability", data, np.random.default_rng(0))
+    expected = [0.5 ** 0.75 * 0.75 ** 0.25, 0.0, 1.0 * 0.75 ** 0.25]
+    assert values["value"].tolist() == pytest.approx(expected)
+    assert info["bounds"] == {"a": [0.0, 10.0], "b": [0.0, 4.0]}
+
+
+def test_pareto_scalarisation_is_the_augmented_chebyshev_of_scaled_targets():
+    data = obs([(0, "a", 0.0), (0, "b", 0.0), (1, "a", 4.0), (1, "b", 8.0),
+                (2, "a", 2.0), (2, "b", 4.0)])
+    values, info = scalarised(SPECS, "pareto", data, np.random.default_rng(3))
+    lam = np.random.default_rng(3).dirichlet(np.ones(2))
+    scaled = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])  # a up, b down, by the range
+    expected = (scaled * lam).min(1) + 0.05 * (scaled * lam).sum(1)
+    assert values["value"].to_numpy() == pytest.approx(expected)
+    assert list(info["weights"].values()) == pytest.approx(np.round(lam, 4).tolist())
+
+
+def table():
+    x, z = np.meshgrid(np.linspace(0, 1, 7), np.linspace(0, 1, 7))
+    t = pd.DataFrame({"x": x.ravel(), "z": z.ravel()})
+    t["yld"] = 50 + 40 * t.x - 10 * t.z
+    t["cost"] = 10 + 8 * t.x * t.z + 4 * (1 - t.z)
+    return t
+
+
+def answer(truth, picks, drop=None):
+    res = picks[["candidate_id"]].copy()
+    res["yld"] = truth.yld[picks.candidate_id].to_numpy()
+    res["cost"] = truth.cost[picks.candidate_id].to_numpy()
+    if drop is not None:
+        res.loc[res.index[0], drop] = np.nan
+    return res
+
+
+@pytest.mark.parametrize("objective", ["pareto", "desirability"])
+def test_a_campaign_of_two_targets_records_partial_results_and_finds_the_front(objective,
+                                                                               tmp_path):
+    truth = table()
+    path = tmp_path / "lab.db"
+    c = dl.Campaign(truth.drop(columns=["yld", "cost"]), targets={"yld": "max", "cost": "min"},
+                    objective=objective, seed=2, store=path)
+    for cycle in range(6):
+        picks = c.suggest(3)
+        assert {"yld", "cost"} <= set(picks.columns)
+        assert c.observe(answer(truth, picks, drop="cost" if cycle == 1 else None)) == 3
+    status = c.status()
+    assert status["measured"] == 18 and status["measurements"] == 35
+    assert status["complete"] == 17  # one row reported its yield only
+    front = c.pareto_front()
+    measured = truth.loc[front.candidate_id]
+    assert front["yld"].to_numpy() == pytest.approx(measured.yld.to_numpy())
+    records = c.store.cycles()["record"]
+    assert records.iloc[-1].objective["objective"] == objective
+    assert records.iloc[-1].version == 4
+    again = dl.Campaign.open(path)
+    assert again.status() == status
+    if objective == "pareto":
+        assert status["hypervolume"] > 0
+        with pytest.raises(dl.InputError, match="pareto_front"):
+            again.best()
+        weights = [r.objective["weights"]["yld"] for r in records if r.objective]
+        assert len(set(weights)) > 1  # the weights move from cycle to cycle
+    else:
+        best = again.best()
+        assert 0 < best["desirability"] <= 1 and best["candidate_id"] in set(front.candidate_id)
+    assert sqlite3.connect(path).execute(
+        "SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("6",)
+
+
+def test_failures_and_repeats_with_several_targets():
+    truth = table()
+    c = dl.Campaign(truth.drop(columns=["yld", "cost"]), targets={"yld": "max", "cost": "min"})
+    res = pd.DataFrame({"candidate_id": [0, 1, 2], "yld": [60.0, "failed", 70.0],
+                        "cost": [12.0, None, None]})
+    assert c.observe(res) == 3
+    assert c.status()["failed"] == 1
+    with pytest.raises(dl.InputError, match="repeat measurements exactly"):
+        c.observe(pd.DataFrame({"candidate_id": [0], "yld": [60.0]}))
+    assert c.observe(pd.DataFrame({"candidate_id": [0], "cost": [60.0]})) == 1  # other target
+    with pytest.raises(dl.InputError, match="a failed experiment gives no value, but 'cost'"):
+        c.observe(pd.DataFrame({"candidate_id": [3], "yld": ["failed"], "cost": [1.0]}))
+    with pytest.raises(dl.InputError, match="has no column any of the targets"):
+        c.observe(pd.DataFrame({"candidate_id": [3], "other": [1.0]}))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"targets": {"yld": "max"}}, "at least two targets"),
+    ({"targets": {"yld": "up", "cost": "min"}}, "the direction must be max or min"),
+    ({"targets": {"yld": "max", "cost": {"goal": "min", "lower": 5}}}, "give both bounds"),
+    ({"targets": {"yld": "max", "cost": {"goal": "min", "lower": 5, "upper": 1}}},
+     "lower < upper"),
+    ({"targets": {"yld": "max", "cost": {"goal": "min", "weight": 0}}}, "weight must be"),
+    ({"targets": {"yld": "max", "cost": {"goal": "min", "colour": 1}}}, "unknown setting"),
+    ({"targets": {"yld": "max", "cost": "min"}, "objective": "sum"}, "unknown objective"),
+    ({"targets": {"yld": "max", "cost": "min"}, "target": "yld"}, "not both"),
+    ({"target": "yld", "objective": "pareto"}, "give them as targets="),
+])
+def test_bad_target_settings_are_refused(kwargs, message):
+    with pytest.raises(dl.InputError, match=message):
+        dl.Campaign(table().drop(columns=["yld", "cost"]), **kwargs)
+
+
+def test_target_options_of_the_command_line():
+    assert parse_target_option("yld:max") == ("yld", {"goal": "max"})
+    assert parse_target_option("cost:min:0:20:2") == (
+        "cost", {"goal": "min", "lower": 0.0, "upper": 20.0, "weight": 2.0})
+    with pytest.raises(dl.InputError, match="must be numbers"):
+        parse_target_option("cost:min:low:high")
+
+
+def test_cli_several_targets(tmp_path, capsys, monkeypatch):
+    truth = table()
+    truth.drop(columns=["yld", "cost"]).to_csv(tmp_path / "c.csv", index=False)
+    db = tmp_path / "lab.db"
+    base = ["init", db, "-c", tmp_path / "c.csv"]
+    for extra, message in ((["-t", "yld:max", "-t", "yld:min"], "more than once"),
+                           (["-t", "yld:max"], "is for several targets"),
+                           (["-t", "yld:max", "-t", "cost:down"], "must be max or min")):
+        code, _, err = cli([*base, *extra], capsys, monkeypatch)
+        assert code == 2 and message in err and not db.exists()
+    code, out, _ = cli([*base, "-t", "yld:max", "-t", "cost:min:8:20", "--objective",
+                        "desirability", "-n", "3"], capsys, monkeypatch)
+    assert code == 0 and "targets yld (maximize), cost (minimize)" in out
+    assert cli(["suggest", db, "-o", tmp_path / "next.csv"], capsys, monkeypatch)[0] == 0
+    picks = pd.read_csv(tmp_path / "next.csv")
+    answer(truth, picks).to_csv(tmp_path / "next.csv", index=False)
+    code, out, _ = cli(["observe", db, tmp_path / "next.csv"], capsys, monkeypatch)
+    assert code == 0 and "Recorded 3 result(s)" in out
+    code, out, _ = cli(["status", db], capsys, monkeypatch)
+    assert "best desirability" in out
+
+
+def test_simulated_campaigns_of_several_targets_are_scored_by_hypervolume():
+    from designloop.bench.problems import problem_from_table
+    from designloop.bench.simulate import run_campaign
+    from designloop.bench.strategies import Strategy
+
+    truth = table().iloc[::4].reset_index(drop=True)  # 13 candidates
+    problem = problem_from_table(truth, targets={"yld": "max", "cost": "min"})
+    assert problem.values.shape == (13, 2) and problem.top_mask() is None
+    answer = problem.oracle([0, 1], np.random.default_rng(0))
+    assert answer == {"yld": truth.yld[:2].tolist(), "cost": truth.cost[:2].tolist()}
+    rows = run_campaign(problem, Strategy("default"), seed=0, budget=13, batch_size=3,
+                        n_initial=3)
+    fractions = [r["hv_fraction"] for r in rows]
+    assert fractions == sorted(fractions)  # never falls as candidates are added
+    assert fractions[-1] == pytest.approx(1.0) and rows[-1]["hv_regret"] == pytest.approx(0.0)
+    with pytest.raises(dl.InputError, match="no column"):
+        problem_from_table(truth, targets={"yld": "max", "purity": "max"})
