@@ -31,9 +31,9 @@ def test_pareto_mask_and_hypervolume_by_hand():
     data = obs([(0, "a", 1.0), (0, "b", 1.0), (1, "a", 3.0), (1, "b", 2.0),
                 (2, "a", 2.0), (2, "b", 3.0), (3, "a", 9.0)])  # 3 is incomplete
     # turned to larger-is-better, (a, -b) = (1, -1), (3, -2), (2, -3); the front is the
-    # first two, the reference the worst of each, (1, -3); candidate 0 adds no width over
-    # a = 1, candidate 1 the box [1, 3] x [-3, -2]: area 2
-    assert hypervolume(SPECS, data) == pytest.approx(2.0)
+    # first two; the reference lies 10% of each range below the worst, (0.8, -3.2); the
+    # boxes [0.8, 1] x [-3.2, -1] (0.44) and [0.8, 3] x [-3.2, -2] (2.64) overlap in 0.24
+    assert hypervolume(SPECS, data) == pytest.approx(0.44 + 2.64 - 0.24)
 
 
 def test_desirability_is_the_weighted_geometric_mean_between_the_bounds():
@@ -41,21 +41,35 @@ def test_desirability_is_the_weighted_geometric_mean_between_the_bounds():
              "b": {"goal": "minimize", "lower": 0.0, "upper": 4.0, "weight": 1.0}}
     data = obs([(0, "a", 5.0), (0, "b", 1.0), (1, "a", 12.0), (1, "b", 4.0),
                 (2, "a", 10.0), (2, "b", 2.0), (2, "b", 0.0)])  # replicates averaged
-    values, info = scalarised(specs, "desirability", data, np.random.default_rng(0))
+    values, info = scalarised(specs, data)
     expected = [0.5 ** 0.75 * 0.75 ** 0.25, 0.0, 1.0 * 0.75 ** 0.25]
     assert values["value"].tolist() == pytest.approx(expected)
     assert info["bounds"] == {"a": [0.0, 10.0], "b": [0.0, 4.0]}
 
 
-def test_pareto_scalarisation_is_the_augmented_chebyshev_of_scaled_targets():
-    data = obs([(0, "a", 0.0), (0, "b", 0.0), (1, "a", 4.0), (1, "b", 8.0),
-                (2, "a", 2.0), (2, "b", 4.0)])
-    values, info = scalarised(SPECS, "pareto", data, np.random.default_rng(3))
-    lam = np.random.default_rng(3).dirichlet(np.ones(2))
-    scaled = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])  # a up, b down, by the range
-    expected = (scaled * lam).min(1) + 0.05 * (scaled * lam).sum(1)
-    assert values["value"].to_numpy() == pytest.approx(expected)
-    assert list(info["weights"].values()) == pytest.approx(np.round(lam, 4).tolist())
+def test_ehvi_matches_monte_carlo_and_is_zero_where_nothing_can_improve():
+    torch = pytest.importorskip("torch")
+    from designloop.campaign.pareto import ehvi, psi
+
+    gen = torch.Generator().manual_seed(0)
+    mean = torch.tensor([[0.5, 0.5], [2.0, 2.5], [-3.0, -3.0]], dtype=torch.float64)
+    sd = torch.tensor([[0.6, 0.4], [0.3, 0.5], [0.01, 0.01]], dtype=torch.float64)
+    front = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    ref = torch.tensor([-1.0, -1.0], dtype=torch.float64)
+    exact = ehvi(mean, sd, front, ref)
+    from designloop.campaign.objectives import hypervolume_of
+
+    base = hypervolume_of(front.numpy(), ref.numpy())
+    draws = mean + sd * torch.randn(20000, 3, 2, generator=gen, dtype=torch.float64)
+    for i in range(3):
+        gains = [hypervolume_of(np.vstack([front.numpy(), y]), ref.numpy()) - base
+                 for y in draws[:4000, i].numpy()]
+        assert float(exact[i]) == pytest.approx(np.mean(gains), rel=0.02, abs=0.02)
+    assert float(exact[2]) == pytest.approx(0.0, abs=1e-12)  # far below the front
+    y = torch.randn(200000, generator=gen, dtype=torch.float64) * 0.7 + 0.2
+    mc = (torch.minimum(y, torch.tensor(1.0)) - (-0.5)).clamp_min(0).mean()
+    assert float(psi(torch.tensor(-0.5), torch.tensor(1.0), torch.tensor(0.2),
+                     torch.tensor(0.7))) == pytest.approx(float(mc), abs=3e-3)
 
 
 def table():
@@ -101,8 +115,13 @@ def test_a_campaign_of_two_targets_records_partial_results_and_finds_the_front(o
         assert status["hypervolume"] > 0
         with pytest.raises(dl.InputError, match="pareto_front"):
             again.best()
-        weights = [r.objective["weights"]["yld"] for r in records if r.objective]
-        assert len(set(weights)) > 1  # the weights move from cycle to cycle
+        last = records.iloc[-1]
+        assert last.selection == "greedy expected hypervolume improvement"
+        assert set(last.objective["targets"]) == {"yld", "cost"}
+        picks = again.suggest(2)
+        assert {"mean_yld", "sd_yld", "mean_cost", "sd_cost"} <= set(picks.columns)
+        scores = again.score_candidates()
+        assert len(scores) == 49 - 18 and (scores["score"] >= 0).all()  # all unmeasured
     else:
         best = again.best()
         assert 0 < best["desirability"] <= 1 and best["candidate_id"] in set(front.candidate_id)

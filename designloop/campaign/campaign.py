@@ -22,7 +22,7 @@ from designloop.campaign.config import CampaignConfig, check_log, custom_objects
 from designloop.campaign.filters import checked, ruled_out
 from designloop.campaign.matching import ID
 from designloop.campaign.matching import candidate_ids as candidate_ids_checked
-from designloop.campaign.objectives import scalarised
+from designloop.campaign.objectives import for_model
 from designloop.campaign.recording import read_results, record
 from designloop.campaign.results import check_count, retraction_ids, split_observations
 from designloop.campaign.store import Store
@@ -204,24 +204,15 @@ class Campaign:
                 if cfg.surrogate == AUTO_SURROGATE else None)
         return modelling.ModelSetup(cfg, self.encoder, function, self._surrogate_object, last)
 
-    def _objective(self, obs: pd.DataFrame, cycle: int) -> tuple[pd.DataFrame, dict | None]:
-        """What the model is fitted to: the measurements, or with several targets their
-        combination (`designloop.campaign.objectives`), and what the log says about it."""
-        cfg = self.config
-        if not cfg.targets:
-            return obs, None
-        rng = np.random.default_rng([cfg.seed, cycle, 1])
-        return scalarised(cfg.targets, cfg.objective, obs, rng)
-
     def _suggest(self, k: int | None) -> tuple[int, list[dict], CycleRecord]:
-        from designloop.campaign import modelling
+        from designloop.campaign import modelling, pareto
 
         cfg = self.config
         k = cfg.batch_size if k is None else k
         cycle = self.store.next_cycle()
         rng = np.random.default_rng([cfg.seed, cycle])
         every, obs, failed_rows = split_observations(self.store)
-        obs, record_objective = self._objective(obs, cycle)
+        obs, record_objective = for_model(cfg, obs)
         measured = sorted(set(every["candidate_id"].astype(int)))
         expression, banned = ruled_out(self.store, self.candidates)
         excluded = sorted(set(measured) | set(self.store.pending()) | set(banned))
@@ -239,9 +230,13 @@ class Campaign:
         else:
             gp = registry.exact_gp_named(cfg.surrogate)
             with step_threads(len(self.candidates), len(obs), gp):
-                picks, scores, predictions = modelling.pick(
-                    setup, obs, measured, excluded, k, rng, record, len(self.candidates),
-                    failed_rows)
+                if cfg.objective == "pareto":
+                    picks, scores, predictions = pareto.pick(
+                        setup, obs, excluded, k, record, len(self.candidates), failed_rows)
+                else:
+                    picks, scores, predictions = modelling.pick(
+                        setup, obs, measured, excluded, k, rng, record, len(self.candidates),
+                        failed_rows)
             chosen = (record.surrogate_choice or {}).get("chosen")
             kind, surrogate, acq_name = "model", chosen or cfg.surrogate, cfg.acquisition
         rows = [
@@ -354,23 +349,26 @@ class Campaign:
         """Acquisition scores of every unmeasured candidate under the current surrogate
         (weighted by the chance of success once experiments have failed), without logging
         anything (None while no model can be fitted yet)."""
-        from designloop.campaign import modelling
+        from designloop.campaign import modelling, pareto
 
         cfg = self.config
         every, obs, failed_rows = split_observations(self.store)
-        obs, _ = self._objective(obs, self.store.next_cycle())
+        obs, _ = for_model(cfg, obs)
         if modelling.no_model_reason(cfg.task, obs, len(failed_rows)):
             return None
         setup = self.model_setup()
+        available = np.setdiff1d(np.arange(len(self.candidates)),
+                                 [*every["candidate_id"], *ruled_out(self.store,
+                                                                     self.candidates)[1]])
+        if cfg.objective == "pareto":
+            scores = pareto.pool_scores(setup, obs, available, failed_rows)
+            return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
         with step_threads(len(self.candidates), len(obs),
                           registry.exact_gp_named(cfg.surrogate)):
             fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
                                    diagnostics=False)
             setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
                                                       failed_rows)
-            available = np.setdiff1d(np.arange(len(self.candidates)),
-                                     [*every["candidate_id"],
-                                      *ruled_out(self.store, self.candidates)[1]])
             _, scores, _ = modelling.score(setup, fitted, available,
                                            np.random.default_rng(cfg.seed))
         return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})

@@ -118,7 +118,7 @@ def best_row(campaign) -> pd.Series:
 def _most_desirable(campaign) -> pd.Series:
     cfg = campaign.config
     obs = campaign.store.observations()
-    values, _ = scalarised(cfg.targets, cfg.objective, obs, np.random.default_rng(0))
+    values, _ = scalarised(cfg.targets, obs)
     if values.empty:
         raise InputError("no candidate has a value for every target yet")
     top = values.loc[values["value"].idxmax()]

@@ -10,15 +10,15 @@ Two objectives (`objective=`):
   Technol. 1980; BayBE's desirability objective). A candidate at a target's worst bound
   scores 0 whatever the others. Use it when you can say what range of each target matters
   and how much: it optimises one compromise.
-- "pareto": the trade-off itself. Each cycle draws weights from a flat Dirichlet and
-  optimises the augmented Chebyshev scalarisation of the targets, each scaled to [0, 1] over
-  what was measured (ParEGO: Knowles, IEEE Trans. Evol. Comput. 2006); over the cycles the
-  weights, and so the picks, move along the front. `Campaign.pareto_front()` lists the
+- "pareto": the trade-off itself. Each target gets its own GP, and candidates are picked by
+  their expected improvement of the hypervolume that the measured front dominates, exact on
+  the pool (`designloop.campaign.pareto`). `Campaign.pareto_front()` lists the
   non-dominated measured candidates and `status()` the hypervolume they dominate.
 
-Without bounds a target is scaled by the range measured so far. A candidate enters the
-model once every target has a value for it (replicates are averaged); a partial result is
-recorded and waits for the rest.
+Without bounds, desirability scales a target by the range measured so far, and a
+candidate enters its model once every target has a value for it (replicates are
+averaged); a Pareto campaign fits each target's GP to all of that target's values. A
+partial result is recorded either way.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from designloop.errors import InputError
 from designloop.names import canonical, spelled
 
 OBJECTIVES = ("pareto", "desirability")
-AUGMENT = 0.05  # weight of the sum term of the augmented Chebyshev scalarisation
+REF_MARGIN = 0.1  # the reference point lies this share of each target's range below its worst
 
 
 def target_specs(targets, objective, columns, source: str = "targets") -> tuple[dict, str]:
@@ -115,25 +115,30 @@ def target_means(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
     return table.reindex(columns=list(specs)).dropna()
 
 
-def scalarised(specs: dict, objective: str, obs: pd.DataFrame, rng: np.random.Generator
-               ) -> tuple[pd.DataFrame, dict]:
-    """The objective's value for each complete candidate, as observations
-    `(candidate_id, value)` to maximise, and what the cycle log says about it."""
+def for_model(config, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict | None]:
+    """What the model step is given: the measurements (one target), the measurements with
+    their target (Pareto: a model per target, once every target has a value), or the
+    desirability of each complete candidate; and what the cycle log says about it."""
+    if not config.targets:
+        return obs, None
+    if config.objective == "pareto":
+        return (obs if set(config.targets) <= set(obs["target"]) else obs.iloc[:0]), None
+    return scalarised(config.targets, obs)
+
+
+def scalarised(specs: dict, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The desirability of each complete candidate, as observations `(candidate_id,
+    value)` to maximise, and what the cycle log says about it."""
     means = target_means(obs, specs)
     Y = oriented(specs, means)
     lows, highs = _bounds(specs, Y)
     scaled = np.clip((Y - lows) / np.where(highs > lows, highs - lows, 1.0), 0.0, 1.0)
-    info: dict = {"objective": objective, "complete": len(means),
+    info: dict = {"objective": "desirability", "complete": len(means),
                   "bounds": {n: [float(a), float(b)] for n, a, b in
                              zip(specs, *_unoriented(specs, lows, highs), strict=True)}}
-    if objective == "desirability":
-        w = np.array([s["weight"] for s in specs.values()])
-        with np.errstate(divide="ignore"):
-            value = np.exp((np.log(scaled) * w).sum(1) / w.sum())
-    else:
-        lam = rng.dirichlet(np.ones(len(specs)))
-        value = (scaled * lam).min(1) + AUGMENT * (scaled * lam).sum(1)
-        info["weights"] = {n: round(float(v), 4) for n, v in zip(specs, lam, strict=True)}
+    w = np.array([s["weight"] for s in specs.values()])
+    with np.errstate(divide="ignore"):
+        value = np.exp((np.log(scaled) * w).sum(1) / w.sum())
     frame = pd.DataFrame({"candidate_id": means.index.to_numpy(dtype=np.int64),
                           "value": value.astype(float)})
     return frame, info
@@ -174,15 +179,12 @@ def pareto_mask(Y: np.ndarray) -> np.ndarray:
 
 def hypervolume(specs: dict, obs: pd.DataFrame) -> float | None:
     """The volume (in the targets' own units) that the measured candidates dominate above
-    the reference point: each target's lower bound (upper, to minimise) when given, else its
-    worst measured value. None with fewer than two complete candidates."""
+    the reference point (`reference_point`). None with fewer than two complete
+    candidates."""
     Y = oriented(specs, target_means(obs, specs))
     if len(Y) < 2:
         return None
-    ref = np.array([(s["lower"] if s["goal"] == "maximize" else -s["upper"])
-                    if s["lower"] is not None else Y[:, j].min()
-                    for j, s in enumerate(specs.values())])
-    return hypervolume_of(Y, ref)
+    return hypervolume_of(Y, reference_point(specs, Y))
 
 
 def hypervolume_of(Y: np.ndarray, ref: np.ndarray) -> float:
@@ -196,3 +198,16 @@ def hypervolume_of(Y: np.ndarray, ref: np.ndarray) -> float:
         return 0.0
     front = torch.as_tensor(Y[pareto_mask(Y)], dtype=torch.float64)
     return float(Hypervolume(torch.as_tensor(ref, dtype=torch.float64)).compute(front))
+
+
+def reference_point(specs: dict, Y: np.ndarray) -> np.ndarray:
+    """Per target (larger is better): its lower bound (upper, to minimise) when given, else
+    its worst measured value less REF_MARGIN of the measured range."""
+    ref = []
+    for j, spec in enumerate(specs.values()):
+        if spec["lower"] is not None:
+            ref.append(spec["lower"] if spec["goal"] == "maximize" else -spec["upper"])
+        else:
+            span = float(Y[:, j].max() - Y[:, j].min()) if len(Y) else 0.0
+            ref.append(float(Y[:, j].min()) - REF_MARGIN * (span or 1.0))
+    return np.asarray(ref)
