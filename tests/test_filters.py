@@ -37,11 +37,24 @@ def test_filters_select_what_they_say(expression, expected):
     ("5 < 6", "needs a column on one side"),
     ("temperature in 80", "tests a column against a list"),
     ("   ", "the filter is empty"),
+    ("solvent == ['DMF']", "a list goes after `in`"),
+    ("temperature in ['120']", "compares number with text"),
+    ("mixed < 'b'", "cannot compare these"),
+    ("temperature > 1 and " * 150 + "temperature > 2", "keep it under 2000"),
+    ("(" * 300 + "temperature > 1" + ")" * 300, "cannot parse|nested too deeply"),
 ])
 def test_bad_filters_are_refused_in_one_line(expression, message):
     with pytest.raises(dl.InputError, match=message) as info:
-        candidate_mask(expression, TABLE)
+        candidate_mask(expression, TABLE.assign(mixed=[1, "b", 2.0, "c"]))
     assert "\n" not in str(info.value)
+
+
+def test_quoted_text_keeps_its_backticks_and_missing_values_never_pass():
+    table = TABLE.assign(temperature=[80, np.nan, 130, 60], solvent=["a`b`", "THF", "x", "THF"])
+    assert candidate_mask("solvent == 'a`b`'", table).tolist() == [True, False, False, False]
+    assert candidate_mask("temperature != 2", table).tolist() == [True, False, True, True]
+    assert candidate_mask("not temperature > 100", table).tolist() == [True, False, False, True]
+    assert candidate_mask("`True` > 1", pd.DataFrame({"True": [1, 2]})).tolist() == [False, True]
 
 
 def grid() -> pd.DataFrame:

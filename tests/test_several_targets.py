@@ -209,3 +209,58 @@ def test_simulated_campaigns_of_several_targets_are_scored_by_hypervolume():
     assert fractions[-1] == pytest.approx(1.0) and rows[-1]["hv_regret"] == pytest.approx(0.0)
     with pytest.raises(dl.InputError, match="no column"):
         problem_from_table(truth, targets={"yld": "max", "purity": "max"})
+
+
+def test_nothing_complete_yet_keeps_the_initial_design_and_bad_settings_are_refused():
+    truth = table()
+    c = dl.Campaign(truth.drop(columns=["yld", "cost"]), targets={"yld": "max", "cost": "min"})
+    c.observe(pd.DataFrame({"candidate_id": [0, 1], "yld": [60.0, None], "cost": [None, 9.0]}))
+    c.suggest(2)
+    assert "nothing measured yet" in c.store.cycles()["record"].iloc[-1].reason
+    assert c.score_candidates() is None and "<html" in c.report().html.lower()
+    c.observe(pd.DataFrame({"candidate_id": [5], "yld": ["failed"]}))
+    with pytest.raises(dl.InputError, match="repeat measurements exactly"):
+        c.observe(pd.DataFrame({"candidate_id": [5], "yld": ["FAILED"]}))
+    for kwargs, message in (({"acquisition": "ucb"}, "leave acquisition and selection out"),
+                            ({"selection": "top_k"}, "leave acquisition and selection out"),
+                            ({"goal": "max"}, "each carries its own direction")):
+        with pytest.raises(dl.InputError, match=message):
+            dl.Campaign(truth.drop(columns=["yld", "cost"]),
+                        targets={"yld": "max", "cost": "min"}, **kwargs)
+
+
+def test_desirability_without_bounds_is_never_zero_for_a_measured_candidate():
+    specs = {"a": {"goal": "maximize", "lower": None, "upper": None, "weight": 1.0},
+             "b": {"goal": "maximize", "lower": None, "upper": None, "weight": 1.0}}
+    data = obs([(i, "a", float(i)) for i in range(4)] + [(i, "b", 1000.0) for i in range(4)])
+    values, _ = scalarised(specs, data)
+    assert (values["value"] > 0).all()  # b is constant, a's worst is still above 0
+    assert values["value"].idxmax() == 3
+    # a constant target's margin is in its own units: the reference point sits 10% below
+    from designloop.campaign.objectives import reference_point
+
+    Y = np.array([[0.0, 1000.0], [3.0, 1000.0]])
+    assert reference_point(specs, Y).tolist() == pytest.approx([-0.3, 900.0])
+
+
+def test_a_file_of_one_target_stores_no_several_target_settings(tmp_path):
+    import json
+
+    c = dl.Campaign(table().drop(columns=["cost"]), target="yld", store=tmp_path / "lab.db")
+    stored = json.loads(c.store.get_meta("config"))
+    assert "targets" not in stored and "objective" not in stored
+    assert dl.Campaign.open(tmp_path / "lab.db").config.targets == {}
+
+
+def test_pareto_cycles_log_their_acquisition_and_one_shot_refuses_several(tmp_path, capsys,
+                                                                           monkeypatch):
+    truth = table()
+    c = dl.Campaign(truth.drop(columns=["yld", "cost"]), targets={"yld": "max", "cost": "min"})
+    c.observe(answer(truth, pd.DataFrame({"candidate_id": [0, 10, 20, 30]})))
+    c.suggest(1)
+    assert c.store.cycles()["acquisition"].iloc[-1] == "expected_hypervolume_improvement"
+    assert c.status()["acquisition"] == "expected_hypervolume_improvement"
+    truth.drop(columns=["yld", "cost"]).to_csv(tmp_path / "c.csv", index=False)
+    code, _, err = cli(["suggest", "--candidates", tmp_path / "c.csv", "--target", "yld",
+                        "--target", "cost"], capsys, monkeypatch)
+    assert code == 2 and "one-shot mode takes one --target" in err

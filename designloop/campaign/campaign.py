@@ -238,7 +238,8 @@ class Campaign:
                         setup, obs, measured, excluded, k, rng, record, len(self.candidates),
                         failed_rows)
             chosen = (record.surrogate_choice or {}).get("chosen")
-            kind, surrogate, acq_name = "model", chosen or cfg.surrogate, cfg.acquisition
+            kind, surrogate, acq_name = "model", chosen or cfg.surrogate, (
+                pareto.ACQUISITION if cfg.objective == "pareto" else cfg.acquisition)
         rows = [
             {"candidate_id": int(c), "rank": r + 1,
              "score": None if np.isnan(scores[r]) else float(scores[r]),
@@ -390,5 +391,8 @@ class Campaign:
 
     def __repr__(self) -> str:
         s = self.status()
-        return (f"Campaign(target={self.config.target!r}, goal={self.config.goal!r}, "
+        what = (f"targets={list(self.config.targets)}, objective={self.config.objective!r}"
+                if self.config.targets else
+                f"target={self.config.target!r}, goal={self.config.goal!r}")
+        return (f"Campaign({what}, "
                 f"{s['measured']}/{s['candidates']} measured, {s['pending']} pending)")

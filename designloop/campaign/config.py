@@ -131,7 +131,14 @@ class CampaignConfig:
             if target is not None or task != "regression":
                 raise InputError("give target= (one target) or targets= (several regression "
                                  "targets), not both")
+            if goal != "explore":
+                raise InputError("with several targets each carries its own direction "
+                                 "(targets={'yield': 'max', ...}); leave goal out")
             specs, combined = target_specs(targets, objective, candidates.columns)
+            if combined == "pareto" and (acquisition is not None or selection != "auto"):
+                raise InputError("a Pareto campaign picks by expected hypervolume "
+                                 "improvement; leave acquisition and selection out (or use "
+                                 "objective='desirability')")
             target, goal = next(iter(specs)), "maximize"
         elif objective is not None:
             raise InputError("objective= combines several targets: give them as targets=")
@@ -157,7 +164,12 @@ class CampaignConfig:
                    targets=specs, objective=combined, **choices)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The configuration as stored; a campaign of one target stores no `targets` and
+        `objective`, so that earlier versions read its file."""
+        out = asdict(self)
+        if not self.targets:
+            del out["targets"], out["objective"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "the campaign log") -> CampaignConfig:

@@ -6,7 +6,8 @@ for it is still recorded). The expression is parsed, never run as code: it may c
 columns with numbers, text or other columns (`<`, `<=`, `>`, `>=`, `==`, `!=`, chained as
 in `20 <= time <= 60`), test membership (`base in ['K2CO3', 'Cs2CO3']`, `not in`), and
 combine these with `and`, `or`, `not` and parentheses. A column whose name is not a Python
-word goes in backticks: `` `Aryl halide` != 'none' ``.
+word goes in backticks: `` `Aryl halide` != 'none' ``. A candidate with a missing value in
+a column the filter names never passes it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from designloop.errors import InputError
 
 _COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
             ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne}
-_BACKTICKED = re.compile(r"`([^`]*)`")
+# quoted text (left alone) or a backticked column name (replaced by a placeholder)
+_TOKENS = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|`([^`]*)`""")
+MAX_LENGTH = 2000  # characters; a filter is a line, not a program
 HELP = ("comparisons of columns with numbers or 'text' (<, <=, >, >=, ==, !=), "
         "`in [...]`, combined with and, or, not and parentheses; put a column name with "
         "spaces in backticks")
@@ -40,33 +43,45 @@ def candidate_mask(expression: str, candidates: pd.DataFrame, where: str = "filt
     if not isinstance(expression, str) or not expression.strip():
         raise InputError(f"{where}: the filter is empty; give an expression such as "
                          "\"temperature <= 120\"")
+    if len(expression) > MAX_LENGTH:
+        raise InputError(f"{where}: the filter is {len(expression)} characters long; keep it "
+                         f"under {MAX_LENGTH}")
     names: dict[str, str] = {}
 
     def placeholder(match: re.Match) -> str:
+        if match.group(1) is not None:  # quoted text stays as it is
+            return match.group(1)
         key = f"__column_{len(names)}"
-        names[key] = match.group(1)
+        names[key] = match.group(2)
         return key
 
-    text = _BACKTICKED.sub(placeholder, expression.strip())
+    text = _TOKENS.sub(placeholder, expression.strip())
+    frame = candidates.drop(columns=["candidate_id"], errors="ignore")
+    used: set[str] = set()
     try:
         tree = ast.parse(text, mode="eval")
+        result = _evaluate(tree.body, frame, names, expression, where, used)
     except SyntaxError as exc:
         raise InputError(f"{where}: cannot parse {expression!r} ({exc.msg}); use {HELP}") \
             from None
-    frame = candidates.drop(columns=["candidate_id"], errors="ignore")
-    result = _evaluate(tree.body, frame, names, expression, where)
+    except (RecursionError, MemoryError):
+        raise InputError(f"{where}: {expression!r} is nested too deeply; simplify it") \
+            from None
     if not isinstance(result, pd.Series) or result.dtype != bool:
         raise InputError(f"{where}: {expression!r} is not a condition (a comparison, or "
                          f"several joined with and/or); use {HELP}")
-    return result.to_numpy(dtype=bool)
+    # a candidate whose value is missing in a column the filter names never passes
+    known = frame[sorted(used)].notna().all(axis=1) if used else True
+    return (result & known).to_numpy(dtype=bool)
 
 
-def _evaluate(node, frame: pd.DataFrame, names: dict, expression: str, where: str):
+def _evaluate(node, frame: pd.DataFrame, names: dict, expression: str, where: str,
+              used: set):
     def fail(what: str) -> InputError:
         return InputError(f"{where}: {expression!r}: {what}; use {HELP}")
 
     def value(n):
-        return _evaluate(n, frame, names, expression, where)
+        return _evaluate(n, frame, names, expression, where, used)
 
     if isinstance(node, ast.BoolOp):
         parts = [_as_condition(value(v), fail) for v in node.values]
@@ -85,12 +100,13 @@ def _evaluate(node, frame: pd.DataFrame, names: dict, expression: str, where: st
         return _compare(node, value, fail)
     if isinstance(node, ast.Name):
         column = names.get(node.id, node.id)
-        if column in ("True", "False"):
+        if node.id not in names and column in ("True", "False"):
             return column == "True"
         if column not in frame.columns:
             raise InputError(f"{where}: {expression!r} names the column {column!r}, which the "
                              f"candidates do not have (text values go in quotes: "
                              f"'{column}'); their columns are {list(frame.columns)}")
+        used.add(column)
         return frame[column]
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str | bool):
         return node.value
@@ -116,13 +132,21 @@ def _compare(node: ast.Compare, value, fail) -> pd.Series:
         if isinstance(op, ast.In | ast.NotIn):
             if not isinstance(left, pd.Series) or not isinstance(right, list):
                 raise fail("`in` tests a column against a list, as in base in ['K2CO3']")
+            for item in right:
+                _check_kinds(left, item, fail)
             part = left.isin(right)
             part = ~part if isinstance(op, ast.NotIn) else part
         elif type(op) in _COMPARE:
+            if isinstance(left, list) or isinstance(right, list):
+                raise fail("a list goes after `in`, not beside a comparison")
             if not (isinstance(left, pd.Series) or isinstance(right, pd.Series)):
                 raise fail("a comparison needs a column on one side")
             _check_kinds(left, right, fail)
-            part = _COMPARE[type(op)](left, right)
+            try:
+                part = _COMPARE[type(op)](left, right)
+            except (TypeError, ValueError) as exc:
+                raise fail(f"cannot compare these ({str(exc).splitlines()[0][:120]})") \
+                    from None
         else:
             raise fail(f"the operator {type(op).__name__} is not allowed")
         part = part.fillna(False).astype(bool) if isinstance(part, pd.Series) else part

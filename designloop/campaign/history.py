@@ -177,7 +177,9 @@ def status_dict(campaign) -> dict:
         if last.warnings:
             out["warning"] = " ".join(last.warnings)
     if cfg.targets:
-        del out["target"]
+        del out["target"], out["goal"]
+        if cfg.objective == "pareto":
+            out["acquisition"] = "expected_hypervolume_improvement"
         out.update(_several(campaign, obs))
     elif cfg.goal in ("maximize", "minimize") and len(obs):
         values = obs["value"].astype(float)

@@ -117,12 +117,13 @@ def target_means(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
 
 def for_model(config, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict | None]:
     """What the model step is given: the measurements (one target), the measurements with
-    their target (Pareto: a model per target, once every target has a value), or the
-    desirability of each complete candidate; and what the cycle log says about it."""
+    their target (Pareto: a model per target, once a candidate has a value for every
+    target), or the desirability of each complete candidate; and what the cycle log says
+    about it. Until a candidate is complete, nothing (the initial design goes on)."""
     if not config.targets:
         return obs, None
-    if config.objective == "pareto":
-        return (obs if set(config.targets) <= set(obs["target"]) else obs.iloc[:0]), None
+    if config.objective == "pareto":  # a GP per target, once a candidate has every value
+        return (obs if len(target_means(obs, config.targets)) else obs.iloc[:0]), None
     return scalarised(config.targets, obs)
 
 
@@ -132,7 +133,7 @@ def scalarised(specs: dict, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     means = target_means(obs, specs)
     Y = oriented(specs, means)
     lows, highs = _bounds(specs, Y)
-    scaled = np.clip((Y - lows) / np.where(highs > lows, highs - lows, 1.0), 0.0, 1.0)
+    scaled = np.clip((Y - lows) / (highs - lows), 0.0, 1.0)
     info: dict = {"objective": "desirability", "complete": len(means),
                   "bounds": {n: [float(a), float(b)] for n, a, b in
                              zip(specs, *_unoriented(specs, lows, highs), strict=True)}}
@@ -152,12 +153,20 @@ def _bounds(specs: dict, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if spec["lower"] is not None:
             lo, hi = ((spec["lower"], spec["upper"]) if spec["goal"] == "maximize"
                       else (-spec["upper"], -spec["lower"]))
-        else:
+        else:  # the measured range, widened below so that the worst measured is not 0
             column = Y[:, j] if len(Y) else np.zeros(1)
             lo, hi = float(column.min()), float(column.max())
+            lo -= _margin(column)
         lows.append(lo)
         highs.append(hi)
     return np.array(lows), np.array(highs)
+
+
+def _margin(column: np.ndarray) -> float:
+    """REF_MARGIN of a target's measured range; of its size when all its values are equal
+    (1 when they are all 0), so that the margin is in the target's own units."""
+    span = float(column.max() - column.min())
+    return REF_MARGIN * (span or float(np.abs(column).max()) or 1.0)
 
 
 def _unoriented(specs: dict, lows, highs):
@@ -202,12 +211,12 @@ def hypervolume_of(Y: np.ndarray, ref: np.ndarray) -> float:
 
 def reference_point(specs: dict, Y: np.ndarray) -> np.ndarray:
     """Per target (larger is better): its lower bound (upper, to minimise) when given, else
-    its worst measured value less REF_MARGIN of the measured range."""
+    its worst measured value less REF_MARGIN of the measured range (`Y`: at least one
+    complete candidate)."""
     ref = []
     for j, spec in enumerate(specs.values()):
         if spec["lower"] is not None:
             ref.append(spec["lower"] if spec["goal"] == "maximize" else -spec["upper"])
         else:
-            span = float(Y[:, j].max() - Y[:, j].min()) if len(Y) else 0.0
-            ref.append(float(Y[:, j].min()) - REF_MARGIN * (span or 1.0))
+            ref.append(float(Y[:, j].min()) - _margin(Y[:, j]))
     return np.asarray(ref)

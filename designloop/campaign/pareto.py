@@ -19,6 +19,8 @@ from torch import Tensor
 
 from designloop.campaign.objectives import oriented, pareto_mask, reference_point, target_means
 
+ACQUISITION = "expected_hypervolume_improvement"  # how the cycle log names it
+
 
 def psi(lower: Tensor, upper: Tensor, mean: Tensor, sd: Tensor) -> Tensor:
     """`E[(min(Y, upper) - lower)^+]` for `Y ~ N(mean, sd^2)`, broadcast; `upper` may be

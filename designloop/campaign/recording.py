@@ -74,11 +74,13 @@ def record(store, cfg, recorded: Recorded, source: str, allow_replicates: bool) 
         if recorded.targets is None:
             refuse_repeats(every, recorded.ids, recorded.values, recorded.lines, source,
                            cfg.task)
-        else:  # per target (a failure has none)
-            kinds = np.array([str(t) for t in recorded.targets])
-            for name in sorted(set(kinds)):
-                mine = kinds == name
-                earlier = every[every["target"].astype(str) == name]
+        else:  # per target, and the failures (which have none) among themselves
+            names = np.array([t if t is not None else "" for t in recorded.targets],
+                             dtype=object)
+            for name in sorted(set(names)):
+                mine = names == name
+                earlier = (every[every["failed"]] if name == ""
+                           else every[every["target"] == name])
                 refuse_repeats(earlier, recorded.ids[mine],
                                [v for v, m in zip(recorded.values, mine, strict=True) if m],
                                recorded.lines[mine], source, cfg.task)

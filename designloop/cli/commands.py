@@ -19,7 +19,7 @@ from designloop.campaign.campaign import Campaign
 from designloop.campaign.store import Store
 from designloop.cli.app import Db, app
 from designloop.cli.options import WHERE_HELP as _WHERE_HELP
-from designloop.cli.options import target_options
+from designloop.cli.options import one_target, target_options
 from designloop.cli.output import (
     check_output,
     check_target,
@@ -124,7 +124,7 @@ def suggest(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the suggestions as CSV")] = None,
     candidates: Annotated[Path | None, typer.Option(help="One-shot: candidate CSV")] = None,
     results: Annotated[Path | None, typer.Option(help="One-shot: results so far (CSV)")] = None,
-    target: Annotated[str | None, typer.Option(help="One-shot: the measured column")] = None,
+    target: Annotated[list[str] | None, typer.Option(help="One-shot: the measured column (one; several targets need a campaign file)")] = None,
     goal: Annotated[str, typer.Option(help="One-shot: explore | maximize | minimize (also maximise/max, minimise/min)")] = "explore",
     task: Annotated[str, typer.Option(help="One-shot: regression | classification")] = "regression",
     seed: Annotated[int, typer.Option(help="One-shot: seed")] = 0,
@@ -136,9 +136,10 @@ def suggest(
     """
     check_output(output, (".csv",), db=db)
     if db is None:
-        if candidates is None or target is None:
+        if candidates is None or not target:
             raise InputError("give a campaign file, or --candidates and --target for one-shot mode")
         table = read_table(candidates, "candidates")
+        target = one_target(target, table)
         campaign = Campaign(table, target=target, task=task, goal=goal, seed=seed,
                             source=str(candidates))
         check_target(table, target, candidates)

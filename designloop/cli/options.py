@@ -15,6 +15,15 @@ from designloop.cli.output import say
 from designloop.errors import InputError
 
 
+def one_target(given: list[str], table: pd.DataFrame) -> str:
+    """The one target of one-shot mode (several targets need a campaign file)."""
+    if len(given) > 1 or (":" in given[0] and given[0] not in table.columns):
+        raise InputError("one-shot mode takes one --target column; for several targets "
+                         "create a campaign: designloop init lab.db --candidates ... "
+                         "--target yld:max --target ton:max")
+    return given[0]
+
+
 def target_options(given: list[str], objective: str | None, table: pd.DataFrame,
                    roles: dict) -> tuple[str | None, dict | None]:
     """The target of `init`, or its several targets: one --target is a column name; several
