@@ -264,3 +264,78 @@ def test_pareto_cycles_log_their_acquisition_and_one_shot_refuses_several(tmp_pa
     code, _, err = cli(["suggest", "--candidates", tmp_path / "c.csv", "--target", "yld",
                         "--target", "cost"], capsys, monkeypatch)
     assert code == 2 and "one-shot mode takes one --target" in err
+
+
+def constrained_table():
+    x, z = np.meshgrid(np.linspace(0, 1, 10), np.linspace(0, 1, 10))
+    t = pd.DataFrame({"x": x.ravel(), "z": z.ravel()})
+    t["yld"] = 50 + 40 * t.x + 10 * t.z
+    t["purity"] = 1.0 - 0.3 * t.x * t.z  # the high-yield corner is impure
+    return t
+
+
+def run_constrained(campaign, truth, cycles):
+    picked = []
+    for _ in range(cycles):
+        picks = campaign.suggest(3)
+        res = picks[["candidate_id"]].copy()
+        res["yld"] = truth.yld[picks.candidate_id].to_numpy()
+        res["purity"] = truth.purity[picks.candidate_id].to_numpy()
+        campaign.observe(res)
+        picked += picks.candidate_id.tolist()
+    return picked
+
+
+def test_an_outcome_constraint_is_modelled_and_the_best_meets_it(tmp_path):
+    truth = constrained_table()
+    c = dl.Campaign(truth.drop(columns=["yld", "purity"]), target="yld", goal="max",
+                    constraints=["purity >= 0.85"], store=tmp_path / "lab.db")
+    run_constrained(c, truth, 8)
+    ok = truth.purity >= 0.85
+    best = dl.Campaign.open(tmp_path / "lab.db").best()
+    assert best["purity"] >= 0.85
+    assert best["yld"] == pytest.approx(truth.yld[ok].max())  # the best feasible coupling
+    assert truth.yld.max() > best["yld"]  # the infeasible corner is better, and refused
+    status = c.status()
+    assert status["constraints"] == "purity >= 0.85" and status["best"] == best["yld"]
+    record = c.store.cycles()["record"].iloc[-1]
+    assert record.feasibility["constraints"] == ["purity >= 0.85"]
+    assert record.feasibility["classifier"] is None  # no experiment failed
+
+
+def test_constraints_beside_several_targets_and_bad_constraints():
+    truth = constrained_table()
+    truth["cost"] = 5 + 10 * truth.z
+    c = dl.Campaign(truth.drop(columns=["yld", "purity", "cost"]),
+                    targets={"yld": "max", "cost": "min"}, constraints=["purity >= 0.9"])
+    for _ in range(4):
+        picks = c.suggest(3)
+        res = picks[["candidate_id"]].copy()
+        for col in ("yld", "purity", "cost"):
+            res[col] = truth[col][picks.candidate_id].to_numpy()
+        c.observe(res)
+    front = c.pareto_front()
+    assert (front["purity"] >= 0.9).all() and c.status()["meeting constraints"] >= len(front)
+    table = truth.drop(columns=["yld", "purity", "cost"])
+    for kwargs, message in (
+            ({"target": "yld", "goal": "max", "constraints": ["purity = 0.9"]}, "COLUMN >="),
+            ({"target": "yld", "goal": "max", "constraints": ["purity >= high"]},
+             "not a number"),
+            ({"target": "yld", "goal": "max", "constraints": ["yld >= 3"]}, "give each column once"),
+            ({"target": "yld", "constraints": ["purity >= 0.9"]}, "go with a target to"),
+            ({"target": "yld", "goal": "max", "constraints": ["purity >= 0.9"],
+              "objective": "pareto"}, "leave it out")):
+        with pytest.raises(dl.InputError, match=message):
+            dl.Campaign(table, **kwargs)
+
+
+def test_cli_constraint(tmp_path, capsys, monkeypatch):
+    truth = constrained_table()
+    truth.drop(columns=["yld", "purity"]).to_csv(tmp_path / "c.csv", index=False)
+    db = tmp_path / "lab.db"
+    code, out, _ = cli(["init", db, "-c", tmp_path / "c.csv", "-t", "yld", "--goal", "max",
+                        "--constraint", "purity >= 0.85"], capsys, monkeypatch)
+    assert code == 0 and "constraints purity >= 0.85" in out
+    code, _, err = cli(["init", tmp_path / "b.db", "-c", tmp_path / "c.csv", "-t", "yld",
+                        "--goal", "max", "--constraint", "purity => 1"], capsys, monkeypatch)
+    assert code == 2 and "COLUMN >= NUMBER" in err

@@ -83,6 +83,8 @@ class Campaign:
             a results row may report some of them (see `designloop.campaign.objectives`).
         objective: how several targets are combined: "pareto" (the trade-off; default) or
             "desirability" (a weighted geometric mean between each target's bounds).
+        constraints: outcome constraints on measured columns, such as ["purity >= 0.95"]:
+            each is modelled by a GP, and the picks are weighted by the chance of meeting it.
     """
 
     def __init__(self, candidates: pd.DataFrame, target: str | None = None,
@@ -95,7 +97,8 @@ class Campaign:
                  fingerprint: dict | None = None, selection: str = "auto",
                  initial_design: str | None = None, incumbent: str = "posterior",
                  diagnostics: bool = True, source: str = "candidates", where: str | None = None,
-                 targets: dict | None = None, objective: str | None = None):
+                 targets: dict | None = None, objective: str | None = None,
+                 constraints: list[str] | None = None):
         from designloop.features.encoding import Encoder
 
         config = CampaignConfig.create(
@@ -105,6 +108,7 @@ class Campaign:
             acquisition_params=acquisition_params, ignore=ignore, source=source,
             fingerprint=fingerprint, selection=selection, initial_design=initial_design,
             incumbent=incumbent, diagnostics=diagnostics, targets=targets, objective=objective,
+            constraints=constraints,
         )
         names = [config.target, *config.targets]
         table = candidates.drop(columns=names, errors="ignore").reset_index(drop=True)
@@ -211,8 +215,8 @@ class Campaign:
         k = cfg.batch_size if k is None else k
         cycle = self.store.next_cycle()
         rng = np.random.default_rng([cfg.seed, cycle])
-        every, obs, failed_rows = split_observations(self.store)
-        obs, record_objective = for_model(cfg, obs)
+        every, raw, failed_rows = split_observations(self.store)
+        obs, record_objective = for_model(cfg, raw)
         measured = sorted(set(every["candidate_id"].astype(int)))
         expression, banned = ruled_out(self.store, self.candidates)
         excluded = sorted(set(measured) | set(self.store.pending()) | set(banned))
@@ -236,7 +240,7 @@ class Campaign:
                 else:
                     picks, scores, predictions = modelling.pick(
                         setup, obs, measured, excluded, k, rng, record, len(self.candidates),
-                        failed_rows)
+                        failed_rows, raw)
             chosen = (record.surrogate_choice or {}).get("chosen")
             kind, surrogate, acq_name = "model", chosen or cfg.surrogate, (
                 pareto.ACQUISITION if cfg.objective == "pareto" else cfg.acquisition)
@@ -316,9 +320,8 @@ class Campaign:
         """Every measurement in force (replicates as separate rows) beside its candidate's
         columns, with a column `failed` (a failed experiment's target reads "failed"); with
         `retracted`, also those retracted by `forget` (with `retracted_at` and `reason`)."""
-        obs = self.store.observations(retracted, failed=True)
-        if not self.config.targets:  # several targets: columns target and value
-            obs = obs.rename(columns={"value": self.config.target})
+        obs = self.store.observations(retracted, failed=True).rename(  # several: target, value
+            columns={} if self.config.targets else {"value": self.config.target})
         return obs.merge(self.candidates, on=ID, how="left", suffixes=("", "_candidate"))
 
     def history(self) -> pd.DataFrame:
@@ -329,17 +332,16 @@ class Campaign:
     def export(self, path: str | Path) -> Path:
         """Write `history()` to a CSV file and return its path (text cells that a
         spreadsheet would run as formulas are quoted: see `designloop.io.neutralise`)."""
-        path = Path(path)
-        write_table(self.history(), path)
-        return path
+        write_table(self.history(), Path(path))
+        return Path(path)
 
     def best(self) -> pd.Series:
         """The measured candidate with the best mean value (maximize/minimize campaigns)."""
         return log_tables.best_row(self)
 
     def pareto_front(self) -> pd.DataFrame:
-        """A campaign of several targets: the measured candidates no other measured candidate
-        beats on every target (mean of replicates), with their columns and target values."""
+        """The measured candidates no other beats on every target (means of replicates; a
+        campaign of several targets), with their columns and target values."""
         return log_tables.pareto_rows(self)
 
     def status(self) -> dict:
@@ -353,8 +355,8 @@ class Campaign:
         from designloop.campaign import modelling, pareto
 
         cfg = self.config
-        every, obs, failed_rows = split_observations(self.store)
-        obs, _ = for_model(cfg, obs)
+        every, raw, failed_rows = split_observations(self.store)
+        obs, _ = for_model(cfg, raw)
         if modelling.no_model_reason(cfg.task, obs, len(failed_rows)):
             return None
         setup = self.model_setup()
@@ -369,7 +371,7 @@ class Campaign:
             fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
                                    diagnostics=False)
             setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
-                                                      failed_rows)
+                                                      failed_rows, raw)
             _, scores, _ = modelling.score(setup, fitted, available,
                                            np.random.default_rng(cfg.seed))
         return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
@@ -391,8 +393,8 @@ class Campaign:
 
     def __repr__(self) -> str:
         s = self.status()
-        what = (f"targets={list(self.config.targets)}, objective={self.config.objective!r}"
-                if self.config.targets else
-                f"target={self.config.target!r}, goal={self.config.goal!r}")
+        cfg = self.config
+        what = (f"targets={list(cfg.targets)}, objective={cfg.objective!r}" if cfg.objective
+                else f"target={cfg.target!r}, goal={cfg.goal!r}")
         return (f"Campaign({what}, "
                 f"{s['measured']}/{s['candidates']} measured, {s['pending']} pending)")

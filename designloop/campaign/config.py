@@ -15,7 +15,7 @@ import pandas as pd
 
 from designloop import registry
 from designloop.campaign.matching import ID, plain
-from designloop.campaign.objectives import OBJECTIVES, target_specs
+from designloop.campaign.objectives import OBJECTIVES, optimised, target_specs
 from designloop.campaign.store import DAMAGED
 from designloop.errors import InputError
 from designloop.io import out_of_range
@@ -117,7 +117,8 @@ class CampaignConfig:
                batch_size, seed, roles, smiles_encoding, surrogate_params, acquisition_params,
                ignore, source, fingerprint=None, selection="auto",
                initial_design=None, incumbent="posterior",
-               diagnostics=True, targets=None, objective=None) -> CampaignConfig:
+               diagnostics=True, targets=None, objective=None,
+               constraints=None) -> CampaignConfig:
         """The checked configuration of a new campaign over `candidates` (`source` names the
         table in errors); every name in its canonical spelling (`designloop.names`).
 
@@ -127,19 +128,28 @@ class CampaignConfig:
         # one spelling everywhere (designloop.names): "maximise", "max-variance", "ei", ...
         task, goal = spelled(task), spelled(goal, "goal")
         specs, combined = {}, ""
-        if targets is not None:  # several targets: one objective to maximise
+        if constraints and targets is None:  # one target to optimise, outcome constraints
+            if not isinstance(target, str) or goal not in ("maximize", "minimize"):
+                raise InputError("outcome constraints go with a target to maximize or "
+                                 "minimize (goal=), or with targets=")
+            specs, _ = target_specs({target: goal}, objective, candidates.columns,
+                                    constraints)
+        elif targets is not None:  # several targets: one objective to maximise
             if target is not None or task != "regression":
                 raise InputError("give target= (one target) or targets= (several regression "
                                  "targets), not both")
             if goal != "explore":
                 raise InputError("with several targets each carries its own direction "
                                  "(targets={'yield': 'max', ...}); leave goal out")
-            specs, combined = target_specs(targets, objective, candidates.columns)
+            specs, combined = target_specs(targets, objective, candidates.columns,
+                                           constraints)
             if combined == "pareto" and (acquisition is not None or selection != "auto"):
                 raise InputError("a Pareto campaign picks by expected hypervolume "
                                  "improvement; leave acquisition and selection out (or use "
                                  "objective='desirability')")
-            target, goal = next(iter(specs)), "maximize"
+            goals = optimised(specs)
+            target = next(iter(goals))
+            goal = goals[target]["goal"] if len(goals) == 1 else "maximize"
         elif objective is not None:
             raise InputError("objective= combines several targets: give them as targets=")
         elif not isinstance(target, str) or not target:

@@ -38,31 +38,44 @@ PER_CANDIDATE_RULE = {"qlognei": "greedy", "qucb": "greedy", "batch_bald": "top_
 
 
 class FeasibilityWeighted:
-    """An acquisition whose scores are weighted by a classifier's chance of success.
+    """An acquisition whose scores are weighted by the chance that an experiment succeeds
+    and meets the outcome constraints.
 
     Args:
         base: the acquisition `(prediction, **context) -> (N,)`.
-        classifier: a fitted classifier over the same features, class 1 = success.
+        classifier: a fitted classifier of success (class 1) over the same features, or
+            None when no experiment has failed.
         n_ok, n_failed: the successful and failed experiments it was fitted to.
+        constraints: `(text, chance)` per outcome constraint, `chance(X) -> (N,)` the
+            probability that a result at each row of X meets it (see `constraint_chance`).
     """
 
-    def __init__(self, base, classifier, n_ok: int = 0, n_failed: int = 0):
+    def __init__(self, base, classifier=None, n_ok: int = 0, n_failed: int = 0,
+                 constraints: tuple = ()):
         self.base = base
         self.classifier = classifier
         self.n_ok, self.n_failed = int(n_ok), int(n_failed)
+        self.constraints = tuple(constraints)
         spec = next((acquisition(n) for n, f in ACQUISITIONS.items() if f is base), None)
         self.rule = ("signed" if spec is None or spec.signed
                      else "log" if spec.log_scale else "product")
 
     def p_success(self, X: Tensor) -> Tensor:
-        """`(N,)` the classifier's chance that an experiment at each row of X succeeds:
-        `E[sigmoid(f_1 - f_0)]` over the two latent GPs, in MacKay's closed form
-        `sigmoid(m / sqrt(1 + pi v / 8))` with `m`, `v` the mean and variance of
-        `f_1 - f_0`. Each row's chance depends on that row alone (no sampling), so a
-        candidate gets the same weight whichever candidates it is scored with."""
-        mean, var = self.classifier.latent(torch.as_tensor(X, dtype=torch.float64))
-        m, v = mean[:, 1] - mean[:, 0], var.sum(1)
-        return torch.sigmoid(m / torch.sqrt(1.0 + math.pi * v / 8.0)).clamp(P_FLOOR, 1.0)
+        """`(N,)` the chance that an experiment at each row of X succeeds and meets every
+        constraint. The classifier's part is `E[sigmoid(f_1 - f_0)]` over its two latent
+        GPs, in MacKay's closed form `sigmoid(m / sqrt(1 + pi v / 8))` with `m`, `v` the
+        mean and variance of `f_1 - f_0`. Each row's chance depends on that row alone (no
+        sampling), so a candidate gets the same weight whichever candidates it is scored
+        with."""
+        X = torch.as_tensor(X, dtype=torch.float64)
+        p = torch.ones(X.shape[0], dtype=torch.float64)
+        if self.classifier is not None:
+            mean, var = self.classifier.latent(X)
+            m, v = mean[:, 1] - mean[:, 0], var.sum(1)
+            p = p * torch.sigmoid(m / torch.sqrt(1.0 + math.pi * v / 8.0))
+        for _, chance in self.constraints:
+            p = p * chance(X)
+        return p.clamp(P_FLOOR, 1.0)
 
     def __call__(self, pred, *, X: Tensor, **context) -> Tensor:
         scores = torch.as_tensor(self.base(pred, X=X, **context), dtype=torch.float64)
@@ -80,17 +93,37 @@ def weight(scores: Tensor, p: Tensor, rule: str) -> Tensor:
     return torch.where(scores >= 0, scores * p, scores / p)
 
 
-def weighted(acquisition, X: Tensor, ok_rows: np.ndarray, failed_rows: np.ndarray,
-             seed: int) -> FeasibilityWeighted:
+def weighted(acquisition, X: Tensor, ok_rows: np.ndarray, failed_rows, seed: int,
+             constraints: tuple = ()) -> FeasibilityWeighted:
     """`acquisition` weighted by a GP classifier of success (1) against failure (0), fitted
-    to every experiment in force: `X` the pool's features, `ok_rows` and `failed_rows` the
-    candidate row of each successful and each failed observation (replicates repeat)."""
+    to every experiment in force (`X` the pool's features, `ok_rows` and `failed_rows` the
+    candidate row of each successful and each failed observation, replicates repeat; no
+    classifier without failures), and by the outcome `constraints` (see
+    `FeasibilityWeighted`)."""
     from designloop.surrogates.gp_classifier import GPClassifier
 
-    rows = np.concatenate([ok_rows, failed_rows]).astype(np.int64)
-    labels = torch.cat([torch.ones(len(ok_rows)), torch.zeros(len(failed_rows))]).long()
-    classifier = GPClassifier(n_classes=2, seed=seed).fit(X[torch.as_tensor(rows)], labels)
-    return FeasibilityWeighted(acquisition, classifier, len(ok_rows), len(failed_rows))
+    failed_rows = np.asarray([] if failed_rows is None else failed_rows, dtype=np.int64)
+    classifier = None
+    if len(failed_rows):
+        rows = np.concatenate([ok_rows, failed_rows]).astype(np.int64)
+        labels = torch.cat([torch.ones(len(ok_rows)), torch.zeros(len(failed_rows))]).long()
+        classifier = GPClassifier(n_classes=2, seed=seed).fit(X[torch.as_tensor(rows)], labels)
+    return FeasibilityWeighted(acquisition, classifier, len(ok_rows), len(failed_rows),
+                               constraints)
+
+
+def constraint_chance(model, spec: dict):
+    """`chance(X)`: the probability that a measured result at each row of X meets the
+    constraint `spec` (`op` ">=" or "<=", `threshold`), from `model`'s predictive normal
+    (mean and total variance, the noise included: it is the measurement that must clear
+    the threshold)."""
+    def chance(X: Tensor) -> Tensor:
+        pred = model.predict(X)
+        sd = (pred.epistemic_var + pred.noise_var).clamp_min(1e-24).sqrt()
+        z = (pred.mean - spec["threshold"]) / sd
+        return torch.special.ndtr(z if spec["op"] == ">=" else -z)
+
+    return chance
 
 
 def describe(wrapped: FeasibilityWeighted, p_picks: Tensor, selection_note: str | None
@@ -101,7 +134,30 @@ def describe(wrapped: FeasibilityWeighted, p_picks: Tensor, selection_note: str 
            "product": "score multiplied by P(success)",
            "signed": "score multiplied by P(success) where positive, divided where negative"}
     return {"failed": wrapped.n_failed, "succeeded": wrapped.n_ok,
-            "classifier": "gp_classifier", "rule": how[wrapped.rule],
-            "selection": selection_note,
+            "classifier": "gp_classifier" if wrapped.classifier is not None else None,
+            "constraints": [text for text, _ in wrapped.constraints] or None,
+            "rule": how[wrapped.rule], "selection": selection_note,
             "p_success_of_picks": [round(float(v), 4) for v in p_picks]}
 
+
+
+def constraint_chances(specs: dict, X: Tensor, gp_params: dict, obs) -> tuple:
+    """`(text, chance)` per outcome constraint among `specs` with a measured value in `obs`
+    (columns candidate_id, target, value): a GP with the settings `gp_params` (the target
+    model's) fitted over the same features `X`, so that its chance reads the same rows."""
+    from designloop.surrogates import make_surrogate
+    from designloop.surrogates.base import fit_with_domain
+
+    out = []
+    for name, spec in specs.items():
+        if spec["goal"] != "constraint" or obs is None or "target" not in obs:
+            continue
+        mine = obs[obs["target"] == name]
+        if mine.empty:
+            continue  # nothing measured yet: it cannot shape the picks
+        rows = torch.tensor(mine["candidate_id"].to_numpy(dtype=np.int64))
+        y = torch.tensor(mine["value"].astype(float).to_numpy())
+        model = fit_with_domain(make_surrogate("gp", **gp_params), X[rows], y, domain=X)
+        out.append((f"{name} {spec['op']} {spec['threshold']:g}",
+                    constraint_chance(model, spec)))
+    return tuple(out)

@@ -12,7 +12,10 @@ import pandas as pd
 from designloop.campaign.filters import ruled_out
 from designloop.campaign.matching import ID
 from designloop.campaign.objectives import (
+    constrained,
     hypervolume,
+    meets,
+    optimised,
     oriented,
     pareto_mask,
     scalarised,
@@ -83,13 +86,30 @@ def target_means_partial(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
     return means
 
 
-def pareto_rows(campaign) -> pd.DataFrame:
-    """The non-dominated measured candidates of a campaign of several targets."""
+def _feasible_means(campaign) -> pd.DataFrame:
+    """Per measured candidate with a value for every target to optimise and meeting every
+    outcome constraint: the mean of each target (constraints included)."""
     specs = campaign.config.targets
-    if not specs:
-        raise InputError("pareto_front() needs a campaign of several targets (targets=)")
-    means = target_means(campaign.store.observations(), specs)
-    front = means[pareto_mask(oriented(specs, means))]
+    obs = campaign.store.observations()
+    goals = optimised(specs)
+    means = target_means(obs, goals)
+    if constrained(specs) and len(means):
+        every = obs.assign(value=obs["value"].astype(float)).pivot_table(
+            index=ID, columns="target", values="value", aggfunc="mean")
+        means = means.join(every.reindex(columns=list(constrained(specs))))
+        means = means[meets(specs, means)]
+    return means
+
+
+def pareto_rows(campaign) -> pd.DataFrame:
+    """The non-dominated measured candidates of a campaign of several targets (among those
+    meeting the outcome constraints)."""
+    specs = campaign.config.targets
+    if len(optimised(specs)) < 2:
+        raise InputError("pareto_front() needs a campaign of several targets to optimise "
+                         "(targets=)")
+    means = _feasible_means(campaign)
+    front = means[pareto_mask(oriented(optimised(specs), means))] if len(means) else means
     rows = campaign.candidates.set_index(ID).loc[front.index]
     return rows.join(front).reset_index()
 
@@ -98,8 +118,18 @@ def best_row(campaign) -> pd.Series:
     cfg = campaign.config
     if cfg.targets and cfg.objective == "pareto":
         raise InputError("with several targets there is no single best: see pareto_front()")
-    if cfg.targets:
+    if cfg.objective == "desirability":
         return _most_desirable(campaign)
+    if cfg.targets:  # one target to optimise, among the candidates meeting the constraints
+        means = _feasible_means(campaign)
+        if means.empty:
+            raise InputError("no measured candidate meets every outcome constraint yet")
+        column = means[cfg.target]
+        cid = int(column.idxmax() if cfg.goal == "maximize" else column.idxmin())
+        row = campaign.candidates.loc[campaign.candidates[ID] == cid].iloc[0].copy()
+        for name, value in means.loc[cid].items():
+            row[name] = float(value)
+        return row
     if cfg.goal not in ("maximize", "minimize"):
         raise InputError("best() needs a campaign with goal maximize or minimize")
     measured = _measured(campaign).dropna(subset=["measured_mean"])
@@ -118,13 +148,15 @@ def best_row(campaign) -> pd.Series:
 def _most_desirable(campaign) -> pd.Series:
     cfg = campaign.config
     obs = campaign.store.observations()
-    values, _ = scalarised(cfg.targets, obs)
+    values, _ = scalarised(optimised(cfg.targets), obs)
+    values = values[values["candidate_id"].isin(_feasible_means(campaign).index)]
     if values.empty:
-        raise InputError("no candidate has a value for every target yet")
+        raise InputError("no candidate has a value for every target (and meets the "
+                         "constraints) yet")
     top = values.loc[values["value"].idxmax()]
     cid = int(top["candidate_id"])
     row = campaign.candidates.loc[campaign.candidates[ID] == cid].iloc[0].copy()
-    for name, value in target_means(obs, cfg.targets).loc[cid].items():
+    for name, value in target_means(obs, optimised(cfg.targets)).loc[cid].items():
         row[name] = float(value)
     row["desirability"] = float(top["value"])
     return row
@@ -133,13 +165,20 @@ def _most_desirable(campaign) -> pd.Series:
 def _several(campaign, obs: pd.DataFrame) -> dict:
     """The status lines of a campaign of several targets."""
     cfg = campaign.config
-    out = {"targets": ", ".join(f"{n} ({s['goal']})" for n, s in cfg.targets.items()),
-           "objective": cfg.objective, "complete": len(target_means(obs, cfg.targets))}
+    goals, limits = optimised(cfg.targets), constrained(cfg.targets)
+    out = {"targets": ", ".join(f"{n} ({s['goal']})" for n, s in goals.items()),
+           "objective": cfg.objective or None, "complete": len(target_means(obs, goals))}
+    if limits:
+        out["constraints"] = ", ".join(f"{n} {s['op']} {s['threshold']:g}"
+                                       for n, s in limits.items())
+        out["meeting constraints"] = len(_feasible_means(campaign))
     if cfg.objective == "pareto":
         out["pareto front"] = len(pareto_rows(campaign)) if out["complete"] else 0
         out["hypervolume"] = hypervolume(cfg.targets, obs)
-    elif out["complete"]:
+    elif cfg.objective == "desirability" and out["complete"]:
         out["best desirability"] = float(_most_desirable(campaign)["desirability"])
+    elif not cfg.objective and len(_feasible_means(campaign)):
+        out["best"] = float(best_row(campaign)[cfg.target])
     return out
 
 
@@ -177,7 +216,9 @@ def status_dict(campaign) -> dict:
         if last.warnings:
             out["warning"] = " ".join(last.warnings)
     if cfg.targets:
-        del out["target"], out["goal"]
+        del out["target"]
+        if cfg.objective:
+            del out["goal"]
         if cfg.objective == "pareto":
             out["acquisition"] = "expected_hypervolume_improvement"
         out.update(_several(campaign, obs))

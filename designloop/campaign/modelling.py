@@ -258,11 +258,13 @@ def screens(setup: ModelSetup, fitted: Fitted, method: str, n_available: int) ->
 
 
 def pick(setup: ModelSetup, obs, measured, excluded, k: int, rng, record: CycleRecord,
-         n_candidates: int, failed_rows=None) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+         n_candidates: int, failed_rows=None, every=None
+         ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """The model step of `suggest`: fit, score the candidates neither measured nor pending,
     pick `k` of them with the batch rule, and describe the picks. With failed experiments
     (`failed_rows`, the candidate of each), the scores are weighted by a classifier's chance
-    of success (`designloop.campaign.feasibility`).
+    of success, and with outcome constraints by the chance of meeting them, modelled on
+    `every` (the observations of every target; `designloop.campaign.feasibility`).
 
     Returns:
         `(k,)` candidate ids, `(k,)` the score of each pick, and per pick its prediction
@@ -271,7 +273,8 @@ def pick(setup: ModelSetup, obs, measured, excluded, k: int, rng, record: CycleR
     cfg = setup.config
     fitted = fit(setup, obs, record, cfg.diagnostics)
     available = np.setdiff1d(np.arange(n_candidates), excluded)
-    setup = weighted_by_feasibility(setup, fitted, obs["candidate_id"].to_numpy(), failed_rows)
+    setup = weighted_by_feasibility(setup, fitted, obs["candidate_id"].to_numpy(), failed_rows,
+                                    every)
     method = per_candidate(setup, fitted, choose_selection(cfg, fitted.model, None, k), record)
     if screens(setup, fitted, method, len(available)):
         # exact picks without predicting every candidate: see greedy_conditional
@@ -297,18 +300,21 @@ def pick(setup: ModelSetup, obs, measured, excluded, k: int, rng, record: CycleR
             describe(setup, fitted, pred, available, local, record))
 
 
-def weighted_by_feasibility(setup: ModelSetup, fitted: Fitted, ok_rows, failed_rows
-                            ) -> ModelSetup:
+def weighted_by_feasibility(setup: ModelSetup, fitted: Fitted, ok_rows, failed_rows,
+                            every=None) -> ModelSetup:
     """The setup with its acquisition weighted by the chance of success, once experiments
     have failed (`ok_rows`, `failed_rows`: the candidate of each successful and each failed
-    experiment); unchanged until then."""
-    if failed_rows is None or len(failed_rows) == 0:
-        return setup
-    from designloop.campaign.feasibility import weighted
+    experiment), and by the chance of meeting each outcome constraint measured in `every`
+    (the observations of every target); unchanged until then."""
+    from designloop.campaign.feasibility import constraint_chances, weighted
 
+    params = fitted.params if setup.config.surrogate == "gp" else {"seed": setup.config.seed}
+    constraints = constraint_chances(setup.config.targets, fitted.X, params, every)
+    if (failed_rows is None or len(failed_rows) == 0) and not constraints:
+        return setup
     return replace(setup, acquisition=weighted(setup.acquisition, fitted.X,
                                                np.asarray(ok_rows, dtype=np.int64),
-                                               np.asarray(failed_rows), setup.config.seed))
+                                               failed_rows, setup.config.seed, constraints))
 
 
 def per_candidate(setup: ModelSetup, fitted: Fitted, method: str, record: CycleRecord) -> str:

@@ -24,6 +24,7 @@ partial result is recorded either way.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -32,23 +33,33 @@ from designloop.errors import InputError
 from designloop.names import canonical, spelled
 
 OBJECTIVES = ("pareto", "desirability")
+_CONSTRAINT = re.compile(r"^\s*(`[^`]+`|[^<>=\s]+)\s*(>=|<=|>|<)\s*(\S+)\s*$")
 REF_MARGIN = 0.1  # the reference point lies this share of each target's range below its worst
 
 
-def target_specs(targets, objective, columns, source: str = "targets") -> tuple[dict, str]:
-    """The checked targets `{name: {"goal", "lower", "upper", "weight"}}` and objective.
+def target_specs(targets, objective, columns, constraints=None) -> tuple[dict, str]:
+    """The checked targets `{name: {"goal", "lower", "upper", "weight"}}` (outcome
+    constraints: goal "constraint" with `op` and `threshold`) and the objective ("" with
+    one target to optimise).
 
     Args:
         targets: `{name: "max" | "min" | {"goal": ..., "lower": ..., "upper": ...,
-            "weight": ...}}` (at least two).
-        objective: "pareto" (default) or "desirability".
+            "weight": ...}}` (at least two, or one with constraints).
+        objective: "pareto" (default) or "desirability", for several targets to optimise.
         columns: the candidate table's columns (a target may be among them, holding results
             already measured).
+        constraints: outcome constraints such as "purity >= 0.95" (see
+            `parse_constraint`).
     """
-    if not isinstance(targets, dict) or len(targets) < 2:
+    constraints = list(constraints or [])
+    if not isinstance(targets, dict) or len(targets) < (1 if constraints else 2):
         raise InputError("targets= takes a dict of at least two targets, e.g. {'yield': "
                          "'max', 'cost': 'min'}; for one target use target=")
-    objective = canonical(objective or "pareto", OBJECTIVES, "objective")
+    several = len(targets) > 1
+    if not several and objective is not None:
+        raise InputError("objective= combines several targets to optimise; with one target "
+                         "and constraints leave it out")
+    objective = canonical(objective or "pareto", OBJECTIVES, "objective") if several else ""
     specs = {}
     for name, given in targets.items():
         if not isinstance(name, str) or not name.strip():
@@ -70,7 +81,54 @@ def target_specs(targets, objective, columns, source: str = "targets") -> tuple[
         if weight is None or not weight > 0:
             raise InputError(f"target {name!r}: weight must be a number > 0, got {weight}")
         specs[name] = {"goal": goal, "lower": lower, "upper": upper, "weight": weight}
+    for text in constraints:
+        name, spec = parse_constraint(text)
+        if name in specs:
+            raise InputError(f"constraint {text!r}: {name!r} is already a target to optimise "
+                             "or constrained; give each column once")
+        specs[name] = spec
     return specs, objective
+
+
+def parse_constraint(text: str) -> tuple[str, dict]:
+    """An outcome constraint `COLUMN >= NUMBER` or `COLUMN <= NUMBER` (`>` and `<` read as
+    the same; a column name with spaces in backticks): the measured result must clear it."""
+    match = _CONSTRAINT.match(str(text))
+    if not match:
+        raise InputError(f"constraint {text!r}: write it as COLUMN >= NUMBER or COLUMN <= "
+                         "NUMBER, e.g. \"purity >= 0.95\"")
+    name, op, number = match.group(1).strip("`").strip(), match.group(2), match.group(3)
+    try:
+        threshold = float(number)
+    except ValueError:
+        raise InputError(f"constraint {text!r}: {number!r} is not a number") from None
+    if not math.isfinite(threshold) or not name:
+        raise InputError(f"constraint {text!r}: give a column and a finite number")
+    return name, {"goal": "constraint", "op": ">=" if op.startswith(">") else "<=",
+                  "threshold": threshold, "lower": None, "upper": None, "weight": 1.0}
+
+
+def optimised(specs: dict) -> dict:
+    """The targets to optimise (not the outcome constraints)."""
+    return {n: s for n, s in specs.items() if s["goal"] != "constraint"}
+
+
+def constrained(specs: dict) -> dict:
+    """The outcome constraints."""
+    return {n: s for n, s in specs.items() if s["goal"] == "constraint"}
+
+
+def meets(specs: dict, means: pd.DataFrame) -> np.ndarray:
+    """`(len(means),)` whether each candidate's measured means (columns: targets) meet
+    every outcome constraint (a constraint not measured yet is not met)."""
+    ok = np.ones(len(means), dtype=bool)
+    for name, spec in constrained(specs).items():
+        values = means[name].to_numpy(dtype=float) if name in means else np.full(len(means),
+                                                                                np.nan)
+        with np.errstate(invalid="ignore"):
+            ok &= values >= spec["threshold"] if spec["op"] == ">=" else \
+                values <= spec["threshold"]
+    return ok
 
 
 def _number(value, name: str, key: str) -> float | None:
@@ -122,9 +180,12 @@ def for_model(config, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict | None]:
     about it. Until a candidate is complete, nothing (the initial design goes on)."""
     if not config.targets:
         return obs, None
+    goals = optimised(config.targets)
+    if len(goals) == 1:  # one target to optimise, outcome constraints beside it
+        return obs[obs["target"] == next(iter(goals))].drop(columns="target"), None
     if config.objective == "pareto":  # a GP per target, once a candidate has every value
-        return (obs if len(target_means(obs, config.targets)) else obs.iloc[:0]), None
-    return scalarised(config.targets, obs)
+        return (obs if len(target_means(obs, goals)) else obs.iloc[:0]), None
+    return scalarised(goals, obs)
 
 
 def scalarised(specs: dict, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -190,6 +251,7 @@ def hypervolume(specs: dict, obs: pd.DataFrame) -> float | None:
     """The volume (in the targets' own units) that the measured candidates dominate above
     the reference point (`reference_point`). None with fewer than two complete
     candidates."""
+    specs = optimised(specs)
     Y = oriented(specs, target_means(obs, specs))
     if len(Y) < 2:
         return None

@@ -17,7 +17,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from designloop.campaign.objectives import oriented, pareto_mask, reference_point, target_means
+from designloop.campaign.objectives import (
+    optimised,
+    oriented,
+    pareto_mask,
+    reference_point,
+    target_means,
+)
 
 ACQUISITION = "expected_hypervolume_improvement"  # how the cycle log names it
 
@@ -79,6 +85,7 @@ def greedy_ehvi(mean: Tensor, sd: Tensor, front: Tensor, ref: Tensor, k: int,
 
 def measured_front(specs: dict, obs) -> tuple[np.ndarray, np.ndarray]:
     """The measured complete candidates (larger is better) and which are non-dominated."""
+    specs = optimised(specs)
     Y = oriented(specs, target_means(obs, specs))
     return Y, pareto_mask(Y) if len(Y) else np.zeros(0, dtype=bool)
 
@@ -92,7 +99,7 @@ def target_predictions(setup, obs, available: np.ndarray, k: int = 1):
 
     cfg = setup.config
     means, sds, notes, X = [], [], {}, None
-    for name, spec in cfg.targets.items():
+    for name, spec in optimised(cfg.targets).items():
         mine = obs.loc[obs["target"] == name, ["candidate_id", "value"]]
         part = CycleRecord(k=k, seed=cfg.seed)
         fitted = modelling.fit(setup, mine, part, diagnostics=False)
@@ -105,14 +112,17 @@ def target_predictions(setup, obs, available: np.ndarray, k: int = 1):
 
 
 def chance_of_success(setup, obs, X: Tensor, available, failed_rows) -> Tensor | None:
-    """`(N,)` a classifier's chance that each available candidate's experiment succeeds,
-    once experiments have failed (see `designloop.campaign.feasibility`); else None."""
-    if failed_rows is None or not len(failed_rows):
-        return None
-    from designloop.campaign.feasibility import weighted
+    """`(N,)` the chance that each available candidate's experiment succeeds (a classifier,
+    once experiments have failed) and meets the outcome constraints measured so far (see
+    `designloop.campaign.feasibility`); None when neither applies."""
+    from designloop.campaign.feasibility import constraint_chances, weighted
 
+    cfg = setup.config
+    constraints = constraint_chances(cfg.targets, X, {"seed": cfg.seed}, obs)
+    if (failed_rows is None or not len(failed_rows)) and not constraints:
+        return None
     ok = obs["candidate_id"].drop_duplicates().to_numpy()
-    chance = weighted(None, X, ok, np.asarray(failed_rows), setup.config.seed)
+    chance = weighted(None, X, ok, failed_rows, cfg.seed, constraints)
     return chance.p_success(X[available])
 
 
@@ -121,7 +131,7 @@ def pool_scores(setup, obs, available: np.ndarray, failed_rows=None) -> Tensor:
     score its first pick."""
     mean, sd, _, X = target_predictions(setup, obs, available)
     Y, on_front = measured_front(setup.config.targets, obs)
-    ref = reference_point(setup.config.targets, Y)
+    ref = reference_point(optimised(setup.config.targets), Y)
     score = ehvi(mean, sd, torch.as_tensor(Y[on_front]), torch.as_tensor(ref))
     weight = chance_of_success(setup, obs, X, available, failed_rows)
     return score if weight is None else score * weight
@@ -133,7 +143,7 @@ def pick(setup, obs, excluded, k: int, record, n_candidates: int, failed_rows=No
     EHVI over the candidates neither measured, pending nor ruled out, weighted by the
     chance of success once experiments have failed. Returns the picks, their scores and
     per pick each target's predicted mean and sd."""
-    specs = setup.config.targets
+    specs = optimised(setup.config.targets)
     available = np.setdiff1d(np.arange(n_candidates), excluded)
     mean, sd, notes, X = target_predictions(setup, obs, available, k)
     Y, on_front = measured_front(specs, obs)

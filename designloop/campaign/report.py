@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from designloop.campaign.objectives import optimised, oriented, pareto_mask, target_means
+
 SECTIONS = ("Summary", "Progress", "Calibration", "Latest suggestions", "Map of candidates",
             "Log")
 
@@ -31,9 +33,7 @@ def _figure() -> tuple[Figure, object]:
 def _front(campaign, obs, ax) -> None:
     """Several targets: the first two targets of every complete candidate, coloured by the
     cycle of its suggestion, with the Pareto front of what was measured."""
-    from designloop.campaign.objectives import oriented, pareto_mask, target_means
-
-    specs = campaign.config.targets
+    specs = optimised(campaign.config.targets)
     first, second = list(specs)[:2]
     means = target_means(obs, specs)
     if means.empty:
@@ -60,7 +60,10 @@ def _progress(campaign) -> str:
         return (f"<p>Every experiment so far failed ({failed}).</p>" if failed
                 else "<p>Nothing measured yet.</p>")
     fig, ax = _figure()
-    if cfg.targets:
+    several = len(optimised(cfg.targets)) > 1
+    if cfg.targets and not several:  # one target to optimise, constraints beside it
+        obs = obs[obs["target"] == cfg.target]
+    if several:
         _front(campaign, obs, ax)
     elif cfg.task == "regression" and cfg.goal != "explore":
         values = obs["value"].astype(float).to_numpy()

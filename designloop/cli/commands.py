@@ -19,7 +19,7 @@ from designloop.campaign.campaign import Campaign
 from designloop.campaign.store import Store
 from designloop.cli.app import Db, app
 from designloop.cli.options import WHERE_HELP as _WHERE_HELP
-from designloop.cli.options import one_target, target_options
+from designloop.cli.options import one_target, target_options, what_is_optimised
 from designloop.cli.output import (
     check_output,
     check_target,
@@ -74,6 +74,7 @@ def init(
     seed: Annotated[int, typer.Option(help="Same seed, same suggestions")] = 0,
     where: Annotated[str | None, typer.Option(help=_WHERE_HELP)] = None,
     objective: Annotated[str | None, typer.Option(help="Several targets: pareto (the trade-off, the default) | desirability (one compromise; give each target bounds)")] = None,
+    constraint: Annotated[list[str] | None, typer.Option(help="An outcome that must clear a threshold, e.g. \"purity >= 0.95\" (a measured column; repeat for several)")] = None,
 ) -> None:
     """Create a campaign file from a candidate table.
 
@@ -100,7 +101,7 @@ def init(
             fingerprint={"morgan_radius": morgan_radius, "morgan_bits": morgan_bits,
                          "morgan_counts": morgan_counts},
             selection=selection, initial_design=initial, incumbent=incumbent, where=where,
-            targets=targets, objective=objective,
+            targets=targets, objective=objective, constraints=constraint or None,
         )
         for name in [target] if targets is None else list(targets):  # after the settings
             check_target(table, name, candidates)
@@ -109,9 +110,7 @@ def init(
     except BaseException:
         store.discard()  # removes the file this command created, never another one
         raise
-    what = (f"targets {s['targets']}, objective {s['objective']}" if targets
-            else f"target '{target}' ({s['task']}, {s['goal']})")
-    say(f"Created {db}: {s['candidates']} candidates, {what}, "
+    say(f"Created {db}: {s['candidates']} candidates, {what_is_optimised(s, target)}, "
          f"surrogate {s['surrogate']}, acquisition {s['acquisition']}, "
          f"{s['measured']} already measured.")
     say(f"Next: designloop suggest {db} -n {batch_size} -o next.csv")

@@ -15,6 +15,17 @@ from designloop.cli.output import say
 from designloop.errors import InputError
 
 
+def what_is_optimised(status: dict, target: str | None) -> str:
+    """The targets (and constraints) of a new campaign, for the line `init` prints."""
+    what = (f"targets {status['targets']}, objective {status['objective']}"
+            if status.get("objective") else
+            f"target '{target or status.get('targets')}' ({status['task']}, "
+            f"{status['goal']})")
+    if "constraints" in status:
+        what += f", constraints {status['constraints']}"
+    return what
+
+
 def one_target(given: list[str], table: pd.DataFrame) -> str:
     """The one target of one-shot mode (several targets need a campaign file)."""
     if len(given) > 1 or (":" in given[0] and given[0] not in table.columns):
