@@ -50,16 +50,23 @@ def search_space(table: pd.DataFrame, smiles: list[str], encoding: str) -> Searc
     return SearchSpace.from_dataframe(table, parameters=parameters)
 
 
-def main() -> None:
-    spec = json.loads(open(sys.argv[1]).read())
-    table = pd.read_csv(spec["candidates"])
-    # a column with one value tells nothing apart, and BayBE needs two values per parameter
+def prepared(path: str) -> tuple[pd.DataFrame, dict]:
+    """The candidate table as BayBE gets it (columns with one value left out: they tell
+    nothing apart, and BayBE needs two values per parameter; text as text) and the row of
+    each candidate by its values, to read BayBE's recommendations back."""
+    table = pd.read_csv(path)
     table = table[[c for c in table.columns if table[c].nunique() > 1]]
     for col in table.columns:
         if not pd.api.types.is_numeric_dtype(table[col]):
             table[col] = table[col].astype(str)
-    values = np.asarray(spec["values"], dtype=float)
     key = {tuple(row): i for i, row in enumerate(table.itertuples(index=False, name=None))}
+    return table, key
+
+
+def main() -> None:
+    spec = json.loads(open(sys.argv[1]).read())
+    table, key = prepared(spec["candidates"])
+    values = np.asarray(spec["values"], dtype=float)
     start = time.perf_counter()
     space = search_space(table, spec["smiles"], spec["encoding"])
     setup = time.perf_counter() - start

@@ -22,8 +22,7 @@ import json
 import sys
 
 import numpy as np
-import pandas as pd
-from _baybe_campaign import search_space
+from _baybe_campaign import prepared, search_space
 from baybe import Campaign
 from baybe.objectives import ParetoObjective
 from baybe.targets import NumericalTarget
@@ -32,13 +31,8 @@ from baybe.utils.random import set_random_seed
 
 def main() -> None:
     spec = json.loads(open(sys.argv[1]).read())
-    table = pd.read_csv(spec["candidates"])
-    table = table[[c for c in table.columns if table[c].nunique() > 1]]
-    for col in table.columns:
-        if not pd.api.types.is_numeric_dtype(table[col]):
-            table[col] = table[col].astype(str)
+    table, key = prepared(spec["candidates"])
     values = np.asarray(spec["values"], dtype=float)
-    key = {tuple(row): i for i, row in enumerate(table.itertuples(index=False, name=None))}
     space = search_space(table, [], "onehot")
     names = spec["targets"]
     for seed in spec["seeds"]:

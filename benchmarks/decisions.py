@@ -697,3 +697,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def parallel_runs(one_run, jobs: list[tuple], n_jobs: int) -> list:
+    """`one_run(*job)` for every job, in `n_jobs` fresh interpreters (a fork after torch
+    has started its thread pool can hang)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(n_jobs, mp_context=context) as pool:
+        return list(pool.map(one_run, *zip(*jobs, strict=True)))

@@ -21,16 +21,14 @@ picked after the initial design, and the top-1% rows (40 rows, all above 5%) fou
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import platform
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from decisions import interval, lookup_problem
+from decisions import interval, lookup_problem, parallel_runs
 
 from designloop import Campaign
 
@@ -79,9 +77,7 @@ def main() -> None:
         results = pd.read_csv(saved)
     else:
         jobs = [(s, seed) for seed in range(args.seeds) for s in STRATEGIES]
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.n_jobs, mp_context=context) as ex:
-            results = pd.DataFrame(list(ex.map(one_run, *zip(*jobs, strict=True))))
+        results = pd.DataFrame(parallel_runs(one_run, jobs, args.n_jobs))
         results.to_csv(saved, index=False)
     Path(args.out).write_text(page(results, int(results["seed"].nunique())))
     print(Path(args.out).read_text())

@@ -28,19 +28,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import subprocess
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from _peers import baybe_python
-from decisions import interval
+from decisions import interval, parallel_runs
 
 from designloop.bench.datasets import load_dataset
 from designloop.bench.problems import problem_from_table
@@ -117,9 +115,7 @@ def main() -> None:
         results = pd.read_csv(SAVED)
     else:
         jobs = [(name, seed) for seed in range(args.seeds) for name in STRATEGIES]
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.n_jobs, mp_context=context) as ex:
-            rows = list(ex.map(one_run, *zip(*jobs, strict=True)))
+        rows = parallel_runs(one_run, jobs, args.n_jobs)
         if not args.no_baybe:
             rows += baybe_runs(list(range(args.seeds)))
         results = pd.DataFrame(rows)
