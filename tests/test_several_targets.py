@@ -321,7 +321,8 @@ def test_constraints_beside_several_targets_and_bad_constraints():
             ({"target": "yld", "goal": "max", "constraints": ["purity = 0.9"]}, "COLUMN >="),
             ({"target": "yld", "goal": "max", "constraints": ["purity >= high"]},
              "not a number"),
-            ({"target": "yld", "goal": "max", "constraints": ["yld >= 3"]}, "give each column once"),
+            ({"target": "yld", "goal": "max", "constraints": ["yld >= 3"]},
+             "either optimised or constrained"),
             ({"target": "yld", "constraints": ["purity >= 0.9"]}, "go with a target to"),
             ({"target": "yld", "goal": "max", "constraints": ["purity >= 0.9"],
               "objective": "pareto"}, "leave it out")):
@@ -339,3 +340,60 @@ def test_cli_constraint(tmp_path, capsys, monkeypatch):
     code, _, err = cli(["init", tmp_path / "b.db", "-c", tmp_path / "c.csv", "-t", "yld",
                         "--goal", "max", "--constraint", "purity => 1"], capsys, monkeypatch)
     assert code == 2 and "COLUMN >= NUMBER" in err
+
+
+def test_the_incumbent_meets_the_constraints_and_nothing_feasible_scores_the_chance_alone():
+    truth = constrained_table()
+    table = truth.drop(columns=["yld", "purity"])
+    c = dl.Campaign(table, target="yld", goal="max", constraints="purity >= 0.85", seed=1)
+    corner = int(truth.yld.idxmax())  # yield 100, purity 0.70: infeasible
+    ids = [corner, 0, 5, 50]
+    c.observe(pd.DataFrame({"candidate_id": ids, "yld": truth.yld[ids].to_numpy(),
+                            "purity": truth.purity[ids].to_numpy()}))
+    c.suggest(1)
+    record = c.store.cycles()["record"].iloc[-1]
+    feasible = truth.purity[ids] >= 0.85
+    # the posterior's best among the feasible three (candidate 5, yield 72.2), not 100
+    assert record.best_f == pytest.approx(float(truth.yld[ids][feasible].max()), abs=3.0)
+    only = dl.Campaign(table, target="yld", goal="max", constraints=["purity >= 0.99"])
+    only.observe(pd.DataFrame({"candidate_id": [corner, 55], "yld": [100.0, 80.0],
+                               "purity": [0.7, 0.8]}))
+    only.suggest(1)
+    rule = only.store.cycles()["record"].iloc[-1].feasibility["rule"]
+    assert "the chance alone" in rule
+
+
+def test_a_range_a_prior_screen_and_refused_constraints(tmp_path):
+    truth = constrained_table()
+    table = truth.drop(columns=["yld", "purity"])
+    c = dl.Campaign(table.assign(purity=[0.99, 0.98] + [None] * 98), target="yld", goal="max",
+                    constraints=["purity >= 0.8", "purity <= 0.995"], store=tmp_path / "a.db")
+    assert c.status()["constraints"] == "0.8 <= purity <= 0.995"
+    assert c.status()["measured"] == 2  # the screen's purity values are recorded ...
+    assert c.store.get_meta("schema_version") == "7"
+    picks = set(c.suggest(100)["candidate_id"])
+    assert {0, 1} <= picks  # ... but those candidates may still be suggested
+    for kwargs, message in (
+            ({"constraints": ["x <= 0.5"]}, "is an input, not a result"),
+            ({"constraints": 5}, "takes a list of texts"),
+            ({"constraints": ["candidate_id >= 3"]}, "designloop's id"),
+            ({"constraints": ["purity >= 0.9", "purity >= 0.8"]}, "already has a lower"),
+            ({"constraints": ["purity >= 0.9", "purity <= 0.8"]}, "lower limit must be below")):
+        with pytest.raises(dl.InputError, match=message):
+            dl.Campaign(table, target="yld", goal="max", **kwargs)
+
+
+def test_an_infeasible_candidate_is_no_part_of_the_pareto_front():
+    truth = constrained_table()
+    truth["cost"] = 5 + 10 * truth.z
+    c = dl.Campaign(truth.drop(columns=["yld", "purity", "cost"]),
+                    targets={"yld": "max", "cost": "min"}, constraints=["purity >= 2"])
+    ids = [0, 9, 90, 99]
+    c.observe(pd.DataFrame({"candidate_id": ids, **{col: truth[col][ids].to_numpy()
+                                                     for col in ("yld", "purity", "cost")}}))
+    status = c.status()
+    assert status["meeting constraints"] == 0 and status["pareto front"] == 0
+    assert status["hypervolume"] == 0.0
+    c.suggest(2)
+    record = c.store.cycles()["record"].iloc[-1]
+    assert record.objective["front"] == 0 and record.feasibility["constraints"]

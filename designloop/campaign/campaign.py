@@ -22,7 +22,7 @@ from designloop.campaign.config import CampaignConfig, check_log, custom_objects
 from designloop.campaign.filters import checked, ruled_out
 from designloop.campaign.matching import ID
 from designloop.campaign.matching import candidate_ids as candidate_ids_checked
-from designloop.campaign.objectives import for_model
+from designloop.campaign.objectives import for_model, measured_ids
 from designloop.campaign.recording import read_results, record
 from designloop.campaign.results import check_count, retraction_ids, split_observations
 from designloop.campaign.store import Store
@@ -217,7 +217,7 @@ class Campaign:
         rng = np.random.default_rng([cfg.seed, cycle])
         every, raw, failed_rows = split_observations(self.store)
         obs, record_objective = for_model(cfg, raw)
-        measured = sorted(set(every["candidate_id"].astype(int)))
+        measured = measured_ids(cfg, every)
         expression, banned = ruled_out(self.store, self.candidates)
         excluded = sorted(set(measured) | set(self.store.pending()) | set(banned))
         check_count(k, len(self.candidates), len(excluded), expression)
@@ -361,8 +361,8 @@ class Campaign:
             return None
         setup = self.model_setup()
         available = np.setdiff1d(np.arange(len(self.candidates)),
-                                 [*every["candidate_id"], *ruled_out(self.store,
-                                                                     self.candidates)[1]])
+                                 [*measured_ids(cfg, every), *ruled_out(self.store,
+                                                                        self.candidates)[1]])
         if cfg.objective == "pareto":
             scores = pareto.pool_scores(setup, obs, available, failed_rows)
             return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})

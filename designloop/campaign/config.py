@@ -15,7 +15,12 @@ import pandas as pd
 
 from designloop import registry
 from designloop.campaign.matching import ID, plain
-from designloop.campaign.objectives import OBJECTIVES, optimised, target_specs
+from designloop.campaign.objectives import (
+    OBJECTIVES,
+    check_constraint_columns,
+    optimised,
+    target_specs,
+)
 from designloop.campaign.store import DAMAGED
 from designloop.errors import InputError
 from designloop.io import out_of_range
@@ -156,6 +161,7 @@ class CampaignConfig:
             raise InputError(f"target must be the name of the column the lab measures, got "
                              f"{target!r}")
         _check_task_and_goal(task, goal)
+        check_constraint_columns(specs, candidates, source)
         features, ignore = _feature_columns(candidates, [target, *specs], ignore, source)
         surrogate, surrogate_params = _surrogate(surrogate, dict(surrogate_params or {}), task)
         acquisition = _acquisition(acquisition, task, goal)
@@ -386,3 +392,4 @@ def custom_objects(cfg: CampaignConfig, surrogate, acquisition) -> tuple:
                 f"this campaign uses the {what} {name[len(CUSTOM):]!r} of your own making; "
                 f"pass it again: Campaign.open(path, {what}=...)")
     return surrogate, acquisition
+

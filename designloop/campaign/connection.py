@@ -15,16 +15,18 @@ import pandas as pd
 
 from designloop.errors import InputError
 
-SCHEMA_VERSION = 6  # the newest this designloop reads. 2: the configuration holds the
+SCHEMA_VERSION = 7  # the newest this designloop reads. 2: the configuration holds the
 # incumbent and the GP prior; 3: observations can be retracted (table retractions), which
 # older versions would not see; 4: experiments can fail (table failures), which older
 # versions would read as values; 5: a filter rules candidates out (table filters), which
-# older versions would suggest; 6: several targets (table observation_targets). A file
+# older versions would suggest; 6: several targets (table observation_targets); 7:
+# outcome constraints, which version 6 would optimise. A file
 # carries the lowest version its contents need:
 RETRACTIONS_VERSION = 3  # new files (their schema has the retractions table)
 FAILURES_VERSION = 4  # raised to at the first failure
 FILTERS_VERSION = 5  # raised to when a candidate filter is first set (table filters)
 TARGETS_VERSION = 6  # a campaign of several targets (table observation_targets)
+CONSTRAINTS_VERSION = 7  # a campaign with outcome constraints (a target's goal "constraint")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from designloop.acquisition import ACQUISITIONS
+from designloop.campaign.objectives import limits_text
 from designloop.registry import acquisition
 
 P_FLOOR = 1e-9  # the smallest chance of success a score is weighted by (keeps logs finite)
@@ -56,6 +57,7 @@ class FeasibilityWeighted:
         self.classifier = classifier
         self.n_ok, self.n_failed = int(n_ok), int(n_failed)
         self.constraints = tuple(constraints)
+        self.chance_only = False  # score by the chance alone (nothing meets the constraints)
         spec = next((acquisition(n) for n, f in ACQUISITIONS.items() if f is base), None)
         self.rule = ("signed" if spec is None or spec.signed
                      else "log" if spec.log_scale else "product")
@@ -78,8 +80,11 @@ class FeasibilityWeighted:
         return p.clamp(P_FLOOR, 1.0)
 
     def __call__(self, pred, *, X: Tensor, **context) -> Tensor:
+        p = self.p_success(X)
+        if self.chance_only:
+            return p.log() if self.rule == "log" else p
         scores = torch.as_tensor(self.base(pred, X=X, **context), dtype=torch.float64)
-        return weight(scores, self.p_success(X), self.rule)
+        return weight(scores, p, self.rule)
 
 
 def weight(scores: Tensor, p: Tensor, rule: str) -> Tensor:
@@ -114,14 +119,18 @@ def weighted(acquisition, X: Tensor, ok_rows: np.ndarray, failed_rows, seed: int
 
 def constraint_chance(model, spec: dict):
     """`chance(X)`: the probability that a measured result at each row of X meets the
-    constraint `spec` (`op` ">=" or "<=", `threshold`), from `model`'s predictive normal
-    (mean and total variance, the noise included: it is the measurement that must clear
-    the threshold)."""
+    constraint `spec` (`at_least`, `at_most`: either may be None), from `model`'s
+    predictive normal (mean and total variance, the noise included: it is the measurement
+    that must clear the limits)."""
     def chance(X: Tensor) -> Tensor:
         pred = model.predict(X)
         sd = (pred.epistemic_var + pred.noise_var).clamp_min(1e-24).sqrt()
-        z = (pred.mean - spec["threshold"]) / sd
-        return torch.special.ndtr(z if spec["op"] == ">=" else -z)
+        p = torch.ones_like(pred.mean)
+        if spec["at_most"] is not None:
+            p = torch.special.ndtr((spec["at_most"] - pred.mean) / sd)
+        if spec["at_least"] is not None:
+            p = p - torch.special.ndtr((spec["at_least"] - pred.mean) / sd)
+        return p.clamp_min(0.0)
 
     return chance
 
@@ -136,7 +145,9 @@ def describe(wrapped: FeasibilityWeighted, p_picks: Tensor, selection_note: str 
     return {"failed": wrapped.n_failed, "succeeded": wrapped.n_ok,
             "classifier": "gp_classifier" if wrapped.classifier is not None else None,
             "constraints": [text for text, _ in wrapped.constraints] or None,
-            "rule": how[wrapped.rule], "selection": selection_note,
+            "rule": ("the chance alone: no measured candidate meets the constraints yet"
+                     if wrapped.chance_only else how[wrapped.rule]),
+            "selection": selection_note,
             "p_success_of_picks": [round(float(v), 4) for v in p_picks]}
 
 
@@ -158,6 +169,5 @@ def constraint_chances(specs: dict, X: Tensor, gp_params: dict, obs) -> tuple:
         rows = torch.tensor(mine["candidate_id"].to_numpy(dtype=np.int64))
         y = torch.tensor(mine["value"].astype(float).to_numpy())
         model = fit_with_domain(make_surrogate("gp", **gp_params), X[rows], y, domain=X)
-        out.append((f"{name} {spec['op']} {spec['threshold']:g}",
-                    constraint_chance(model, spec)))
+        out.append((limits_text(name, spec), constraint_chance(model, spec)))
     return tuple(out)

@@ -13,8 +13,9 @@ from designloop.campaign.filters import ruled_out
 from designloop.campaign.matching import ID
 from designloop.campaign.objectives import (
     constrained,
+    feasible_means,
     hypervolume,
-    meets,
+    limits_text,
     optimised,
     oriented,
     pareto_mask,
@@ -87,18 +88,7 @@ def target_means_partial(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
 
 
 def _feasible_means(campaign) -> pd.DataFrame:
-    """Per measured candidate with a value for every target to optimise and meeting every
-    outcome constraint: the mean of each target (constraints included)."""
-    specs = campaign.config.targets
-    obs = campaign.store.observations()
-    goals = optimised(specs)
-    means = target_means(obs, goals)
-    if constrained(specs) and len(means):
-        every = obs.assign(value=obs["value"].astype(float)).pivot_table(
-            index=ID, columns="target", values="value", aggfunc="mean")
-        means = means.join(every.reindex(columns=list(constrained(specs))))
-        means = means[meets(specs, means)]
-    return means
+    return feasible_means(campaign.config.targets, campaign.store.observations())
 
 
 def pareto_rows(campaign) -> pd.DataFrame:
@@ -169,13 +159,12 @@ def _several(campaign, obs: pd.DataFrame) -> dict:
     out = {"targets": ", ".join(f"{n} ({s['goal']})" for n, s in goals.items()),
            "objective": cfg.objective or None, "complete": len(target_means(obs, goals))}
     if limits:
-        out["constraints"] = ", ".join(f"{n} {s['op']} {s['threshold']:g}"
-                                       for n, s in limits.items())
+        out["constraints"] = ", ".join(limits_text(n, s) for n, s in limits.items())
         out["meeting constraints"] = len(_feasible_means(campaign))
     if cfg.objective == "pareto":
         out["pareto front"] = len(pareto_rows(campaign)) if out["complete"] else 0
         out["hypervolume"] = hypervolume(cfg.targets, obs)
-    elif cfg.objective == "desirability" and out["complete"]:
+    elif cfg.objective == "desirability" and len(_feasible_means(campaign)):
         out["best desirability"] = float(_most_desirable(campaign)["desirability"])
     elif not cfg.objective and len(_feasible_means(campaign)):
         out["best"] = float(best_row(campaign)[cfg.target])

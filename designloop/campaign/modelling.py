@@ -108,6 +108,8 @@ class Fitted:
     classes: list[str] | None
     params: dict
     oof: object = None  # out-of-fold predictions, when diagnostics ran
+    encoding: str | None = None  # the SMILES encoding of X
+    incumbent_rows: np.ndarray | None = None  # candidates the incumbent may be (constraints)
 
 
 def observed(task: str, obs) -> tuple[np.ndarray, Tensor, list[str] | None]:
@@ -170,7 +172,7 @@ def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitte
     record.fit_seconds = round(time.perf_counter() - start, 4)
     if hasattr(model, "get_params"):
         record.surrogate_params = dict(model.get_params())
-    fitted = Fitted(model, X, rows, y, classes, params)
+    fitted = Fitted(model, X, rows, y, classes, params, encoding=encoding)
     if diagnostics and hasattr(model, "clone"):
         diag, fitted.oof = calibrate(model, X[rows], y.numpy(), seed=cfg.seed, domain=X)
         if diag:
@@ -225,11 +227,17 @@ def incumbent(fitted: Fitted, goal: str, kind: str = "posterior") -> float:
     improvement over it rewards variance alone. It is the plug-in form of noisy expected
     improvement (Picheny et al., "A benchmark of kriging-based infill criteria for noisy
     optimization", Struct. Multidisc. Optim. 2013), as BayBE and BoTorch's qLogNEI use.
+    With outcome constraints only the candidates that meet them count
+    (`Fitted.incumbent_rows`).
     """
+    allowed = fitted.incumbent_rows
+    if allowed is not None and not np.isin(fitted.rows, allowed).any():
+        allowed = None  # no candidate meets the constraints: only their chance is scored
     if kind == "observed":
-        values = fitted.y
+        values = fitted.y if allowed is None else fitted.y[np.isin(fitted.rows, allowed)]
     else:
-        rows = torch.as_tensor(np.unique(fitted.rows))
+        rows = np.unique(fitted.rows)
+        rows = torch.as_tensor(rows if allowed is None else rows[np.isin(rows, allowed)])
         values = fitted.model.predict(fitted.X[rows]).mean
     return float(values.max() if goal == "maximize" else values.min())
 
@@ -275,6 +283,7 @@ def pick(setup: ModelSetup, obs, measured, excluded, k: int, rng, record: CycleR
     available = np.setdiff1d(np.arange(n_candidates), excluded)
     setup = weighted_by_feasibility(setup, fitted, obs["candidate_id"].to_numpy(), failed_rows,
                                     every)
+    limit_incumbent(setup, fitted, every)
     method = per_candidate(setup, fitted, choose_selection(cfg, fitted.model, None, k), record)
     if screens(setup, fitted, method, len(available)):
         # exact picks without predicting every candidate: see greedy_conditional
@@ -308,8 +317,8 @@ def weighted_by_feasibility(setup: ModelSetup, fitted: Fitted, ok_rows, failed_r
     (the observations of every target); unchanged until then."""
     from designloop.campaign.feasibility import constraint_chances, weighted
 
-    params = fitted.params if setup.config.surrogate == "gp" else {"seed": setup.config.seed}
-    constraints = constraint_chances(setup.config.targets, fitted.X, params, every)
+    constraints = constraint_chances(setup.config.targets, fitted.X,
+                                     constraint_gp_params(setup, fitted.encoding), every)
     if (failed_rows is None or len(failed_rows) == 0) and not constraints:
         return setup
     return replace(setup, acquisition=weighted(setup.acquisition, fitted.X,
@@ -336,3 +345,28 @@ def per_candidate(setup: ModelSetup, fitted: Fitted, method: str, record: CycleR
         method = new
     record.feasibility = {"selection": note}
     return method
+
+
+def constraint_gp_params(setup: ModelSetup, encoding: str | None) -> dict:
+    """The settings of an outcome constraint's GP: the kernel and prior that suit the
+    features under `encoding` (or those the campaign's GP was given), the campaign's seed;
+    never the target model's noise, which is in the target's units."""
+    cfg = setup.config
+    given = cfg.surrogate_params if cfg.surrogate == "gp" else {}
+    return {"kernel": given.get("kernel") or setup.encoder.default_kernel(encoding),
+            "prior": given.get("prior") or setup.encoder.default_prior(), "seed": cfg.seed}
+
+
+def limit_incumbent(setup: ModelSetup, fitted: Fitted, every) -> None:
+    """With outcome constraints, the best so far is taken among the measured candidates
+    that meet them; while none does, the picks are scored by the chance of meeting them
+    alone (Gelbart, Snoek & Adams 2014)."""
+    from designloop.campaign.feasibility import FeasibilityWeighted
+    from designloop.campaign.objectives import constrained, feasible_means
+
+    specs = setup.config.targets
+    if not constrained(specs) or every is None:
+        return
+    fitted.incumbent_rows = feasible_means(specs, every).index.to_numpy(dtype=np.int64)
+    if isinstance(setup.acquisition, FeasibilityWeighted):
+        setup.acquisition.chance_only = not np.isin(fitted.rows, fitted.incumbent_rows).any()

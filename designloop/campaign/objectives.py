@@ -39,8 +39,8 @@ REF_MARGIN = 0.1  # the reference point lies this share of each target's range b
 
 def target_specs(targets, objective, columns, constraints=None) -> tuple[dict, str]:
     """The checked targets `{name: {"goal", "lower", "upper", "weight"}}` (outcome
-    constraints: goal "constraint" with `op` and `threshold`) and the objective ("" with
-    one target to optimise).
+    constraints: goal "constraint" with `at_least` and `at_most`, either None) and the
+    objective ("" with one target to optimise).
 
     Args:
         targets: `{name: "max" | "min" | {"goal": ..., "lower": ..., "upper": ...,
@@ -51,7 +51,7 @@ def target_specs(targets, objective, columns, constraints=None) -> tuple[dict, s
         constraints: outcome constraints such as "purity >= 0.95" (see
             `parse_constraint`).
     """
-    constraints = list(constraints or [])
+    constraints = _constraint_list(constraints)
     if not isinstance(targets, dict) or len(targets) < (1 if constraints else 2):
         raise InputError("targets= takes a dict of at least two targets, e.g. {'yield': "
                          "'max', 'cost': 'min'}; for one target use target=")
@@ -83,11 +83,43 @@ def target_specs(targets, objective, columns, constraints=None) -> tuple[dict, s
         specs[name] = {"goal": goal, "lower": lower, "upper": upper, "weight": weight}
     for text in constraints:
         name, spec = parse_constraint(text)
-        if name in specs:
-            raise InputError(f"constraint {text!r}: {name!r} is already a target to optimise "
-                             "or constrained; give each column once")
+        if name in specs and specs[name]["goal"] != "constraint":
+            raise InputError(f"constraint {text!r}: {name!r} is a target to optimise; a "
+                             "column is either optimised or constrained")
+        if name in specs:  # a range: "pH >= 6" and "pH <= 8"
+            old = specs[name]
+            for key in ("at_least", "at_most"):
+                if spec[key] is not None and old[key] is not None:
+                    raise InputError(f"constraint {text!r}: {name!r} already has a "
+                                     f"{'lower' if key == 'at_least' else 'upper'} limit")
+                old[key] = spec[key] if spec[key] is not None else old[key]
+            if old["at_least"] is not None and old["at_most"] is not None \
+                    and not old["at_least"] < old["at_most"]:
+                raise InputError(f"constraints on {name!r}: the lower limit must be below "
+                                 "the upper one")
+            continue
         specs[name] = spec
     return specs, objective
+
+
+def _constraint_list(constraints) -> list[str]:
+    if constraints is None:
+        return []
+    if isinstance(constraints, str):
+        constraints = [constraints]
+    if not isinstance(constraints, list | tuple) or not all(isinstance(c, str)
+                                                            for c in constraints):
+        raise InputError(f"constraints= takes a list of texts such as ['purity >= 0.95'], "
+                         f"got {constraints!r}")
+    return list(constraints)
+
+
+def limits_text(name: str, spec: dict) -> str:
+    """A constraint as text: "purity >= 0.95", "6 <= pH <= 8"."""
+    low, high = spec["at_least"], spec["at_most"]
+    if low is not None and high is not None:
+        return f"{low:g} <= {name} <= {high:g}"
+    return f"{name} >= {low:g}" if low is not None else f"{name} <= {high:g}"
 
 
 def parse_constraint(text: str) -> tuple[str, dict]:
@@ -104,8 +136,13 @@ def parse_constraint(text: str) -> tuple[str, dict]:
         raise InputError(f"constraint {text!r}: {number!r} is not a number") from None
     if not math.isfinite(threshold) or not name:
         raise InputError(f"constraint {text!r}: give a column and a finite number")
-    return name, {"goal": "constraint", "op": ">=" if op.startswith(">") else "<=",
-                  "threshold": threshold, "lower": None, "upper": None, "weight": 1.0}
+    if name == "candidate_id":
+        raise InputError(f"constraint {text!r}: candidate_id is designloop's id, not a "
+                         "measured column")
+    above = op.startswith(">")
+    return name, {"goal": "constraint", "at_least": threshold if above else None,
+                  "at_most": None if above else threshold, "lower": None, "upper": None,
+                  "weight": 1.0}
 
 
 def optimised(specs: dict) -> dict:
@@ -125,10 +162,26 @@ def meets(specs: dict, means: pd.DataFrame) -> np.ndarray:
     for name, spec in constrained(specs).items():
         values = means[name].to_numpy(dtype=float) if name in means else np.full(len(means),
                                                                                 np.nan)
+        ok &= ~np.isnan(values)
         with np.errstate(invalid="ignore"):
-            ok &= values >= spec["threshold"] if spec["op"] == ">=" else \
-                values <= spec["threshold"]
+            if spec["at_least"] is not None:
+                ok &= values >= spec["at_least"]
+            if spec["at_most"] is not None:
+                ok &= values <= spec["at_most"]
     return ok
+
+
+def feasible_means(specs: dict, obs: pd.DataFrame) -> pd.DataFrame:
+    """Per measured candidate with a value for every target to optimise and meeting every
+    outcome constraint: the mean of each target (constraints included)."""
+    goals, limits = optimised(specs), constrained(specs)
+    means = target_means(obs, goals)
+    if limits and len(means):
+        values = obs.assign(value=obs["value"].astype(float)).pivot_table(
+            index="candidate_id", columns="target", values="value", aggfunc="mean")
+        means = means.join(values.reindex(columns=list(limits)))
+        means = means[meets(specs, means)]
+    return means
 
 
 def _number(value, name: str, key: str) -> float | None:
@@ -248,14 +301,15 @@ def pareto_mask(Y: np.ndarray) -> np.ndarray:
 
 
 def hypervolume(specs: dict, obs: pd.DataFrame) -> float | None:
-    """The volume (in the targets' own units) that the measured candidates dominate above
-    the reference point (`reference_point`). None with fewer than two complete
-    candidates."""
-    specs = optimised(specs)
-    Y = oriented(specs, target_means(obs, specs))
+    """The volume (in the targets' own units) that the measured candidates meeting every
+    constraint dominate above the reference point (`reference_point`, from every complete
+    candidate). None with fewer than two complete candidates."""
+    goals = optimised(specs)
+    Y = oriented(goals, target_means(obs, goals))
     if len(Y) < 2:
         return None
-    return hypervolume_of(Y, reference_point(specs, Y))
+    return hypervolume_of(oriented(goals, feasible_means(specs, obs)),
+                          reference_point(goals, Y))
 
 
 def hypervolume_of(Y: np.ndarray, ref: np.ndarray) -> float:
@@ -282,3 +336,27 @@ def reference_point(specs: dict, Y: np.ndarray) -> np.ndarray:
         else:
             ref.append(float(Y[:, j].min()) - _margin(Y[:, j]))
     return np.asarray(ref)
+
+
+def measured_ids(config, every: pd.DataFrame) -> list[int]:
+    """The candidates not to suggest again: those with a result (with several targets or
+    constraints, a value of a target to optimise) or a failure. A candidate with only a
+    constraint's value (from an earlier screen, say) may still be suggested."""
+    if config.targets:
+        goals = list(optimised(config.targets))
+        every = every[every["failed"] | every["target"].isin(goals)]
+    return sorted(set(every["candidate_id"].astype(int)))
+
+
+def check_constraint_columns(specs: dict, candidates: pd.DataFrame, source: str) -> None:
+    """A constrained column is a measured result; one filled in on every candidate is an
+    input, which a filter (where=) limits instead."""
+    for name, spec in specs.items():
+        if spec["goal"] != "constraint" or name not in candidates.columns:
+            continue
+        cells = candidates[name]
+        if (cells.notna() & cells.astype(str).str.strip().ne("")).all():
+            raise InputError(
+                f"{source}: the constrained column '{name}' is filled in on every candidate, "
+                f"so it is an input, not a result; to rule candidates out by it use a filter "
+                f"(where=\"...\", designloop where)")

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from designloop.campaign.objectives import (
+    feasible_means,
     optimised,
     oriented,
     pareto_mask,
@@ -84,10 +85,13 @@ def greedy_ehvi(mean: Tensor, sd: Tensor, front: Tensor, ref: Tensor, k: int,
 
 
 def measured_front(specs: dict, obs) -> tuple[np.ndarray, np.ndarray]:
-    """The measured complete candidates (larger is better) and which are non-dominated."""
-    specs = optimised(specs)
-    Y = oriented(specs, target_means(obs, specs))
-    return Y, pareto_mask(Y) if len(Y) else np.zeros(0, dtype=bool)
+    """The measured complete candidates (larger is better; the reference point is set
+    from them) and the front: the non-dominated ones among those meeting every outcome
+    constraint."""
+    goals = optimised(specs)
+    Y = oriented(goals, target_means(obs, goals))
+    F = oriented(goals, feasible_means(specs, obs))
+    return Y, F[pareto_mask(F)] if len(F) else F
 
 
 def target_predictions(setup, obs, available: np.ndarray, k: int = 1):
@@ -111,30 +115,31 @@ def target_predictions(setup, obs, available: np.ndarray, k: int = 1):
     return torch.stack(means, 1), torch.stack(sds, 1), notes, X
 
 
-def chance_of_success(setup, obs, X: Tensor, available, failed_rows) -> Tensor | None:
-    """`(N,)` the chance that each available candidate's experiment succeeds (a classifier,
-    once experiments have failed) and meets the outcome constraints measured so far (see
-    `designloop.campaign.feasibility`); None when neither applies."""
+def chances(setup, obs, X: Tensor, encoding: str | None, failed_rows):
+    """The chance that an experiment succeeds (a classifier, once experiments have failed)
+    and meets the outcome constraints measured so far, as a `FeasibilityWeighted` whose
+    `p_success(X)` gives it (see `designloop.campaign.feasibility`); None when neither
+    applies. `X` are the pool's features under `encoding`."""
     from designloop.campaign.feasibility import constraint_chances, weighted
+    from designloop.campaign.modelling import constraint_gp_params
 
     cfg = setup.config
-    constraints = constraint_chances(cfg.targets, X, {"seed": cfg.seed}, obs)
-    if (failed_rows is None or not len(failed_rows)) and not constraints:
+    limits = constraint_chances(cfg.targets, X, constraint_gp_params(setup, encoding), obs)
+    if (failed_rows is None or not len(failed_rows)) and not limits:
         return None
     ok = obs["candidate_id"].drop_duplicates().to_numpy()
-    chance = weighted(None, X, ok, failed_rows, cfg.seed, constraints)
-    return chance.p_success(X[available])
+    return weighted(None, X, ok, failed_rows, cfg.seed, limits)
 
 
 def pool_scores(setup, obs, available: np.ndarray, failed_rows=None) -> Tensor:
     """EHVI of each available candidate (times its chance of success), as `suggest` would
     score its first pick."""
-    mean, sd, _, X = target_predictions(setup, obs, available)
-    Y, on_front = measured_front(setup.config.targets, obs)
+    mean, sd, notes, X = target_predictions(setup, obs, available)
+    Y, front = measured_front(setup.config.targets, obs)
     ref = reference_point(optimised(setup.config.targets), Y)
-    score = ehvi(mean, sd, torch.as_tensor(Y[on_front]), torch.as_tensor(ref))
-    weight = chance_of_success(setup, obs, X, available, failed_rows)
-    return score if weight is None else score * weight
+    score = ehvi(mean, sd, torch.as_tensor(front), torch.as_tensor(ref))
+    chance = chances(setup, obs, X, first_encoding(notes), failed_rows)
+    return score if chance is None else score * chance.p_success(X[available])
 
 
 def pick(setup, obs, excluded, k: int, record, n_candidates: int, failed_rows=None
@@ -146,19 +151,29 @@ def pick(setup, obs, excluded, k: int, record, n_candidates: int, failed_rows=No
     specs = optimised(setup.config.targets)
     available = np.setdiff1d(np.arange(n_candidates), excluded)
     mean, sd, notes, X = target_predictions(setup, obs, available, k)
-    Y, on_front = measured_front(specs, obs)
+    Y, front = measured_front(setup.config.targets, obs)
     ref = reference_point(specs, Y)
-    weight = chance_of_success(setup, obs, X, available, failed_rows)
-    local, scores = greedy_ehvi(mean, sd, torch.as_tensor(Y[on_front]), torch.as_tensor(ref),
-                                k, weight)
+    chance = chances(setup, obs, X, first_encoding(notes), failed_rows)
+    weight = None if chance is None else chance.p_success(X[available])
+    local, scores = greedy_ehvi(mean, sd, torch.as_tensor(front), torch.as_tensor(ref), k,
+                                weight)
+    if chance is not None:
+        from designloop.campaign.feasibility import describe
+
+        record.feasibility = describe(chance, weight[local], None)
     signs = {n: 1.0 if s["goal"] == "maximize" else -1.0 for n, s in specs.items()}
     record.selection = "greedy expected hypervolume improvement"
     record.objective = {"objective": "pareto", "complete": int(len(Y)),
-                        "front": int(on_front.sum()), "targets": notes,
+                        "front": int(len(front)), "targets": notes,
                         "reference": {n: float(v * signs[n])
-                                      for n, v in zip(specs, ref, strict=True)},
-                        "failed": 0 if weight is None else int(len(failed_rows))}
+                                      for n, v in zip(specs, ref, strict=True)}}
     predictions = [{**{f"mean_{n}": float(mean[i, j] * signs[n]) for j, n in enumerate(specs)},
                     **{f"sd_{n}": float(sd[i, j]) for j, n in enumerate(specs)}}
                    for i in local]
     return available[local], scores, predictions
+
+
+def first_encoding(notes: dict) -> str | None:
+    """The SMILES encoding of the first target's model, whose features `X` the chances of
+    success are computed over."""
+    return next(iter(notes.values()))["encoding"]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from designloop.campaign.connection import (
+    CONSTRAINTS_VERSION,
     RETRACTIONS_VERSION,
     SCHEMA,
     SCHEMA_VERSION,
@@ -183,7 +184,7 @@ class Store(ObservationLog, FeatureCache):
                     f"{self.path} already holds a campaign; open it to continue, or choose a "
                     "new file name")
             rows = [
-                ("schema_version", str(TARGETS_VERSION if several else RETRACTIONS_VERSION)),
+                ("schema_version", str(_created_version(config))),
                 ("config", json.dumps(config)),
                 ("candidates", table_to_json(candidates)),
                 ("created_at", now()),
@@ -339,3 +340,11 @@ class Store(ObservationLog, FeatureCache):
                     f"UPDATE suggestions SET status='released' WHERE status='pending' "
                     f"AND candidate_id IN ({marks})", list(candidate_ids))
             return cur.rowcount
+
+
+def _created_version(config: dict) -> int:
+    """The schema version a new campaign file needs: the lowest that reads its settings."""
+    targets = config.get("targets") or {}
+    if any(spec.get("goal") == "constraint" for spec in targets.values()):
+        return CONSTRAINTS_VERSION
+    return TARGETS_VERSION if targets else RETRACTIONS_VERSION
