@@ -12,7 +12,13 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from designloop.campaign.objectives import optimised, oriented, pareto_mask, target_means
+from designloop.campaign.objectives import (
+    feasible_means,
+    optimised,
+    oriented,
+    pareto_mask,
+    target_means,
+)
 
 SECTIONS = ("Summary", "Progress", "Calibration", "Latest suggestions", "Map of candidates",
             "Log")
@@ -32,21 +38,31 @@ def _figure() -> tuple[Figure, object]:
 
 def _front(campaign, obs, ax) -> None:
     """Several targets: the first two targets of every complete candidate, coloured by the
-    cycle of its suggestion, with the Pareto front of what was measured."""
+    cycle of its suggestion (0: known before the first), and the Pareto front of what was
+    measured (among the candidates meeting every constraint) as it stood after each cycle,
+    the last in red."""
     specs = optimised(campaign.config.targets)
     first, second = list(specs)[:2]
     means = target_means(obs, specs)
     if means.empty:
         ax.text(0.5, 0.5, "no candidate has every target measured yet", ha="center")
         return
-    sugg = campaign.store.suggestions().drop_duplicates("candidate_id", keep="last")
-    cycle = means.index.map(dict(zip(sugg["candidate_id"], sugg["cycle"], strict=True)))
-    points = ax.scatter(means[first], means[second], c=np.asarray(cycle, dtype=float), s=25,
-                        cmap="viridis")
+    sugg = campaign.store.suggestions().drop_duplicates("candidate_id", keep="first")
+    found = dict(zip(sugg["candidate_id"], sugg["cycle"], strict=True))
+    cycle = np.array([found.get(c, 0) for c in means.index], dtype=float)
+    points = ax.scatter(means[first], means[second], c=cycle, s=25, cmap="viridis")
     ax.figure.colorbar(points, ax=ax, label="cycle")
-    front = means[pareto_mask(oriented(specs, means))].sort_values(first)
-    ax.step(front[first], front[second], "-", color="crimson", where="post",
-            label="Pareto front")
+    feasible = feasible_means(campaign.config.targets, obs)
+    last = int(cycle.max())
+    for c in sorted(set(cycle.astype(int).tolist())):
+        upto = feasible[[found.get(i, 0) <= c for i in feasible.index]]
+        if upto.empty:
+            continue
+        front = upto[pareto_mask(oriented(specs, upto))].sort_values(first)
+        final = c == last
+        ax.step(front[first], front[second], "-", where="post", lw=2 if final else 1,
+                color="crimson" if final else points.cmap(points.norm(c)),
+                alpha=1.0 if final else 0.5, label="Pareto front" if final else None)
     ax.set_xlabel(f"{first} ({specs[first]['goal']})")
     ax.set_ylabel(f"{second} ({specs[second]['goal']})")
     ax.legend(frameon=False)
