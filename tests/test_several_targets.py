@@ -397,3 +397,17 @@ def test_an_infeasible_candidate_is_no_part_of_the_pareto_front():
     c.suggest(2)
     record = c.store.cycles()["record"].iloc[-1]
     assert record.objective["front"] == 0 and record.feasibility["constraints"]
+
+
+def test_an_unmeasured_constraint_with_failures_leaves_the_target_in_charge():
+    truth = constrained_table()
+    c = dl.Campaign(truth.drop(columns=["yld", "purity"]), target="yld", goal="max",
+                    constraints=["purity >= 0.9"])
+    ids = [0, 9, 45, 90]
+    c.observe(pd.DataFrame({"candidate_id": ids, "yld": truth.yld[ids].to_numpy()}))
+    c.observe(pd.DataFrame({"candidate_id": [99], "yld": ["failed"]}))
+    c.suggest(1)
+    record = c.store.cycles()["record"].iloc[-1]
+    assert record.feasibility["constraints"] is None  # nothing of purity measured yet
+    assert "the chance alone" not in record.feasibility["rule"]
+    assert record.best_f == pytest.approx(float(truth.yld[ids].max()), abs=3.0)

@@ -364,14 +364,15 @@ class Campaign:
                                  [*measured_ids(cfg, every), *ruled_out(self.store,
                                                                         self.candidates)[1]])
         if cfg.objective == "pareto":
-            scores = pareto.pool_scores(setup, obs, available, failed_rows)
-            return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
+            return pd.DataFrame({"candidate_id": available, "score": pareto.pool_scores(
+                setup, obs, available, failed_rows).numpy()})
         with step_threads(len(self.candidates), len(obs),
                           registry.exact_gp_named(cfg.surrogate)):
             fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
                                    diagnostics=False)
             setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
                                                       failed_rows, raw)
+            modelling.limit_incumbent(setup, fitted, raw)
             _, scores, _ = modelling.score(setup, fitted, available,
                                            np.random.default_rng(cfg.seed))
         return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
@@ -392,8 +393,7 @@ class Campaign:
         return log_tables.html_summary(self)
 
     def __repr__(self) -> str:
-        s = self.status()
-        cfg = self.config
+        s, cfg = self.status(), self.config
         what = (f"targets={list(cfg.targets)}, objective={cfg.objective!r}" if cfg.objective
                 else f"target={cfg.target!r}, goal={cfg.goal!r}")
         return (f"Campaign({what}, "

@@ -367,6 +367,9 @@ def limit_incumbent(setup: ModelSetup, fitted: Fitted, every) -> None:
     specs = setup.config.targets
     if not constrained(specs) or every is None:
         return
+    weighted = setup.acquisition if isinstance(setup.acquisition, FeasibilityWeighted) \
+        else None
+    if weighted is None or not weighted.constraints:
+        return  # no constraint measured yet: it shapes nothing
     fitted.incumbent_rows = feasible_means(specs, every).index.to_numpy(dtype=np.int64)
-    if isinstance(setup.acquisition, FeasibilityWeighted):
-        setup.acquisition.chance_only = not np.isin(fitted.rows, fitted.incumbent_rows).any()
+    weighted.chance_only = not np.isin(fitted.rows, fitted.incumbent_rows).any()

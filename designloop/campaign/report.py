@@ -47,8 +47,7 @@ def _front(campaign, obs, ax) -> None:
     if means.empty:
         ax.text(0.5, 0.5, "no candidate has every target measured yet", ha="center")
         return
-    sugg = campaign.store.suggestions().drop_duplicates("candidate_id", keep="first")
-    found = dict(zip(sugg["candidate_id"], sugg["cycle"], strict=True))
+    found = _measured_in_cycle(campaign)
     cycle = np.array([found.get(c, 0) for c in means.index], dtype=float)
     points = ax.scatter(means[first], means[second], c=cycle, s=25, cmap="viridis")
     ax.figure.colorbar(points, ax=ax, label="cycle")
@@ -65,7 +64,18 @@ def _front(campaign, obs, ax) -> None:
                 alpha=1.0 if final else 0.5, label="Pareto front" if final else None)
     ax.set_xlabel(f"{first} ({specs[first]['goal']})")
     ax.set_ylabel(f"{second} ({specs[second]['goal']})")
-    ax.legend(frameon=False)
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(frameon=False)
+
+
+def _measured_in_cycle(campaign) -> dict:
+    """Per measured candidate, the number of cycles logged before its first measurement
+    (0: known before the first suggestion)."""
+    cycles = campaign.store.cycles()
+    obs = campaign.store.observations().drop_duplicates("candidate_id")
+    stamps = np.sort(cycles["created_at"].astype(str).to_numpy())
+    return {int(c): int(np.searchsorted(stamps, str(when), side="right"))
+            for c, when in zip(obs["candidate_id"], obs["created_at"], strict=True)}
 
 
 def _progress(campaign) -> str:
