@@ -411,3 +411,27 @@ def test_an_unmeasured_constraint_with_failures_leaves_the_target_in_charge():
     assert record.feasibility["constraints"] is None  # nothing of purity measured yet
     assert "the chance alone" not in record.feasibility["rule"]
     assert record.best_f == pytest.approx(float(truth.yld[ids].max()), abs=3.0)
+
+
+def test_a_class_as_a_constraint_on_a_regression_target(tmp_path):
+    truth = constrained_table().drop(columns=["purity"])
+    truth["glass"] = np.where(truth.x + 0.5 * truth.z < 1.0, "yes", "no")
+    path = tmp_path / "lab.db"
+    c = dl.Campaign(truth.drop(columns=["yld", "glass"]), target="yld", goal="max",
+                    constraints=["glass == 'yes'"], store=path)
+    for _ in range(5):
+        picks = c.suggest(3)
+        c.observe(picks[["candidate_id"]].assign(
+            yld=truth.yld[picks.candidate_id].to_numpy(),
+            glass=truth.glass[picks.candidate_id].to_numpy()))
+    again = dl.Campaign.open(path)  # labels beside numbers read back as they were
+    obs = again.observations()
+    assert set(obs.loc[obs.target == "glass", "value"]) <= {"yes", "no"}
+    best = again.best()
+    assert best["glass"] == 1.0  # the share of its results that formed a glass
+    assert truth.glass[int(best["candidate_id"])] == "yes"
+    assert again.status()["constraints"] == "glass == 'yes'"
+    assert "measured_glass" in again.history()
+    with pytest.raises(dl.InputError, match="give a column and a class"):
+        dl.Campaign(truth.drop(columns=["yld", "glass"]), target="yld", goal="max",
+                    constraints=["glass == ''"])

@@ -18,6 +18,7 @@ from designloop.campaign.matching import ID, plain
 from designloop.campaign.objectives import (
     OBJECTIVES,
     check_constraint_columns,
+    label_columns,
     optimised,
     target_specs,
 )
@@ -371,8 +372,10 @@ def check_log(cfg: CampaignConfig, candidates: pd.DataFrame, store) -> None:
             raise InputError(f"{path}: table {table} refers to candidate_id(s) {bad[:5]}, "
                              f"but the candidates are numbered 0 to {n - 1}; {DAMAGED}")
     if cfg.task == "regression":
-        text = obs[[isinstance(v, str) and not failed
-                    for v, failed in zip(obs["value"], obs["failed"], strict=True)]]
+        labelled = set(label_columns(cfg.targets))  # constraints on a class
+        named = obs["target"] if "target" in obs else pd.Series(None, index=obs.index)
+        text = obs[[isinstance(v, str) and not failed and t not in labelled
+                    for v, failed, t in zip(obs["value"], obs["failed"], named, strict=True)]]
         if len(text):
             raise InputError(
                 f"{path}: table observations, row id {int(text['id'].iloc[0])}, column "

@@ -153,18 +153,21 @@ def recorded_values(results: pd.DataFrame, target: str, task: str, source: str,
 
 
 def recorded_targets(results: pd.DataFrame, targets: list[str], source: str,
-                     feasible: str | None = None, candidates: pd.DataFrame | None = None
-                     ) -> tuple[np.ndarray, list[int], list, list[bool], list]:
-    """As `recorded_values` for a campaign of several (regression) targets, whose rows may
-    report some targets and leave others empty: the rows that record something, and per
-    value to store its row (position among those rows), value, whether it is a failure (one
-    per failed experiment) and its target (None for a failure)."""
+                     feasible: str | None = None, candidates: pd.DataFrame | None = None,
+                     labels: list[str] = ()) -> tuple[np.ndarray, list[int], list, list[bool],
+                                                      list]:
+    """As `recorded_values` for a campaign of several targets (numbers; class labels in the
+    `labels` columns), whose rows may report some targets and leave others empty: the rows
+    that record something, and per value to store its row (position among those rows),
+    value, whether it is a failure (one per failed experiment) and its target (None for a
+    failure)."""
     present = [t for t in targets if t in results.columns]
     mask, failed, numbers = outcomes(results, present, "regression", source, feasible,
                                      candidates)
     lines = np.flatnonzero(mask) + 2
     rows, values, flags, names = [], [], [], []
-    columns = {t: target_values(results[t][mask][numbers[:, j]], "regression", source, t,
+    columns = {t: target_values(results[t][mask][numbers[:, j]],
+                                "classification" if t in labels else "regression", source, t,
                                 lines[numbers[:, j]]) for j, t in enumerate(present)}
     taken = dict.fromkeys(present, 0)
     for i in range(int(mask.sum())):

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from designloop.acquisition import ACQUISITIONS
-from designloop.campaign.objectives import limits_text
+from designloop.campaign.objectives import as_numbers, limits_text
 from designloop.registry import acquisition
 
 P_FLOOR = 1e-9  # the smallest chance of success a score is weighted by (keeps logs finite)
@@ -72,9 +72,7 @@ class FeasibilityWeighted:
         X = torch.as_tensor(X, dtype=torch.float64)
         p = torch.ones(X.shape[0], dtype=torch.float64)
         if self.classifier is not None:
-            mean, var = self.classifier.latent(X)
-            m, v = mean[:, 1] - mean[:, 0], var.sum(1)
-            p = p * torch.sigmoid(m / torch.sqrt(1.0 + math.pi * v / 8.0))
+            p = p * class_chance(self.classifier)(X)
         for _, chance in self.constraints:
             p = p * chance(X)
         return p.clamp(P_FLOOR, 1.0)
@@ -158,6 +156,7 @@ def constraint_chances(specs: dict, X: Tensor, gp_params: dict, obs) -> tuple:
     model's) fitted over the same features `X`, so that its chance reads the same rows."""
     from designloop.surrogates import make_surrogate
     from designloop.surrogates.base import fit_with_domain
+    from designloop.surrogates.gp_classifier import GPClassifier
 
     out = []
     for name, spec in specs.items():
@@ -167,7 +166,25 @@ def constraint_chances(specs: dict, X: Tensor, gp_params: dict, obs) -> tuple:
         if mine.empty:
             continue  # nothing measured yet: it cannot shape the picks
         rows = torch.tensor(mine["candidate_id"].to_numpy(dtype=np.int64))
-        y = torch.tensor(mine["value"].astype(float).to_numpy())
+        y = torch.tensor(as_numbers(mine, specs)["value"].to_numpy())
+        if spec.get("label") is not None:  # a class: a GP classifier of it against the rest
+            if len(set(y.tolist())) < 2:
+                continue  # one answer so far: nothing to tell candidates apart by
+            out.append((limits_text(name, spec),
+                        class_chance(GPClassifier(n_classes=2, seed=gp_params.get("seed", 0))
+                                     .fit(X[rows], y.long()))))
+            continue
         model = fit_with_domain(make_surrogate("gp", **gp_params), X[rows], y, domain=X)
         out.append((limits_text(name, spec), constraint_chance(model, spec)))
     return tuple(out)
+
+
+def class_chance(classifier):
+    """`chance(X)`: a two-class classifier's closed-form chance of class 1 (see
+    `FeasibilityWeighted.p_success`)."""
+    def chance(X: Tensor) -> Tensor:
+        mean, var = classifier.latent(X)
+        return torch.sigmoid((mean[:, 1] - mean[:, 0])
+                             / torch.sqrt(1.0 + math.pi * var.sum(1) / 8.0))
+
+    return chance

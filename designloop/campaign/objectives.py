@@ -33,7 +33,7 @@ from designloop.errors import InputError
 from designloop.names import canonical, spelled
 
 OBJECTIVES = ("pareto", "desirability")
-_CONSTRAINT = re.compile(r"^\s*(`[^`]+`|[^<>=\s]+)\s*(>=|<=|>|<)\s*(\S+)\s*$")
+_CONSTRAINT = re.compile(r"^\s*(`[^`]+`|[^<>=\s]+)\s*(>=|<=|>|<|==)\s*(.+?)\s*$")
 REF_MARGIN = 0.1  # the reference point lies this share of each target's range below its worst
 
 
@@ -86,6 +86,8 @@ def target_specs(targets, objective, columns, constraints=None) -> tuple[dict, s
         if name in specs and specs[name]["goal"] != "constraint":
             raise InputError(f"constraint {text!r}: {name!r} is a target to optimise; a "
                              "column is either optimised or constrained")
+        if name in specs and "label" in {*spec, *specs[name]}:
+            raise InputError(f"constraint {text!r}: {name!r} is constrained already")
         if name in specs:  # a range: "pH >= 6" and "pH <= 8"
             old = specs[name]
             for key in ("at_least", "at_most"):
@@ -115,7 +117,9 @@ def _constraint_list(constraints) -> list[str]:
 
 
 def limits_text(name: str, spec: dict) -> str:
-    """A constraint as text: "purity >= 0.95", "6 <= pH <= 8"."""
+    """A constraint as text: "purity >= 0.95", "6 <= pH <= 8", "glass == 'yes'"."""
+    if spec.get("label") is not None:
+        return f"{name} == {spec['label']!r}"
     low, high = spec["at_least"], spec["at_most"]
     if low is not None and high is not None:
         return f"{low:g} <= {name} <= {high:g}"
@@ -124,12 +128,21 @@ def limits_text(name: str, spec: dict) -> str:
 
 def parse_constraint(text: str) -> tuple[str, dict]:
     """An outcome constraint `COLUMN >= NUMBER` or `COLUMN <= NUMBER` (`>` and `<` read as
-    the same; a column name with spaces in backticks): the measured result must clear it."""
+    the same; a column name with spaces in backticks): the measured result must clear it;
+    or `COLUMN == 'LABEL'`: a classification result (does it form a glass?) must be that
+    class."""
     match = _CONSTRAINT.match(str(text))
     if not match:
-        raise InputError(f"constraint {text!r}: write it as COLUMN >= NUMBER or COLUMN <= "
-                         "NUMBER, e.g. \"purity >= 0.95\"")
+        raise InputError(f"constraint {text!r}: write it as COLUMN >= NUMBER, COLUMN <= "
+                         "NUMBER or COLUMN == 'CLASS', e.g. \"purity >= 0.95\"")
     name, op, number = match.group(1).strip("`").strip(), match.group(2), match.group(3)
+    if op == "==":
+        label = number.strip().strip("'\"").strip()
+        if not label or not name or name == "candidate_id":
+            raise InputError(f"constraint {text!r}: give a column and a class, as in "
+                             "\"glass == 'yes'\"")
+        return name, {"goal": "constraint", "label": label, "at_least": None,
+                      "at_most": None, "lower": None, "upper": None, "weight": 1.0}
     try:
         threshold = float(number)
     except ValueError:
@@ -163,6 +176,10 @@ def meets(specs: dict, means: pd.DataFrame) -> np.ndarray:
         values = means[name].to_numpy(dtype=float) if name in means else np.full(len(means),
                                                                                 np.nan)
         ok &= ~np.isnan(values)
+        if spec.get("label") is not None:  # the share of results of the class asked for
+            with np.errstate(invalid="ignore"):
+                ok &= values >= 0.5
+            continue
         with np.errstate(invalid="ignore"):
             if spec["at_least"] is not None:
                 ok &= values >= spec["at_least"]
@@ -171,13 +188,29 @@ def meets(specs: dict, means: pd.DataFrame) -> np.ndarray:
     return ok
 
 
+def label_columns(specs: dict) -> list[str]:
+    """The constrained columns that hold class labels ("glass == 'yes'")."""
+    return [n for n, s in specs.items() if s.get("label") is not None]
+
+
+def as_numbers(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
+    """The observations with every value a number: a class label of a constrained column
+    becomes 1 when it is the class asked for, else 0."""
+    labels = {n: specs[n]["label"] for n in label_columns(specs)}
+    if not labels or obs.empty:
+        return obs.assign(value=obs["value"].astype(float))
+    wanted = obs["target"].map(labels)
+    hit = (obs["value"].astype(str).str.strip() == wanted).astype(float)
+    return obs.assign(value=hit.where(wanted.notna(), obs["value"]).astype(float))
+
+
 def feasible_means(specs: dict, obs: pd.DataFrame) -> pd.DataFrame:
     """Per measured candidate with a value for every target to optimise and meeting every
     outcome constraint: the mean of each target (constraints included)."""
     goals, limits = optimised(specs), constrained(specs)
     means = target_means(obs, goals)
     if limits and len(means):
-        values = obs.assign(value=obs["value"].astype(float)).pivot_table(
+        values = as_numbers(obs, specs).pivot_table(
             index="candidate_id", columns="target", values="value", aggfunc="mean")
         means = means.join(values.reindex(columns=list(limits)))
         means = means[meets(specs, means)]
@@ -218,6 +251,7 @@ def oriented(specs: dict, means: pd.DataFrame) -> np.ndarray:
 
 def target_means(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
     """Per candidate with a value for every target, the mean of each (columns = targets)."""
+    obs = obs[obs["target"].isin(list(specs))] if "target" in obs else obs
     if obs.empty:
         return pd.DataFrame(columns=list(specs), dtype=float)
     values = obs.assign(value=obs["value"].astype(float))

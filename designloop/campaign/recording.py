@@ -11,6 +11,7 @@ import pandas as pd
 
 from designloop.campaign.failures import recorded_targets, recorded_values
 from designloop.campaign.matching import match_rows
+from designloop.campaign.objectives import label_columns
 from designloop.campaign.results import refuse_repeats
 from designloop.errors import InputError
 from designloop.io import unneutralise
@@ -48,8 +49,8 @@ def read_results(cfg, results: pd.DataFrame, candidates: pd.DataFrame, source: s
                              f"{list(results.columns)}")
         results = results.assign(**{names[0]: None})  # failures only: no values
     if cfg.targets:
-        mask, rows, values, failed, targets = recorded_targets(results, names, source, feasible,
-                                                               candidates)
+        mask, rows, values, failed, targets = recorded_targets(
+            results, names, source, feasible, candidates, label_columns(cfg.targets))
     else:
         mask, values, failed = recorded_values(results, cfg.target, cfg.task, source,
                                                feasible, candidates)
