@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from designloop.campaign.matching import plain
+from designloop.campaign.matching import filled, plain
 from designloop.campaign.observation_log import FAILED
 from designloop.errors import InputError
 from designloop.io import MAX_MAGNITUDE, out_of_range
@@ -29,10 +29,6 @@ FALSE_WORDS = {"false", "no"}  # besides the number 0
 
 def _words(series: pd.Series) -> pd.Series:
     return series.astype(str).str.strip().str.lower()
-
-
-def _filled(series: pd.Series) -> np.ndarray:
-    return (series.notna() & series.astype(str).str.strip().ne("")).to_numpy()
 
 
 def outcomes(results: pd.DataFrame, targets: list[str], task: str, source: str,
@@ -57,7 +53,7 @@ def outcomes(results: pd.DataFrame, targets: list[str], task: str, source: str,
     """
     lines = np.arange(len(results)) + 2  # the line in the file, after the header
     _refuse_word_elsewhere(results, targets, feasible, candidates, source, lines, task)
-    given = np.column_stack([_filled(results[t]) for t in targets])
+    given = np.column_stack([filled(results[t]) for t in targets])
     said = (np.column_stack([(_words(results[t]) == FAILED).to_numpy() for t in targets])
             if task == "regression" else np.zeros_like(given))
     flag = _feasible_flags(results, feasible, source, lines)  # 1, 0 or -1 (empty)
@@ -100,7 +96,7 @@ def _feasible_flags(results: pd.DataFrame, feasible: str | None, source: str,
     plain = column.map(lambda v: int(v) if isinstance(v, bool | np.bool_) else v)
     numbers = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float)
     words = _words(plain)
-    given = _filled(column)
+    given = filled(column)
     flags[given & ((numbers == 1) | words.isin(TRUE_WORDS).to_numpy())] = 1
     flags[given & ((numbers == 0) | words.isin(FALSE_WORDS).to_numpy())] = 0
     bad = given & (flags == -1)

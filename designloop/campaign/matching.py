@@ -53,7 +53,8 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _filled(series: pd.Series) -> np.ndarray:
+def filled(series: pd.Series) -> np.ndarray:
+    """Which cells hold something (not missing, not blank text)."""
     return (series.notna() & series.astype(str).str.strip().ne("")).to_numpy()
 
 
@@ -70,7 +71,7 @@ def _disagreement(results: pd.DataFrame, ids: np.ndarray, candidates: pd.DataFra
         same = np.where(numbers, np.isclose(a, b, rtol=1e-9, atol=0.0),
                         given.astype(str).str.strip().map(unneutralise).to_numpy()
                         == known.astype(str).str.strip().to_numpy())
-        wrong = np.flatnonzero(_filled(given) & ~same)
+        wrong = np.flatnonzero(filled(given) & ~same)
         if len(wrong) and (first is None or wrong[0] < first[0]):
             first = (int(wrong[0]), col)
     return first
@@ -98,7 +99,7 @@ def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns:
     lines = np.arange(len(results)) + 2 if lines is None else np.asarray(lines)
     out = np.full(len(results), -1, dtype=np.int64)
     has_id = ID in results.columns
-    given = _filled(results[ID]) if has_id else np.zeros(len(results), dtype=bool)
+    given = filled(results[ID]) if has_id else np.zeros(len(results), dtype=bool)
     if given.any():
         out[given] = candidate_ids(results[ID][given], n, source, lines[given])
         wrong = _disagreement(results[given], out[given], candidates, feature_columns)

@@ -29,6 +29,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from designloop.campaign.matching import filled
 from designloop.errors import InputError
 from designloop.names import canonical, spelled
 
@@ -388,8 +389,7 @@ def check_constraint_columns(specs: dict, candidates: pd.DataFrame, source: str)
     for name, spec in specs.items():
         if spec["goal"] != "constraint" or name not in candidates.columns:
             continue
-        cells = candidates[name]
-        if (cells.notna() & cells.astype(str).str.strip().ne("")).all():
+        if filled(candidates[name]).all():
             raise InputError(
                 f"{source}: the constrained column '{name}' is filled in on every candidate, "
                 f"so it is an input, not a result; to rule candidates out by it use a filter "

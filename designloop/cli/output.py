@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from designloop.campaign.matching import filled
 from designloop.errors import InputError
 from designloop.io import write_table
 
@@ -103,8 +104,7 @@ def check_target(table: pd.DataFrame, target: str, path: Path) -> None:
     target by mistake."""
     if target not in table.columns:
         return
-    values = table[target]
-    if (values.notna() & values.astype(str).str.strip().ne("")).all():
+    if filled(table[target]).all():
         raise InputError(
             f"{path}: the target column '{target}' is filled in on every row ({len(table)} "
             f"candidates), so nothing is left to suggest; if '{target}' is a feature, give "
