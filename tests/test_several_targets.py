@@ -435,3 +435,12 @@ def test_a_class_as_a_constraint_on_a_regression_target(tmp_path):
     with pytest.raises(dl.InputError, match="give a column and a class"):
         dl.Campaign(truth.drop(columns=["yld", "glass"]), target="yld", goal="max",
                     constraints=["glass == ''"])
+
+
+def test_a_class_constraint_allows_the_same_class_again_and_reads_numbers_as_results_are():
+    truth = constrained_table().drop(columns=["purity"])
+    table = truth.drop(columns=["yld"])
+    c = dl.Campaign(table, target="yld", goal="max", constraints=["ok == 1.0"])
+    c.observe(pd.DataFrame({"candidate_id": [3, 4], "yld": [60.0, 70.0], "ok": [1.0, 0.0]}))
+    assert c.observe(pd.DataFrame({"candidate_id": [3], "yld": [61.0], "ok": [1.0]})) == 1
+    assert int(c.best()["candidate_id"]) == 3  # "1.0" asked for matches the stored "1"

@@ -128,10 +128,9 @@ def limits_text(name: str, spec: dict) -> str:
 
 
 def parse_constraint(text: str) -> tuple[str, dict]:
-    """An outcome constraint `COLUMN >= NUMBER` or `COLUMN <= NUMBER` (`>` and `<` read as
-    the same; a column name with spaces in backticks): the measured result must clear it;
-    or `COLUMN == 'LABEL'`: a classification result (does it form a glass?) must be that
-    class."""
+    """An outcome constraint `COLUMN >= NUMBER` or `COLUMN <= NUMBER` (`>`, `<` the same;
+    a column name with spaces in backticks), which the measured result must clear, or
+    `COLUMN == 'LABEL'`, a class (does it form a glass?) the result must be."""
     match = _CONSTRAINT.match(str(text))
     if not match:
         raise InputError(f"constraint {text!r}: write it as COLUMN >= NUMBER, COLUMN <= "
@@ -139,6 +138,11 @@ def parse_constraint(text: str) -> tuple[str, dict]:
     name, op, number = match.group(1).strip("`").strip(), match.group(2), match.group(3)
     if op == "==":
         label = number.strip().strip("'\"").strip()
+        try:  # written as results are stored: 1.0 and 1 are the class "1"
+            value = float(label)
+            label = str(int(value)) if value.is_integer() else label
+        except ValueError:
+            pass
         if not label or not name or name == "candidate_id":
             raise InputError(f"constraint {text!r}: give a column and a class, as in "
                              "\"glass == 'yes'\"")
@@ -196,12 +200,12 @@ def label_columns(specs: dict) -> list[str]:
 
 def as_numbers(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
     """The observations with every value a number: a class label of a constrained column
-    becomes 1 when it is the class asked for, else 0."""
+    becomes 1 when it is the class asked for (in any case), else 0."""
     labels = {n: specs[n]["label"] for n in label_columns(specs)}
     if not labels or obs.empty:
         return obs.assign(value=obs["value"].astype(float))
-    wanted = obs["target"].map(labels)
-    hit = (obs["value"].astype(str).str.strip() == wanted).astype(float)
+    wanted = obs["target"].map({n: str(v).lower() for n, v in labels.items()})
+    hit = (obs["value"].astype(str).str.strip().str.lower() == wanted).astype(float)
     return obs.assign(value=hit.where(wanted.notna(), obs["value"]).astype(float))
 
 

@@ -78,7 +78,8 @@ def record(store, cfg, recorded: Recorded, source: str, allow_replicates: bool) 
         else:  # per target, and the failures (which have none) among themselves
             names = np.array([t if t is not None else "" for t in recorded.targets],
                              dtype=object)
-            for name in sorted(set(names)):
+            labels = set(label_columns(cfg.targets))  # a class comes out the same again
+            for name in sorted(set(names) - labels):
                 mine = names == name
                 earlier = (every[every["failed"]] if name == ""
                            else every[every["target"] == name])
