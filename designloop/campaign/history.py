@@ -12,11 +12,11 @@ import pandas as pd
 from designloop.campaign.filters import ruled_out
 from designloop.campaign.matching import ID
 from designloop.campaign.objectives import (
-    as_numbers,
     constrained,
     feasible_means,
     hypervolume,
     limits_text,
+    means_by_target,
     optimised,
     oriented,
     pareto_mask,
@@ -81,10 +81,8 @@ def target_means_partial(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
     where not measured yet), as columns `measured_<target>`, and the experiments' count."""
     if obs.empty:
         return pd.DataFrame(columns=[*(f"measured_{t}" for t in specs), "replicates"])
-    values = as_numbers(obs, specs)  # a class asked for counts 1, another 0
-    means = values.pivot_table(index=ID, columns="target", values="value", aggfunc="mean")
-    means = means.reindex(columns=list(specs)).add_prefix("measured_")
-    means["replicates"] = values.groupby([ID, "target"]).size().groupby(level=0).max()
+    means = means_by_target(obs, specs).add_prefix("measured_")
+    means["replicates"] = obs.groupby([ID, "target"]).size().groupby(level=0).max()
     return means
 
 

@@ -212,14 +212,9 @@ def as_numbers(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
 def feasible_means(specs: dict, obs: pd.DataFrame) -> pd.DataFrame:
     """Per measured candidate with a value for every target to optimise and meeting every
     outcome constraint: the mean of each target (constraints included)."""
-    goals, limits = optimised(specs), constrained(specs)
-    means = target_means(obs, goals)
-    if limits and len(means):
-        values = as_numbers(obs, specs).pivot_table(
-            index="candidate_id", columns="target", values="value", aggfunc="mean")
-        means = means.join(values.reindex(columns=list(limits)))
-        means = means[meets(specs, means)]
-    return means
+    goals = list(optimised(specs))
+    means = means_by_target(obs, specs).dropna(subset=goals)
+    return means[meets(specs, means)] if constrained(specs) else means[goals]
 
 
 def _number(value, name: str, key: str) -> float | None:
@@ -256,13 +251,18 @@ def oriented(specs: dict, means: pd.DataFrame) -> np.ndarray:
 
 def target_means(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
     """Per candidate with a value for every target, the mean of each (columns = targets)."""
+    return means_by_target(obs, specs).dropna()
+
+
+def means_by_target(obs: pd.DataFrame, specs: dict) -> pd.DataFrame:
+    """Per measured candidate, the mean of each of the `specs`' targets (columns; empty
+    where not measured; a class constraint as the share of its results of that class)."""
     obs = obs[obs["target"].isin(list(specs))] if "target" in obs else obs
     if obs.empty:
         return pd.DataFrame(columns=list(specs), dtype=float)
-    values = obs.assign(value=obs["value"].astype(float))
-    table = values.pivot_table(index="candidate_id", columns="target", values="value",
-                               aggfunc="mean")
-    return table.reindex(columns=list(specs)).dropna()
+    table = as_numbers(obs, specs).pivot_table(index="candidate_id", columns="target",
+                                               values="value", aggfunc="mean")
+    return table.reindex(columns=list(specs))
 
 
 def for_model(config, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict | None]:
