@@ -7,8 +7,8 @@ turnover number (rows with the same conditions merged by their mean, as in
 benchmarks/decisions.py). Both are maximised. Batches of 3 to 24 experiments after 3
 random ones, 20 seeds. Strategies:
 
-- `default`: `Campaign(candidates, targets={"yld": "max", "ton": "max"})` (Pareto: ParEGO
-  scalarisations with the default GP and batch rule);
+- `default`: `Campaign(candidates, targets={"yld": "max", "ton": "max"})` (Pareto: one GP
+  per target, expected hypervolume improvement exact on the pool, greedy batches);
 - `desirability`: the same with `objective="desirability"` (no bounds: each target scaled by
   the range measured so far, equal weights);
 - `random`: random picks without replacement (the same permutation per seed as the

@@ -347,3 +347,49 @@ def dl_open(path):
     import designloop as dl
 
     return dl.Campaign.open(path)
+
+
+def test_benchmark_of_several_targets_and_failing_experiments(tmp_path, capsys, monkeypatch):
+    grid = np.linspace(0, 1, 30)
+    lookup = tmp_path / "two.csv"
+    # yield rises with x, cost too: the whole table is the Pareto front of (yld max, cost min)
+    pd.DataFrame({"x": grid, "yld": grid, "cost": grid ** 2}).to_csv(lookup, index=False)
+    out = tmp_path / "r.csv"
+    code, text, err = run(["benchmark", "--lookup", lookup, "--target", "yld:max", "--target",
+                           "cost:min", "--strategies", "default,desirability,random", "--seeds",
+                           "2", "--budget", "6", "--batch-size", "2", "-o", out], capsys,
+                          monkeypatch)
+    assert code == 0, err
+    assert "hv_fraction after 6" in " ".join(text.split())
+    results = pd.read_csv(out)
+    assert set(results.strategy) == {"default", "desirability", "random"}
+    final = results[results.n_observed == 6]
+    assert len(final) == 6 and final.hv_fraction.between(0, 1).all()
+    # the regret and the share add up to the whole table's hypervolume
+    whole = final.hypervolume + final.hv_regret
+    assert np.allclose(whole, whole.iloc[0])
+    for bad, message in ((["--strategies", "ei"], "objective chooses the picks"),
+                         (["--target", "yld:max"], "given twice"),
+                         (["--target", "x:max:0:1"], "bounds and weights are set on a campaign"),
+                         (["--fail-below", "0.2"], "--fail-below is for one regression target")):
+        args = ["benchmark", "--lookup", lookup, "--target", "yld:max", "--target", "cost:min",
+                *bad]
+        if bad[0] == "--target":
+            args = ["benchmark", "--lookup", lookup, "--target", "yld:max", *bad]
+        code, _, err = run(args, capsys, monkeypatch)
+        assert code == 2 and message in err, (bad, err)
+    # one target whose low results fail: the oracle answers "failed", the share is reported
+    one = tmp_path / "one.csv"
+    pd.DataFrame({"x": grid, "y": grid}).to_csv(one, index=False)
+    code, text, err = run(["benchmark", "--lookup", one, "--target", "y", "--fail-below", "0.5",
+                           "--strategies", "random", "--seeds", "2", "--budget", "30",
+                           "--metric", "failed_fraction", "-o", tmp_path / "f.csv"], capsys,
+                          monkeypatch)
+    assert code == 0, err
+    failed = pd.read_csv(tmp_path / "f.csv").groupby("seed").failed_fraction.last()
+    assert failed.tolist() == [0.5, 0.5]  # the whole table measured: 15 of its 30 rows fail
+    code, _, err = run(["benchmark", "--problem", "branin", "--target", "y"], capsys, monkeypatch)
+    assert code == 2 and "--target goes with --lookup" in err
+    code, _, err = run(["benchmark", "--problem", "suzuki", "--fail-below", "nan"], capsys,
+                       monkeypatch)
+    assert code == 2 and "finite" in err

@@ -59,3 +59,26 @@ def test_example_notebook_is_paired_with_its_script(name):
     assert [(c.cell_type, c.source) for c in script.cells] == [
         (c.cell_type, c.source) for c in notebook.cells], (
         f"examples/{name}.ipynb is out of date: run jupytext --sync examples/{name}.py")
+
+
+# how-to pages whose Python blocks form one program on the bundled data
+RUNNABLE_PAGES = ["howto/targets-and-failures.md"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", RUNNABLE_PAGES)
+def test_howto_page_runs_as_written(page, tmp_path):
+    import re
+
+    text = (ROOT / "docs" / page).read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 3
+    script = tmp_path / "page.py"
+    script.write_text("\n".join(blocks))
+    proc = _run([sys.executable, str(script)], tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # the walk-through's own figures: a front and its hypervolume, failures counted
+    assert re.search(r"\d+ couplings on the front, hypervolume [0-9.]+", proc.stdout)
+    failed, measured = map(int, re.search(r"(\d+) of (\d+) failed", proc.stdout).groups())
+    assert measured == 18 and 0 < failed < measured
+    assert "'p_success_of_picks'" in proc.stdout

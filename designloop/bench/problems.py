@@ -205,12 +205,13 @@ def problem_from_table(table: pd.DataFrame, target: str | None = None, goal: str
                    fail_below=fail_below)
 
 
-def problem_from_csv(path, target: str, goal: str = "maximize",
-                     task: str = "regression") -> Problem:
-    """A user's CSV as a lookup table (`designloop benchmark --lookup file.csv --target y`)."""
+def problem_from_csv(path, target: str | None = None, goal: str = "maximize",
+                     task: str = "regression", targets: dict | None = None) -> Problem:
+    """A user's CSV as a lookup table (`designloop benchmark --lookup file.csv --target y`;
+    `targets`: several, name -> "max" | "min")."""
     return problem_from_table(read_table(path, "lookup"), target, goal, task,
                               name=str(path), description=f"lookup table {path}",
-                              where=f"lookup file {path}")
+                              where=f"lookup file {path}", targets=targets)
 
 
 PROBLEMS: dict[str, Callable[..., Problem]] = {

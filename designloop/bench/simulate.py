@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from designloop.bench.problems import Problem
+from designloop.bench.several import several_strategies
 from designloop.bench.strategies import Strategy, parse_strategies
 from designloop.campaign import modelling
 from designloop.campaign.campaign import Campaign
@@ -169,7 +170,8 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
 
     Args:
         problem: a Problem (see `designloop.bench.problems.make_problem`).
-        strategies: names like "random,bald,ei" or Strategy objects.
+        strategies: names like "random,bald,ei" or Strategy objects; for several targets
+            default, pareto, desirability and random (see `several_strategies`).
         seeds: a number of seeds (0..seeds-1) or a list of seeds.
         budget: measurements per campaign (initial design included).
         batch_size: experiments per cycle after the initial design.
@@ -192,9 +194,12 @@ def simulate(problem: Problem, strategies, seeds=5, budget: int = 30, batch_size
         pool_size, noise (the settings, see `run_settings`), strategy, seed, cycle, n_observed,
         value, best_so_far, simple_regret, top1_found/top1_fraction (optimisation), model
         quality (rmse, nll, coverage90 or accuracy, ece, nll, brier), fit_seconds and
-        suggest_seconds.
+        suggest_seconds; failed_fraction when experiments can fail (`Problem.fail_below`);
+        for several targets hypervolume, hv_regret and hv_fraction instead of the
+        optimisation and model metrics.
     """
-    strategies = parse_strategies(strategies)
+    strategies = several_strategies(strategies) if problem.targets else \
+        parse_strategies(strategies)
     _check_counts(seeds=seeds if isinstance(seeds, int) else len(list(seeds)), budget=budget,
                   batch_size=batch_size, n_initial=n_initial, n_jobs=n_jobs)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]

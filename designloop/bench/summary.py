@@ -13,27 +13,36 @@ from designloop.errors import InputError
 DIRECTION = {"best_so_far": None, "simple_regret": False, "top1_found": True,
              "top1_fraction": True, "accuracy": True, "rmse": False, "nll": False,
              "ece": False, "brier": False, "coverage90": None, "fit_seconds": False,
-             "suggest_seconds": False}
+             "suggest_seconds": False, "failed_fraction": False, "hypervolume": True,
+             "hv_regret": False, "hv_fraction": True}
 # metric -> the value that is best: an interval's coverage should match its level, neither
 # more (too wide) nor less (overconfident)
 NOMINAL = {"coverage90": 0.9}
 # what a simulated run reports: every run, optimisation runs, and the surrogate's quality
 RUN_METRICS = ("fit_seconds", "suggest_seconds")
 OPTIMISATION_METRICS = ("best_so_far", "simple_regret", "top1_found", "top1_fraction", "value")
+SEVERAL_METRICS = ("hv_fraction", "hv_regret", "hypervolume")  # several targets
 MODEL_METRICS = {"regression": ("rmse", "nll", "coverage90"),
                  "classification": ("accuracy", "ece", "nll", "brier")}
 
 
-def metrics_for(task: str, goal: str) -> tuple[str, ...]:
+def metrics_for(task: str, goal: str, several: bool = False,
+                can_fail: bool = False) -> tuple[str, ...]:
     """The metrics a simulation of a problem with this task and goal can report (the model
-    metrics only when the surrogate is scored, see `simulate`'s `metrics`)."""
+    metrics only when the surrogate is scored, see `simulate`'s `metrics`); `several`: a
+    problem of several targets, `can_fail`: one whose experiments can fail."""
+    if several:
+        return (*SEVERAL_METRICS, "suggest_seconds")
     optimising = task == "regression" and goal != "explore"
-    return (*(OPTIMISATION_METRICS if optimising else ()), *MODEL_METRICS[task], *RUN_METRICS)
+    return (*(OPTIMISATION_METRICS if optimising else ()), *MODEL_METRICS[task], *RUN_METRICS,
+            *(("failed_fraction",) if can_fail else ()))
 
 
 def default_metric(results: pd.DataFrame) -> str:
-    """simple_regret (known optimum), else top1_found, else accuracy or rmse."""
-    for name in ("simple_regret", "top1_found", "accuracy", "rmse", "best_so_far"):
+    """simple_regret (known optimum), else top1_found, else the share of the hypervolume
+    (several targets), else accuracy or rmse."""
+    for name in ("simple_regret", "top1_found", "hv_fraction", "accuracy", "rmse",
+                 "best_so_far"):
         if name in results.columns and results[name].notna().any():
             return name
     raise InputError("the results hold no metric to summarise")

@@ -45,9 +45,10 @@ def benchmark(
     n_candidates: Annotated[int, typer.Option("--n-candidates", help="Pool size for test functions and synthetic sets")] = 2000,
     noise: Annotated[float, typer.Option(help="Observation noise sd for test functions")] = 0.0,
     lookup: Annotated[Path | None, typer.Option(help="Your own CSV as a lookup table")] = None,
-    target: Annotated[str | None, typer.Option(help="With --lookup: the measured column")] = None,
+    target: Annotated[list[str] | None, typer.Option(help="With --lookup: the measured column; for several targets repeat it as NAME:max / NAME:min (strategies: default, pareto, desirability, random)")] = None,
     goal: Annotated[str, typer.Option(help="With --lookup: maximize | minimize (also maximise/max, minimise/min)")] = "maximize",
     task: Annotated[str, typer.Option(help="With --lookup: regression | classification")] = "regression",
+    fail_below: Annotated[float | None, typer.Option("--fail-below", help="Experiments whose true value is below this fail (the oracle answers 'failed'), e.g. 0.05 for yields under 5% given as fractions")] = None,
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Local processes")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")] = None,
     metric: Annotated[str | None, typer.Option(help="Metric to summarise (default: by problem)")] = None,
@@ -57,16 +58,22 @@ def benchmark(
     """Compare strategies on a benchmark problem over many seeds.
 
     Example: designloop benchmark --problem hartmann6 --strategies random,max-variance,ei --seeds 10 --budget 50 --batch-size 4 --n-jobs 2 -o results.csv --plot curves.png
+
+    Several targets: designloop benchmark --lookup reactions.csv --target yld:max --target ton:max --strategies default,desirability,random --batch-size 3 --budget 24
+
+    Failed experiments: designloop benchmark --problem buchwald_hartwig --fail-below 0.05 --strategies default,random --batch-size 3
     """
     from designloop.bench.simulate import simulate
     from designloop.bench.summary import MODEL_METRICS, metrics_for, plot_curves, summarize
 
     check_output(output, (".csv", ".parquet"))
     check_output(plot, IMAGE_SUFFIXES, "--plot")
-    prob = _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise)
+    prob = _benchmark_problem(problem, lookup, target or [], goal, task, n_candidates, noise)
+    prob = _failing(prob, fail_below)
     score_model = None  # simulate's default: the surrogate is scored when exploring
     if metric is not None:
-        reported = metrics_for(prob.task, prob.goal)
+        reported = metrics_for(prob.task, prob.goal, several=bool(prob.targets),
+                               can_fail=prob.fail_below is not None)
         if metric not in reported:
             raise InputError(f"--metric {metric} is not reported for {prob.name} ({prob.task}, "
                              f"goal {prob.goal}); choose one of {', '.join(reported)}")
@@ -100,14 +107,54 @@ def _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise)
     if (problem is None) == (lookup is None):
         raise InputError("give either --problem NAME or --lookup FILE.csv --target COLUMN")
     if lookup is not None:
-        if target is None:
+        if not target:
             raise InputError("--lookup needs --target, the measured column")
         task = spelled(task)
         if task not in ("regression", "classification"):
             raise InputError(f"--task must be regression or classification, got {task!r}")
-        return problem_from_csv(lookup, target,
+        if len(target) > 1:
+            if task != "regression":
+                raise InputError("several --target columns are regression targets; leave "
+                                 "out --task classification")
+            return problem_from_csv(lookup, targets=_goals(target))
+        return problem_from_csv(lookup, target[0],
                                 "explore" if task == "classification" else goal, task)
+    if target:
+        raise InputError("--target goes with --lookup FILE.csv; a named --problem knows its "
+                         "target")
     params = {"n_candidates": n_candidates, "noise_std": noise} if problem.lower().startswith(
         ("branin", "hartmann", "ackley", "levy", "rosenbrock")) else (
         {"n_candidates": n_candidates} if problem.lower() in ("moons", "circles") else {})
     return make_problem(problem, **params)
+
+
+def _goals(given: list[str]) -> dict[str, str]:
+    """The several targets of `--target NAME:max --target NAME:min` (goals only: bounds and
+    weights are settings of a campaign, not of the benchmark)."""
+    from designloop.campaign.objectives import parse_target_option
+
+    goals: dict[str, str] = {}
+    for text in given:
+        name, spec = parse_target_option(text)
+        if len(spec) > 1:
+            raise InputError(f"--target {text!r}: the benchmark takes NAME:max or NAME:min; "
+                             "bounds and weights are set on a campaign (designloop init)")
+        if name in goals:
+            raise InputError(f"--target {name} is given twice; give each target once")
+        goals[name] = spec["goal"]
+    return goals
+
+
+def _failing(prob, fail_below: float | None):
+    """The problem with experiments below `fail_below` failing (`--fail-below`)."""
+    import dataclasses
+    import math
+
+    if fail_below is None:
+        return prob
+    if not math.isfinite(fail_below):
+        raise InputError(f"--fail-below must be a finite number, got {fail_below}")
+    if prob.task != "regression" or prob.targets:
+        raise InputError("--fail-below is for one regression target: a class or several "
+                         "targets cannot fail by a threshold")
+    return dataclasses.replace(prob, fail_below=float(fail_below))
