@@ -116,9 +116,11 @@ ALTERNATIVES = {
               Strategy("prior=dim_scaled",
                        options={"surrogate_params": {"prior": "dim_scaled"}}),
               SCALING_DOMAIN,
-              # is the leave-one-out choice of the SMILES encoding picking well?
+              # the SMILES encoding: the leave-one-out likelihood choice among one-hot,
+              # Morgan and RDKit descriptors (the default before Mordred descriptors for
+              # reaction components), and each encoding fixed
               *[Strategy(f"encoding={e}", options={"smiles_encoding": e})
-                for e in ("onehot", "morgan", "descriptors")]],
+                for e in ("likelihood", "onehot", "morgan", "descriptors", "mordred")]],
     "classification": [Strategy("init=random", options={"initial_design": "random"}),
                        # the default surrogate choice with other acquisitions (BALD was the
                        # default until margin sampling beat it)
@@ -572,7 +574,9 @@ def page(studies: list[Study], elapsed: float | None) -> str:
         "`init=`, `incumbent=`, `batch=` (`batch=qlognei`: BoTorch's qLogNEI for every "
         "pick, one at a time on the functions), `prior=` (GP hyper-parameter priors), "
         "`kernel=rbf` (BoTorch's default squared-exponential kernel instead of Matern-5/2), "
-        "`encoding=` (a fixed SMILES encoding instead of the leave-one-out choice), "
+        "`encoding=` (a fixed SMILES encoding instead of the default's, which is Mordred "
+        "descriptors for reaction components and the leave-one-out likelihood choice for a "
+        "library of molecules; `encoding=likelihood`: that choice on every table), "
         "`scaling=domain` (GP inputs scaled by the pool's range, not the measured "
         "candidates'), `fit=converged` (L-BFGS to convergence, not 200 steps) and "
         "`acquisition=` (another criterion with the default surrogate choice) change one "

@@ -198,7 +198,16 @@ def test_smiles_campaign_chooses_an_encoding_and_logs_why():
     answer(c, c.suggest(8), df)
     c.suggest(1)
     record = c.store.cycles().iloc[-1]["record"]
-    assert record.encoding in ("onehot", "morgan", "descriptors")
+    # eight ligands and three bases are the components of a reaction: Mordred descriptors
+    assert record.encoding == "mordred" and record.encoding_scores is None
+    assert "reaction components" in record.encoding_reason
+    # a library of 101 alcohols: the encoding of highest leave-one-out likelihood, and why
+    library = pd.DataFrame({"smiles": ["C" * (i + 1) + "O" for i in range(101)]})
+    library["y"] = np.sin(np.arange(101) / 10)
+    c = dl.Campaign(library.drop(columns="y"), target="y", goal="maximize", seed=0)
+    answer(c, c.suggest(8), library)
+    c.suggest(1)
+    record = c.store.cycles().iloc[-1]["record"]
     assert set(record.encoding_scores) == {"onehot", "morgan", "descriptors"}
     assert record.encoding == max(record.encoding_scores, key=record.encoding_scores.get)
 

@@ -68,3 +68,62 @@ def test_each_distinct_smiles_is_parsed_once(monkeypatch):
     assert sorted(seen) == ["CCO", "c1ccccc1"]
     with pytest.raises(dl.InputError, match="column 'lig', row 4 "):
         molecules.check_smiles(["CCO", "CCO", "C1CC(", "C1CC("], "lig", "c.csv")
+
+
+LIGANDS = ["CCO", "c1ccccc1O", "CC(C)(C)P", "c1ccncc1", "none"]
+
+
+def test_mordred_describes_each_molecule_once_decorrelated():
+    from designloop.features import molecules
+    from designloop.features.encoding import _per_molecule
+
+    bases = ["CCN(CC)CC", "[Na+].[OH-]", "CC(C)(C)[O-].[K+]"] * 5
+    df = pd.DataFrame({"ligand": LIGANDS * 3, "base": bases})
+    enc = dl.Encoder().fit(df, ["ligand", "base"])
+    X = enc.features("mordred").numpy()
+    lig, base = _per_molecule(LIGANDS * 3), _per_molecule(bases)
+    assert X.shape == (15, lig.shape[1] + base.shape[1]) and lig.shape[1] >= 2
+    assert np.array_equal(X, np.hstack([lig, base]))  # each column's block, side by side
+    assert np.array_equal(lig[0], lig[5]) and not np.array_equal(lig[0], lig[1])
+    assert len(np.unique(X, axis=0)) == 15  # 5 ligands x 3 bases, each pairing once
+    raw = molecules.mordred(["CCO", "none", "CCO"])
+    assert raw.shape[1] > 1000 and not raw[1].any()  # 'none' is a row of zeros
+    assert np.array_equal(raw[0], raw[2], equal_nan=True)
+    assert enc.default_kernel("mordred") == "matern"
+
+
+def test_mordred_block_of_one_column_is_standardised_and_decorrelated():
+    from designloop.features.encoding import MORDRED_DECORRELATION, _per_molecule
+
+    block = _per_molecule(LIGANDS * 2)
+    distinct = block[:5]
+    assert np.abs(distinct.mean(0)).max() < 1e-9
+    assert distinct.std(0) == pytest.approx(np.ones(block.shape[1]))
+    corr = np.abs(np.corrcoef(distinct, rowvar=False))
+    np.fill_diagonal(corr, 0.0)
+    assert corr.max() < MORDRED_DECORRELATION
+    assert block.shape[1] <= 1613
+    assert _per_molecule(["CCO"] * 4).shape == (4, 0)  # one molecule tells nothing apart
+
+
+def test_reaction_components_get_mordred_and_libraries_the_likelihood_choice():
+    import torch
+
+    from designloop.campaign.encoding_choice import COMPONENT_MAX_MOLECULES, choose_encoding
+
+    components = pd.DataFrame({"ligand": LIGANDS * 4, "t": np.linspace(0, 1, 20)})
+    enc = dl.Encoder().fit(components, ["ligand", "t"])
+    y = torch.linspace(0, 1, 8, dtype=torch.float64)
+    encoding, why = choose_encoding(enc, torch.arange(8), y, "regression", 8)
+    assert encoding == "mordred" and "Mordred" in why["encoding_reason"]
+    # a library of more distinct molecules than that: leave-one-out likelihood among three
+    library = pd.DataFrame({"smiles": ["C" * (i + 1) + "O" for i in
+                                       range(COMPONENT_MAX_MOLECULES + 1)]})
+    enc = dl.Encoder().fit(library, ["smiles"])
+    y = torch.sin(torch.arange(12, dtype=torch.float64))
+    encoding, why = choose_encoding(enc, torch.arange(12), y, "regression", 12)
+    assert set(why["encoding_scores"]) == {"onehot", "morgan", "descriptors"}
+    assert encoding == max(why["encoding_scores"], key=why["encoding_scores"].get)
+    # classification keeps Morgan fingerprints
+    enc = dl.Encoder().fit(components, ["ligand", "t"])
+    assert choose_encoding(enc, torch.arange(8), y[:8], "classification", 8)[0] == "morgan"

@@ -12,6 +12,7 @@ from designloop.bench.problems import problem_from_table
 from designloop.bench.simulate import run_campaign
 from designloop.bench.strategies import Strategy
 from designloop.campaign.feasibility import weight
+from designloop.records import CycleRecord
 from tests.test_cli import run as cli
 
 
@@ -262,3 +263,37 @@ def test_report_and_a_candidate_column_named_failed():
     assert "Every experiment so far failed (1)" in c.report().html
     obs = c.observations()
     assert obs["failed"].tolist() == [True] and obs["failed_candidate"].tolist() == ["yes"]
+
+
+@pytest.mark.slow
+def test_the_classifier_of_success_reads_one_hot_molecules():
+    """A ligand that always fails: once seen, the classifier (on one-hot molecules, whatever
+    the target's encoding) steers the picks away from it."""
+    from designloop.campaign import modelling
+
+    ligands = ["CCO", "c1ccccc1O", "CC(C)(C)P", "c1ccncc1"]
+    bases = ["CCN(CC)CC", "[Na+].[OH-]", "CC(C)(C)[O-].[K+]", "none"]
+    rows = [(lig, b, t) for lig in ligands for b in bases for t in (40.0, 60.0, 80.0)]
+    table = pd.DataFrame(rows, columns=["ligand", "base", "t"])
+    campaign = dl.Campaign(table, target="y", goal="maximize", seed=0)
+    X_onehot = campaign.encoder.features("onehot")
+    assert torch.equal(modelling.classifier_features(campaign.encoder), X_onehot)
+    # the first ligand (rows 0-11) failed four times; the others worked
+    measured = [0, 4, 8, 11, 13, 18, 22, 27, 30, 34, 38, 41, 44, 47]
+    answers = ["failed" if table.ligand[i] == "CCO" else 0.5 + 0.01 * i for i in measured]
+    campaign.observe(pd.DataFrame({"candidate_id": measured, "y": answers}))
+    picks = campaign.suggest(3)
+    record = campaign.store.cycles().iloc[-1]["record"]
+    assert record.encoding == "mordred"  # the target's model reads Mordred descriptors
+    assert record.feasibility["failed"] == 4 and record.feasibility["succeeded"] == 10
+    assert picks["p_success"].round(4).tolist() == record.feasibility["p_success_of_picks"]
+    # the chance of success of every candidate, as the weighting read it: the failing
+    # ligand's candidates have the lowest
+    setup = campaign.model_setup()
+    obs = campaign.store.observations()
+    fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=0), diagnostics=False)
+    failed = np.asarray(measured[:4])
+    weighted = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"], failed)
+    chance = pd.Series(weighted.acquisition.p_success(np.arange(len(table))).numpy())
+    by_ligand = chance.groupby(table["ligand"]).max()
+    assert by_ligand["CCO"] < by_ligand.drop("CCO").min()

@@ -19,6 +19,7 @@ import torch
 
 import designloop as dl
 from designloop.campaign import feature_cache, store
+from designloop.campaign.encoding_choice import LIBRARY_ENCODINGS
 from designloop.campaign.store import Store
 from designloop.cli import main
 from designloop.features import molecules
@@ -43,10 +44,11 @@ def _truth(ids):
 
 @pytest.fixture(scope="module")
 def base_file(tmp_path_factory):
-    """A SMILES campaign with six results (enough to compare the three encodings), whose
-    file holds no cached features yet."""
+    """A SMILES campaign with six results (enough to compare the three encodings of the
+    likelihood choice), whose file holds no cached features yet."""
     path = tmp_path_factory.mktemp("cache") / "lab.db"
-    campaign = dl.Campaign(_table(), target="y", goal="maximize", seed=1, store=path)
+    campaign = dl.Campaign(_table(), target="y", goal="maximize", seed=1, store=path,
+                           smiles_encoding="likelihood")
     ids = np.arange(0, 16, 3)[:6]
     campaign.observe(pd.DataFrame({"candidate_id": ids, "y": _truth(ids)}))
     campaign.store.close()
@@ -114,7 +116,7 @@ def test_reopened_campaign_parses_no_smiles_and_suggests_the_same(base_file, tmp
     campaign = dl.Campaign.open(warm)
     picks_warm = campaign.suggest(3)
     # all three encodings were compared, each read back from the file
-    assert sorted(hits) == sorted(campaign.encoder.feature_key(e) for e in SMILES_ENCODINGS)
+    assert sorted(hits) == sorted(campaign.encoder.feature_key(e) for e in LIBRARY_ENCODINGS)
     assert all(load(campaign.store, key) is not None for key in hits)
     assert campaign.encoder.roles_["ligand"] == "smiles"
     assert len(campaign.encoder.describe()) == 3
@@ -122,8 +124,28 @@ def test_reopened_campaign_parses_no_smiles_and_suggests_the_same(base_file, tmp
     monkeypatch.undo()
     picks_cold = dl.Campaign.open(cold).suggest(3)
     pd.testing.assert_frame_equal(picks_warm, picks_cold)
-    # the cold file built its matrices while suggesting and cached them after the commit
-    assert _entries(cold) == _entries(warm)
+    # the cold file built the matrices it compared while suggesting, and cached them after
+    # the commit
+    assert _entries(cold) == [e for e in _entries(warm) if e[0] in LIBRARY_ENCODINGS]
+
+
+def test_reaction_components_read_their_mordred_matrix_back(tmp_path, monkeypatch):
+    path = tmp_path / "lab.db"
+    campaign = dl.Campaign(_table(), target="y", goal="maximize", seed=1, store=path)
+    ids = np.arange(0, 16, 3)[:6]
+    campaign.observe(pd.DataFrame({"candidate_id": ids, "y": _truth(ids)}))
+    first = campaign.suggest(2)
+    assert campaign.store.cycles().iloc[-1]["record"].encoding == "mordred"
+    campaign.store.close()
+    assert [e for e, *_ in _entries(path)] == ["mordred"]  # only what the cycle needed
+    calls = _no_parsing(monkeypatch)
+    monkeypatch.setattr(molecules, "_mordred_row", lambda smiles: (_ for _ in ()).throw(
+        AssertionError("Mordred computed again")))
+    reopened = dl.Campaign.open(path)
+    reopened.release()
+    again = reopened.suggest(2)
+    pd.testing.assert_frame_equal(again.drop(columns="cycle"), first.drop(columns="cycle"))
+    assert calls == []
 
 
 def test_cached_features_equal_fresh_ones_exactly(base_file, tmp_path, monkeypatch):
@@ -255,10 +277,10 @@ def _damage(path, damages):
     con.close()
 
 
-def _intact(path):
+def _intact(path, encodings=SMILES_ENCODINGS):
     """Every encoding's entry reads back as the matrix a fresh build gives."""
     campaign = dl.Campaign.open(Store(path, readonly=True))
-    for encoding in SMILES_ENCODINGS:
+    for encoding in encodings:
         stored = campaign.store.load_features(campaign.encoder.feature_key(encoding))
         assert stored is not None and np.array_equal(stored, _fresh(path, encoding).numpy())
     campaign.store.close()
@@ -283,13 +305,16 @@ def test_suggest_on_damaged_entries_succeeds_and_repairs_them(base_file, tmp_pat
                                                               monkeypatch):
     path = _copy(base_file, tmp_path)
     _warm(path)
-    _damage(path, ["no data", "pickled objects, digest right", "bytes changed"])
+    # entries by encoding: descriptors, morgan, mordred, onehot; the campaign compares all
+    # but Mordred's, and repairs those it reads
+    _damage(path, ["no data", "pickled objects, digest right", "bytes changed",
+                   "bytes changed"])
     monkeypatch.setattr(sys, "argv", ["designloop", "suggest", str(path), "-n", "2"])
     main()  # no SystemExit: the command succeeds
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err and "Suggestions, cycle 1" in captured.out
     assert "encoding:" in captured.out
-    _intact(path)
+    _intact(path, LIBRARY_ENCODINGS)
 
 
 def test_a_file_without_the_features_table(base_file, tmp_path, capsys, monkeypatch):
@@ -307,7 +332,7 @@ def test_a_file_without_the_features_table(base_file, tmp_path, capsys, monkeypa
     campaign = dl.Campaign.open(path)
     picks = campaign.suggest(2)
     assert len(picks) == 2
-    assert [e for e, *_ in _entries(path)] == sorted(SMILES_ENCODINGS)
+    assert [e for e, *_ in _entries(path)] == sorted(LIBRARY_ENCODINGS)
     assert campaign.store.get_meta("schema_version") == str(store.RETRACTIONS_VERSION)
 
 

@@ -21,9 +21,12 @@ GOLDEN = {
                               [246, 245, 95]]),
     # numeric table, learn the whole landscape (max-variance with diverse batches)
     "steels_explore": ([4, 3, 3], [[297, 220, 101, 151], [131, 174, 159], [251, 93, 309]]),
-    # four SMILES columns: the encoding is chosen by leave-one-out likelihood
-    "buchwald_hartwig": ([3, 3, 3], [[3866, 2290, 1001], [1624, 137, 1198],
-                                     [266, 1826, 173]]),
+    # four SMILES columns of reaction components: Mordred descriptors
+    "buchwald_hartwig": ([3, 3, 3], [[3866, 2290, 1001], [1269, 2155, 3637],
+                                     [3141, 1597, 3620]]),
+    # a library of 1,123 molecules: the encoding is chosen by leave-one-out likelihood once
+    # six are measured (the third cycle)
+    "esol": ([3, 3, 3], [[1101, 653, 285], [923, 520, 890], [679, 146, 983]]),
     # classification: surrogate chosen by cross-validation, margin with diverse batches
     "breast_cancer": ([6, 4, 4], [[338, 291, 74, 433, 563, 229], [213, 290, 505, 265],
                                   [288, 537, 214, 128]]),

@@ -27,6 +27,9 @@ from designloop.surrogates.gp import GPRegressor
 _CACHE_ELEMENTS = 50_000_000  # cache k(pool, train) when it fits in ~400 MB
 _ACTIVE_MIN = 1024
 _RESCORE = 256  # tracked candidates rescored first, by their earlier scores
+# context entries with one row per candidate scored: the features, and the candidates' rows
+# of the pool (given to an acquisition weighted by per-candidate chances of success)
+PER_CANDIDATE = ("X", "rows")
 _EXTEND_MIN = 512  # candidates added to the tracked set at least, when it must grow
 
 # Scores that, at a fixed mean, never rise when the epistemic variance falls. Conditioning on
@@ -331,8 +334,9 @@ class _Greedy:
     def score(self, rows: Tensor, var: Tensor) -> Tensor:
         """Scores of the candidates `rows` with conditional variances `var` (scaled)."""
         pred, context = self.pred, self.context
-        if "X" in context:  # the features of the candidates scored, as for the whole pool
-            context = {**context, "X": context["X"][rows]}
+        # per-candidate context (the features, the candidates' rows) for those scored
+        context = {**context, **{key: context[key][rows] for key in PER_CANDIDATE
+                                 if key in context}}
         return self.acquisition(RegressionPrediction(  # a scalar noise stays scalar: cheaper
             pred.mean[rows], var.clamp_min(0.0) * self.scale,
             pred.noise_var if pred.noise_var.dim() == 0 else pred.noise_var[rows]),

@@ -57,8 +57,8 @@ class Campaign:
         seed: same seed, same suggestions.
         store: a Store, a path to a SQLite file, or None for an in-memory log.
         roles: column -> "numeric" | "categorical" | "smiles", overriding the inference.
-        smiles_encoding: "auto" (chosen from the data each cycle), "onehot", "morgan" or
-            "descriptors".
+        smiles_encoding: "auto" or "likelihood" (see `choose_encoding`), or a fixed "onehot",
+            "morgan", "descriptors" (RDKit's) or "mordred".
         surrogate_params, acquisition_params: passed to the surrogate's constructor and to
             the acquisition (e.g. {"beta": 3.0} for ucb).
         ignore: columns that are neither features nor target (notes, ids).

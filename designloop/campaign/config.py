@@ -301,7 +301,8 @@ def _choices(**given) -> dict:
 
 _STORED_CHOICES = {"task": TASKS, "goal": GOALS, "incumbent": INCUMBENTS,
                    "selection": tuple(SELECTIONS), "initial_design": tuple(INITIAL_DESIGNS),
-                   "smiles_encoding": ("auto", "onehot", "morgan", "descriptors"),
+                   "smiles_encoding": ("auto", "likelihood", "onehot", "morgan", "descriptors",
+                                       "mordred"),
                    "objective": ("", *OBJECTIVES)}
 
 

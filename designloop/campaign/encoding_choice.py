@@ -1,8 +1,13 @@
 """Choosing how molecules are represented, per campaign, from the data.
 
-One-hot, Morgan fingerprints and RDKit descriptors each win on some reaction data sets and
-lose on others; once enough observations exist, the encoding whose GP explains the measured
-values best out of sample (leave-one-out predictive log likelihood) is used.
+A table whose SMILES columns each hold a few distinct molecules (the components of a
+reaction: ligands, bases, solvents, additives) describes every molecule by its Mordred
+descriptors, decorrelated among that column's molecules, as EDBO and BayBE do for reaction
+components; on the reaction tables of benchmarks/decisions.py this found more of the best
+experiments than choosing among the other encodings (docs/benchmarks.md). A library of many
+molecules chooses among one-hot, Morgan fingerprints and RDKit descriptors: once enough
+observations exist, the encoding whose GP explains the measured values best out of sample
+(leave-one-out predictive log likelihood) is used.
 """
 
 from __future__ import annotations
@@ -10,16 +15,25 @@ from __future__ import annotations
 import torch
 
 from designloop.errors import SurrogateFitError
-from designloop.features.encoding import SMILES_ENCODINGS, Encoder
+from designloop.features import molecules
+from designloop.features.encoding import Encoder
 from designloop.surrogates.gp import GPRegressor
 
 MIN_OBSERVATIONS = 6
 DEFAULT_ENCODING = "morgan"
+# the encodings compared by leave-one-out likelihood for a library of many molecules
+LIBRARY_ENCODINGS = ("onehot", "morgan", "descriptors")
+# at most this many distinct molecules in every SMILES column: components of a reaction
+COMPONENT_MAX_MOLECULES = 100
+# the settings of `smiles_encoding` that choose per cycle: "auto" (Mordred for reaction
+# components, else the likelihood choice) and "likelihood" (the likelihood choice always)
+CHOSEN_ENCODINGS = ("auto", "likelihood")
 
 
 def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task: str,
                     n_unique: int, seed: int = 0, fits: dict | None = None,
-                    gp_params: dict | None = None) -> tuple[str | None, dict]:
+                    gp_params: dict | None = None, components: bool = True
+                    ) -> tuple[str | None, dict]:
     """The SMILES encoding to use and why.
 
     Args:
@@ -32,6 +46,9 @@ def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task:
         fits: when given, receives each encoding's fitted GP (encoding -> GPRegressor), so
             that the campaign can reuse the chosen one instead of fitting it again.
         gp_params: further GPRegressor settings (e.g. the prior) of the campaign's GP.
+        components: Mordred descriptors for a table of reaction components (at most
+            `COMPONENT_MAX_MOLECULES` distinct molecules in each SMILES column, regression);
+            False: the likelihood choice whatever the table (`smiles_encoding="likelihood"`).
 
     Returns:
         (encoding or None when there are no SMILES columns, a dict for the campaign log).
@@ -40,13 +57,20 @@ def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task:
         return None, {}
     if task != "regression":
         return DEFAULT_ENCODING, {"encoding_reason": "classification: Morgan fingerprints"}
+    if components and encoder.most_molecules() <= COMPONENT_MAX_MOLECULES \
+            and molecules.mordred_available():
+        return "mordred", {
+            "encoding_reason": f"at most {COMPONENT_MAX_MOLECULES} distinct molecules in each "
+                               "SMILES column (reaction components): Mordred descriptors of "
+                               "each molecule, decorrelated among the column's molecules"
+        }
     if n_unique < MIN_OBSERVATIONS:
         return DEFAULT_ENCODING, {
             "encoding_reason": f"fewer than {MIN_OBSERVATIONS} measured candidates to compare "
                                "encodings; Morgan fingerprints until then"
         }
     scores: dict[str, float] = {}
-    for encoding in SMILES_ENCODINGS:
+    for encoding in LIBRARY_ENCODINGS:
         pool = encoder.features(encoding)
         try:
             gp = GPRegressor(kernel=encoder.default_kernel(encoding), seed=seed,
@@ -57,8 +81,8 @@ def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task:
         except SurrogateFitError as exc:
             scores[encoding] = float("-inf")
             scores[f"{encoding}_error"] = str(exc)[:200]
-    best = max(SMILES_ENCODINGS, key=lambda e: scores[e])
+    best = max(LIBRARY_ENCODINGS, key=lambda e: scores[e])
     return best, {
         "encoding_reason": "highest leave-one-out log likelihood of a GP",
-        "encoding_scores": {e: scores[e] for e in SMILES_ENCODINGS},
+        "encoding_scores": {e: scores[e] for e in LIBRARY_ENCODINGS},
     }

@@ -2,9 +2,10 @@
 
 Once a campaign holds both failed and successful experiments, a GP classifier (see
 `designloop.surrogates.gp_classifier`) learns the probability that an experiment at `x`
-succeeds, on the same features as the target's model, which is fitted to the successful
-experiments alone. The acquisition's score of each candidate is then weighted by that
-probability:
+succeeds, on the candidates' one-hot features (SMILES as one column per molecule: a
+failure is mostly down to a reagent or a combination of them), while the target's model is
+fitted to the successful experiments alone. The acquisition's score of each candidate is
+then weighted by that probability:
 
 - expected improvement and the other non-negative scores are multiplied by it: constrained
   expected improvement, `EI(x) P(success | x)` (Gelbart, Snoek & Adams, "Bayesian
@@ -42,46 +43,55 @@ class FeasibilityWeighted:
     """An acquisition whose scores are weighted by the chance that an experiment succeeds
     and meets the outcome constraints.
 
+    Chances are asked for by candidate (`p_success(rows)`, rows of the pool), since the
+    classifier and the constraints' models read different features of the same candidates;
+    called as an acquisition it takes the candidates scored as the context's `rows`.
+
     Args:
         base: the acquisition `(prediction, **context) -> (N,)`.
-        classifier: a fitted classifier of success (class 1) over the same features, or
-            None when no experiment has failed.
+        classifier: a fitted classifier of success (class 1) over `X_classifier`, or None
+            when no experiment has failed.
         n_ok, n_failed: the successful and failed experiments it was fitted to.
         constraints: `(text, chance)` per outcome constraint, `chance(X) -> (N,)` the
             probability that a result at each row of X meets it (see `constraint_chance`).
+        X: `(N, d)` the pool's features the constraints' models read.
+        X_classifier: `(N, d')` the pool's features the classifier reads (default `X`).
     """
 
     def __init__(self, base, classifier=None, n_ok: int = 0, n_failed: int = 0,
-                 constraints: tuple = ()):
+                 constraints: tuple = (), X: Tensor | None = None,
+                 X_classifier: Tensor | None = None):
         self.base = base
         self.classifier = classifier
         self.n_ok, self.n_failed = int(n_ok), int(n_failed)
         self.constraints = tuple(constraints)
+        self.X = X
+        self.X_classifier = X if X_classifier is None else X_classifier
         self.chance_only = False  # score by the chance alone (nothing meets the constraints)
         spec = next((acquisition(n) for n, f in ACQUISITIONS.items() if f is base), None)
         self.rule = ("signed" if spec is None or spec.signed
                      else "log" if spec.log_scale else "product")
 
-    def p_success(self, X: Tensor) -> Tensor:
-        """`(N,)` the chance that an experiment at each row of X succeeds and meets every
-        constraint. The classifier's part is `E[sigmoid(f_1 - f_0)]` over its two latent
-        GPs, in MacKay's closed form `sigmoid(m / sqrt(1 + pi v / 8))` with `m`, `v` the
-        mean and variance of `f_1 - f_0`. Each row's chance depends on that row alone (no
-        sampling), so a candidate gets the same weight whichever candidates it is scored
-        with."""
-        X = torch.as_tensor(X, dtype=torch.float64)
-        p = torch.ones(X.shape[0], dtype=torch.float64)
+    def p_success(self, rows) -> Tensor:
+        """`(len(rows),)` the chance that an experiment on each candidate `rows` (rows of
+        the pool) succeeds and meets every constraint. The classifier's part is
+        `E[sigmoid(f_1 - f_0)]` over its two latent GPs, in MacKay's closed form
+        `sigmoid(m / sqrt(1 + pi v / 8))` with `m`, `v` the mean and variance of
+        `f_1 - f_0`. Each candidate's chance depends on it alone (no sampling), so it gets
+        the same weight whichever candidates it is scored with."""
+        rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+        p = torch.ones(rows.shape[0], dtype=torch.float64)
         if self.classifier is not None:
-            p = p * class_chance(self.classifier)(X)
+            p = p * class_chance(self.classifier)(self.X_classifier[rows])
         for _, chance in self.constraints:
-            p = p * chance(X)
+            p = p * chance(self.X[rows])
         return p.clamp(P_FLOOR, 1.0)
 
-    def __call__(self, pred, *, X: Tensor, **context) -> Tensor:
-        p = self.p_success(X)
+    def __call__(self, pred, *, rows, **context) -> Tensor:
+        p = self.p_success(rows)
         if self.chance_only:
             return p.log() if self.rule == "log" else p
-        scores = torch.as_tensor(self.base(pred, X=X, **context), dtype=torch.float64)
+        scores = torch.as_tensor(self.base(pred, **context), dtype=torch.float64)
         return weight(scores, p, self.rule)
 
 
@@ -97,12 +107,14 @@ def weight(scores: Tensor, p: Tensor, rule: str) -> Tensor:
 
 
 def weighted(acquisition, X: Tensor, ok_rows: np.ndarray, failed_rows, seed: int,
-             constraints: tuple = ()) -> FeasibilityWeighted:
+             constraints: tuple = (), X_classifier: Tensor | None = None
+             ) -> FeasibilityWeighted:
     """`acquisition` weighted by a GP classifier of success (1) against failure (0), fitted
-    to every experiment in force (`X` the pool's features, `ok_rows` and `failed_rows` the
-    candidate row of each successful and each failed observation, replicates repeat; no
-    classifier without failures), and by the outcome `constraints` (see
-    `FeasibilityWeighted`)."""
+    to every experiment in force (`X_classifier`, default `X`, the pool's features it reads;
+    `ok_rows` and `failed_rows` the candidate row of each successful and each failed
+    observation, replicates repeat; no classifier without failures), and by the outcome
+    `constraints` over the features `X` (see `FeasibilityWeighted`)."""
+    X_classifier = X if X_classifier is None else X_classifier
     from designloop.surrogates.gp_classifier import GPClassifier
 
     failed_rows = np.asarray([] if failed_rows is None else failed_rows, dtype=np.int64)
@@ -110,9 +122,10 @@ def weighted(acquisition, X: Tensor, ok_rows: np.ndarray, failed_rows, seed: int
     if len(failed_rows):
         rows = np.concatenate([ok_rows, failed_rows]).astype(np.int64)
         labels = torch.cat([torch.ones(len(ok_rows)), torch.zeros(len(failed_rows))]).long()
-        classifier = GPClassifier(n_classes=2, seed=seed).fit(X[torch.as_tensor(rows)], labels)
+        classifier = GPClassifier(n_classes=2, seed=seed).fit(
+            X_classifier[torch.as_tensor(rows)], labels)
     return FeasibilityWeighted(acquisition, classifier, len(ok_rows), len(failed_rows),
-                               constraints)
+                               constraints, X, X_classifier)
 
 
 def constraint_chance(model, spec: dict):

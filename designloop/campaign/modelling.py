@@ -20,7 +20,7 @@ from torch import Tensor
 
 from designloop.batch.dispatch import choose_selection, select_batch
 from designloop.batch.greedy import greedy_conditional, shrinks_with_variance
-from designloop.campaign.encoding_choice import choose_encoding
+from designloop.campaign.encoding_choice import CHOSEN_ENCODINGS, choose_encoding
 from designloop.campaign.pick_info import describe
 from designloop.campaign.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
 from designloop.errors import InputError
@@ -129,12 +129,13 @@ def features(setup: ModelSetup, rows, y, record: CycleRecord, fits: dict | None 
     cfg, encoder = setup.config, setup.encoder
     encoding = None
     if encoder.has_smiles:
-        if cfg.smiles_encoding == "auto":
+        if cfg.smiles_encoding in CHOSEN_ENCODINGS:
             gp_params = ({k: v for k, v in cfg.surrogate_params.items()
                           if k not in ("kernel", "seed")} if cfg.surrogate == "gp" else {})
             encoding, why = choose_encoding(encoder, torch.as_tensor(rows), y,
                                             cfg.task, len(set(np.asarray(rows).tolist())),
-                                            cfg.seed, fits, gp_params)
+                                            cfg.seed, fits, gp_params,
+                                            components=cfg.smiles_encoding == "auto")
             record.encoding_reason = why.get("encoding_reason")
             record.encoding_scores = why.get("encoding_scores")
         else:
@@ -211,6 +212,8 @@ def context(setup: ModelSetup, fitted: Fitted, available: np.ndarray, rng,
     cfg = setup.config
     out = dict(cfg.acquisition_params)
     out.update(goal=cfg.goal, rng=rng, X=fitted.X[available], model=fitted.model)
+    if hasattr(setup.acquisition, "p_success"):  # weighted by chances read per candidate
+        out["rows"] = torch.as_tensor(np.asarray(available, dtype=np.int64))
     if cfg.goal in ("maximize", "minimize"):
         out["best_f"] = incumbent(fitted, cfg.goal, cfg.incumbent)
         if record is not None:
@@ -323,7 +326,15 @@ def weighted_by_feasibility(setup: ModelSetup, fitted: Fitted, ok_rows, failed_r
         return setup
     return replace(setup, acquisition=weighted(setup.acquisition, fitted.X,
                                                np.asarray(ok_rows, dtype=np.int64),
-                                               failed_rows, setup.config.seed, constraints))
+                                               failed_rows, setup.config.seed, constraints,
+                                               classifier_features(setup.encoder)))
+
+
+def classifier_features(encoder) -> Tensor:
+    """The pool's features the classifier of success reads: one-hot molecules when there
+    are SMILES (with Mordred descriptors its picks failed twice as often on Buchwald-Hartwig,
+    docs/benchmarks-failures.md), the only features there are otherwise."""
+    return encoder.features("onehot")
 
 
 def per_candidate(setup: ModelSetup, fitted: Fitted, method: str, record: CycleRecord) -> str:

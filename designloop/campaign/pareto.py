@@ -118,17 +118,18 @@ def target_predictions(setup, obs, available: np.ndarray, k: int = 1):
 def chances(setup, obs, X: Tensor, encoding: str | None, failed_rows):
     """The chance that an experiment succeeds (a classifier, once experiments have failed)
     and meets the outcome constraints measured so far, as a `FeasibilityWeighted` whose
-    `p_success(X)` gives it (see `designloop.campaign.feasibility`); None when neither
+    `p_success(rows)` gives it (see `designloop.campaign.feasibility`); None when neither
     applies. `X` are the pool's features under `encoding`."""
     from designloop.campaign.feasibility import constraint_chances, weighted
-    from designloop.campaign.modelling import constraint_gp_params
+    from designloop.campaign.modelling import classifier_features, constraint_gp_params
 
     cfg = setup.config
     limits = constraint_chances(cfg.targets, X, constraint_gp_params(setup, encoding), obs)
     if (failed_rows is None or not len(failed_rows)) and not limits:
         return None
     ok = obs["candidate_id"].drop_duplicates().to_numpy()
-    return weighted(None, X, ok, failed_rows, cfg.seed, limits)
+    return weighted(None, X, ok, failed_rows, cfg.seed, limits,
+                    classifier_features(setup.encoder))
 
 
 def pool_scores(setup, obs, available: np.ndarray, failed_rows=None) -> Tensor:
@@ -139,7 +140,7 @@ def pool_scores(setup, obs, available: np.ndarray, failed_rows=None) -> Tensor:
     ref = reference_point(optimised(setup.config.targets), Y)
     score = ehvi(mean, sd, torch.as_tensor(front), torch.as_tensor(ref))
     chance = chances(setup, obs, X, first_encoding(notes), failed_rows)
-    return score if chance is None else score * chance.p_success(X[available])
+    return score if chance is None else score * chance.p_success(available)
 
 
 def pick(setup, obs, excluded, k: int, record, n_candidates: int, failed_rows=None
@@ -154,7 +155,7 @@ def pick(setup, obs, excluded, k: int, record, n_candidates: int, failed_rows=No
     Y, front = measured_front(setup.config.targets, obs)
     ref = reference_point(specs, Y)
     chance = chances(setup, obs, X, first_encoding(notes), failed_rows)
-    weight = None if chance is None else chance.p_success(X[available])
+    weight = None if chance is None else chance.p_success(available)
     local, scores = greedy_ehvi(mean, sd, torch.as_tensor(front), torch.as_tensor(ref), k,
                                 weight)
     if chance is not None:

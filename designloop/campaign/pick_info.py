@@ -55,7 +55,7 @@ def describe(setup, fitted, pred, available, local,
     if hasattr(setup.acquisition, "p_success"):  # weighted by the chance of success
         from designloop.campaign.feasibility import describe as feasibility
 
-        chance = setup.acquisition.p_success(fitted.X[picks])
+        chance = setup.acquisition.p_success(picks)
         for row, p in zip(rows, chance.tolist(), strict=True):
             row["p_success"] = float(p)
         note = (record.feasibility or {}).get("selection")

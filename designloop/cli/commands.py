@@ -63,7 +63,7 @@ def init(
     ignore: Annotated[str | None, typer.Option(help="Comma-separated columns that are not features")] = None,
     surrogate: Annotated[str | None, typer.Option(help=_SURROGATE_HELP)] = None,
     acquisition: Annotated[str | None, typer.Option(help="See: designloop acquisitions (short names: ei, log-ei, pi, ucb, variance, ...)")] = None,
-    encoding: Annotated[str, typer.Option(help="SMILES encoding: auto | onehot | morgan | descriptors")] = "auto",
+    encoding: Annotated[str, typer.Option(help="SMILES encoding: auto (Mordred for reaction components, else likelihood) | likelihood (the best leave-one-out fit each cycle) | onehot | morgan | descriptors (RDKit) | mordred")] = "auto",
     morgan_radius: Annotated[int, typer.Option(help="Morgan fingerprint radius")] = 2,
     morgan_bits: Annotated[int, typer.Option(help="Morgan fingerprint length")] = 1024,
     morgan_counts: Annotated[bool, typer.Option(help="Count fingerprints (MinMax kernel) instead of bits")] = False,

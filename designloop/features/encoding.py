@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 ROLES = ("numeric", "categorical", "smiles")
-SMILES_ENCODINGS = ("onehot", "morgan", "descriptors")
+SMILES_ENCODINGS = ("onehot", "morgan", "descriptors", "mordred")
+# Mordred descriptors are decorrelated among a column's distinct molecules at this absolute
+# correlation (as EDBO and BayBE do for reaction components)
+MORDRED_DECORRELATION = 0.7
 # changes whenever the matrices `Encoder._build` makes for the same table and settings do:
 # cached matrices under the old keys are then never read again
 FEATURES_FORMAT = 1
@@ -66,6 +69,29 @@ def _decorrelate(block: np.ndarray, threshold: float = 0.95) -> np.ndarray:
     return z[:, keep]
 
 
+def _per_molecule(values: list[str], threshold: float = MORDRED_DECORRELATION) -> np.ndarray:
+    """Mordred descriptors of one SMILES column, `(N, d)`: computed for its distinct
+    molecules ('none' as a row of zeros), descriptors that are not finite for all of them or
+    constant dropped, then those correlated at `threshold` or more with an earlier kept one,
+    standardised over the distinct molecules and mapped back to the rows."""
+    distinct = sorted(set(values))
+    if len(distinct) < 2:
+        return np.zeros((len(values), 0))
+    block = molecules.mordred(distinct)
+    block = block[:, np.isfinite(block).all(0)]
+    block = block[:, block.std(0) > 1e-12 * (1 + np.abs(block).max(0))]
+    if block.shape[1] == 0:
+        return np.zeros((len(values), 0))
+    z = (block - block.mean(0)) / block.std(0)
+    corr = np.abs(np.corrcoef(z, rowvar=False)) if z.shape[1] > 1 else np.ones((1, 1))
+    keep: list[int] = []
+    for j in range(z.shape[1]):
+        if all(corr[j, k] < threshold for k in keep):
+            keep.append(j)
+    index = {v: i for i, v in enumerate(distinct)}
+    return z[:, keep][[index[v] for v in values]]
+
+
 class Encoder:
     """Turns candidate columns into features.
 
@@ -79,7 +105,9 @@ class Encoder:
     Numeric columns are scaled to [0, 1] over the candidate table, categorical columns
     one-hot encoded, and SMILES columns encoded as one-hot molecules, Morgan fingerprints or
     decorrelated, standardised RDKit 2-D descriptors (`features(smiles_encoding=...)`);
-    several SMILES columns (a reaction's ligand, base, solvent) are concatenated.
+    several SMILES columns (a reaction's ligand, base, solvent) are concatenated. The
+    "mordred" encoding describes each SMILES column's distinct molecules by Mordred's 2-D
+    descriptors, decorrelated among those molecules (see `_per_molecule`).
     """
 
     def __init__(self, roles: dict[str, str] | None = None, morgan_radius: int = 2,
@@ -170,7 +198,8 @@ class Encoder:
             detail = {
                 "numeric": "scaled to [0, 1]",
                 "categorical": f"one-hot, {n_unique} levels",
-                "smiles": f"{n_unique} molecules: one-hot, Morgan or RDKit descriptors",
+                "smiles": f"{n_unique} molecules: one-hot, Morgan, RDKit or Mordred "
+                          "descriptors",
             }[role]
             rows.append({"column": col, "role": role, "encoding": detail})
         return pd.DataFrame(rows)
@@ -179,8 +208,8 @@ class Encoder:
         """`(N, d)` float64 features of the whole candidate table.
 
         Args:
-            smiles_encoding: "onehot", "morgan" or "descriptors" for SMILES columns; ignored
-                (may be None) when there are none.
+            smiles_encoding: "onehot", "morgan", "descriptors" (RDKit's) or "mordred" for
+                SMILES columns; ignored (may be None) when there are none.
         """
         if self.has_smiles and smiles_encoding not in SMILES_ENCODINGS:
             raise InputError(
@@ -218,12 +247,15 @@ class Encoder:
                                   "data": table.astype(object).to_numpy().tolist()},
                                  default=repr)
             self._table_digest = hashlib.sha256(content.encode()).hexdigest()
-        uses_rdkit = encoding in ("morgan", "descriptors")
+        uses_rdkit = encoding in ("morgan", "descriptors", "mordred")
+        versions = [np.__version__, pd.__version__,
+                    molecules.rdkit_version() if uses_rdkit else None]
+        if encoding == "mordred":
+            versions.append(molecules.mordred_version())
         key = {"format": FEATURES_FORMAT, "encoding": encoding, "table": self._table_digest,
                "roles": [[str(c), r] for c, r in self.roles_.items()],
                "fingerprint": [self.morgan_radius, self.morgan_bits, self.morgan_counts],
-               "versions": [np.__version__, pd.__version__,
-                            molecules.rdkit_version() if uses_rdkit else None]}
+               "versions": versions}
         return hashlib.sha256(json.dumps(key, default=repr).encode()).hexdigest()
 
     def _build(self, smiles_encoding: str | None) -> np.ndarray:
@@ -251,10 +283,17 @@ class Encoder:
             desc = [molecules.descriptors(self.table_[c].astype(str).tolist())[0]
                     for c in self.smiles_columns]
             blocks.append(_decorrelate(np.concatenate(desc, axis=1)))
+        if self.has_smiles and smiles_encoding == "mordred":
+            blocks += [_per_molecule(self.table_[c].astype(str).tolist())
+                       for c in self.smiles_columns]
         out = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(self.table_), 0))
         if out.shape[1] == 0:
             raise InputError("the candidate columns give no features (all constant?)")
         return out
+
+    def most_molecules(self) -> int:
+        """The largest number of distinct molecules in one SMILES column (0 without)."""
+        return max((self.table_[c].nunique() for c in self.smiles_columns), default=0)
 
     def default_prior(self) -> str:
         """GP prior that suits the features: "gamma" (long lengthscales, smooth additive

@@ -1,4 +1,5 @@
-"""Molecules from SMILES (RDKit): validation, Morgan fingerprints and 2-D descriptors.
+"""Molecules from SMILES (RDKit): validation, Morgan fingerprints and 2-D descriptors
+(RDKit's own, and Mordred's larger set).
 
 Every featuriser works per unique molecule and caches the result, since reaction tables
 repeat the same few ligands, bases and solvents thousands of times.
@@ -141,3 +142,61 @@ def descriptors(values) -> tuple[np.ndarray, list[str]]:
             out[i] = [desc[name] for name in names]
     out[~np.isfinite(out)] = 0.0
     return out, names
+
+
+def mordred_available() -> bool:
+    """Whether Mordred (the `mordredcommunity` package, in the chem extra) can be imported."""
+    try:
+        import mordred  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def mordred_version() -> str | None:
+    """The installed Mordred's version, or None without it."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("mordredcommunity")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _mordred_calculator():
+    try:
+        from mordred import Calculator
+        from mordred import descriptors as all_descriptors
+    except ImportError:  # pragma: no cover - mordredcommunity is in the chem extra
+        raise InputError(
+            "Mordred descriptors need the mordredcommunity package: pip install "
+            "'designloop[chem]'"
+        ) from None
+    return Calculator(all_descriptors, ignore_3D=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _mordred_row(smiles: str) -> np.ndarray:
+    """One molecule's Mordred descriptors, kept for the process (a read-only array): every
+    campaign on the same reaction components asks for the same few molecules."""
+    row = np.array(list(_mordred_calculator()(parse(smiles)).fill_missing(np.nan).values()),
+                   dtype=np.float64)
+    row.flags.writeable = False
+    return row
+
+
+def mordred(values) -> np.ndarray:
+    """Mordred's 2-D descriptors `(N, D)` (about 1,600: constitution, topology, charges,
+    counts of groups and rings), computed once per distinct molecule; 'none' gives zeros.
+    A descriptor Mordred cannot compute for a molecule is NaN.
+
+    Reference: Moriwaki et al., "Mordred: a molecular descriptor calculator", J. Cheminform.
+    10, 4 (2018).
+    """
+    out = np.zeros((len(values), len(_mordred_calculator().descriptors)), dtype=np.float64)
+    for i, v in enumerate(values):
+        if not is_none(v):
+            out[i] = _mordred_row(v)
+    return out
