@@ -390,6 +390,27 @@ def test_benchmark_of_several_targets_and_failing_experiments(tmp_path, capsys, 
     assert failed.tolist() == [0.5, 0.5]  # the whole table measured: 15 of its 30 rows fail
     code, _, err = run(["benchmark", "--problem", "branin", "--target", "y"], capsys, monkeypatch)
     assert code == 2 and "--target goes with --lookup" in err
+    # without --strategies, several targets compare the default with random picks
+    code, text, err = run(["benchmark", "--lookup", lookup, "--target", "yld:max", "--target",
+                           "cost:min", "--seeds", "1", "--budget", "4", "--batch-size", "2"],
+                          capsys, monkeypatch)
+    assert code == 0 and "default" in text and "random" in text, err
+    # a results file of another benchmark (one target, or nothing failing) is never resumed
+    code, _, err = run(["benchmark", "--lookup", lookup, "--target", "yld", "--strategies",
+                        "random", "--seeds", "2", "--budget", "6", "--batch-size", "2", "-o",
+                        out], capsys, monkeypatch)
+    assert code == 2 and "holds results of another benchmark" in err and "targets" in err
+    code, _, err = run(["benchmark", "--lookup", one, "--target", "y", "--strategies", "random",
+                        "--seeds", "2", "--budget", "30", "-o", tmp_path / "f.csv"], capsys,
+                       monkeypatch)
+    assert code == 2 and "fail_below 0.5" in err
+    # one target may be written NAME:max; low results cannot fail a target to minimise
+    code, text, err = run(["benchmark", "--lookup", one, "--target", "y:max", "--strategies",
+                           "random", "--seeds", "1", "--budget", "4"], capsys, monkeypatch)
+    assert code == 0, err
+    code, _, err = run(["benchmark", "--lookup", one, "--target", "y", "--goal", "min",
+                        "--fail-below", "0.5"], capsys, monkeypatch)
+    assert code == 2 and "suits a target to maximize" in err
     code, _, err = run(["benchmark", "--problem", "suzuki", "--fail-below", "nan"], capsys,
                        monkeypatch)
     assert code == 2 and "finite" in err

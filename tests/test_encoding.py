@@ -127,3 +127,18 @@ def test_reaction_components_get_mordred_and_libraries_the_likelihood_choice():
     # classification keeps Morgan fingerprints
     enc = dl.Encoder().fit(components, ["ligand", "t"])
     assert choose_encoding(enc, torch.arange(8), y[:8], "classification", 8)[0] == "morgan"
+
+
+def test_molecules_mordred_cannot_tell_apart_still_get_rows_of_their_own():
+    from designloop.features.encoding import _per_molecule
+
+    # enantiomers have the same 2-D descriptors: each gets a 0/1 column of its own
+    pair = ["C[C@H](O)CC", "C[C@@H](O)CC"]
+    block = _per_molecule(pair * 2)
+    assert block.shape == (4, 2) and not np.array_equal(block[0], block[1])
+    assert np.array_equal(block[0], block[2])
+    block = _per_molecule([*pair, "CCO", "none"])
+    assert len(np.unique(block, axis=0)) == 4
+    # a table of just the two enantiomers is still encoded (no "no features" error)
+    enc = dl.Encoder().fit(pd.DataFrame({"ligand": pair * 3}), ["ligand"])
+    assert enc.features("mordred").shape == (6, 2)

@@ -277,23 +277,41 @@ def test_the_classifier_of_success_reads_one_hot_molecules():
     table = pd.DataFrame(rows, columns=["ligand", "base", "t"])
     campaign = dl.Campaign(table, target="y", goal="maximize", seed=0)
     X_onehot = campaign.encoder.features("onehot")
-    assert torch.equal(modelling.classifier_features(campaign.encoder), X_onehot)
+    X_target = campaign.encoder.features("mordred")
+    assert torch.equal(modelling.classifier_features(campaign.encoder, X_target), X_onehot)
+    # a library of more molecules: the target model's features, which carry a failure
+    # over to similar molecules (and need no column per molecule)
+    library = dl.Campaign(pd.DataFrame({"smiles": ["C" * (i + 1) + "O" for i in range(101)]}),
+                          target="y", goal="maximize")
+    X_lib = library.encoder.features("morgan")
+    assert modelling.classifier_features(library.encoder, X_lib) is X_lib
     # the first ligand (rows 0-11) failed four times; the others worked
     measured = [0, 4, 8, 11, 13, 18, 22, 27, 30, 34, 38, 41, 44, 47]
     answers = ["failed" if table.ligand[i] == "CCO" else 0.5 + 0.01 * i for i in measured]
     campaign.observe(pd.DataFrame({"candidate_id": measured, "y": answers}))
-    picks = campaign.suggest(3)
+    scored = campaign.score_candidates()
+    picks = campaign.suggest(1)
     record = campaign.store.cycles().iloc[-1]["record"]
     assert record.encoding == "mordred"  # the target's model reads Mordred descriptors
     assert record.feasibility["failed"] == 4 and record.feasibility["succeeded"] == 10
-    assert picks["p_success"].round(4).tolist() == record.feasibility["p_success_of_picks"]
-    # the chance of success of every candidate, as the weighting read it: the failing
-    # ligand's candidates have the lowest
+    # each candidate's score is the base log EI plus the log of ITS chance of success:
+    # the rows the weighting reads line up with the candidates scored
     setup = campaign.model_setup()
     obs = campaign.store.observations()
     fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=0), diagnostics=False)
     failed = np.asarray(measured[:4])
     weighted = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"], failed)
-    chance = pd.Series(weighted.acquisition.p_success(np.arange(len(table))).numpy())
-    by_ligand = chance.groupby(table["ligand"]).max()
+    ids = scored["candidate_id"].to_numpy()
+    chance = weighted.acquisition.p_success(ids)
+    rng = np.random.default_rng(0)
+    base = setup.acquisition(fitted.model.predict(fitted.X[ids]),
+                             **{k: v for k, v in modelling.context(setup, fitted, ids, rng)
+                                .items() if k != "candidate_rows"})
+    assert np.allclose(scored["score"], (base + chance.log()).numpy())
+    # the pick is the best weighted score, and it carries its own chance
+    best = scored.loc[scored["score"].idxmax()]
+    assert int(picks["candidate_id"].iloc[0]) == int(best["candidate_id"])
+    assert picks["p_success"].iloc[0] == pytest.approx(float(chance[ids == best.candidate_id]))
+    # the failing ligand's candidates have the lowest chances
+    by_ligand = pd.Series(chance.numpy()).groupby(table["ligand"].to_numpy()[ids]).max()
     assert by_ligand["CCO"] < by_ligand.drop("CCO").min()

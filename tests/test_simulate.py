@@ -217,3 +217,31 @@ def test_simulate_accepts_the_campaign_spellings():
     assert set(df.strategy) == {"log-ei", "ucb"} and df.best_so_far.notna().all()
     with pytest.raises(dl.InputError, match="unknown goal 'best'"):
         problem_from_table(table, "y", goal="best")
+
+
+def test_failed_experiments_find_nothing_and_results_files_keep_every_column(tmp_path):
+    import pandas as pd
+
+    from designloop.bench.problems import problem_from_table
+    from designloop.bench.simulate import _append, run_campaign
+    from designloop.bench.strategies import Strategy
+
+    grid = np.linspace(0, 1, 12)
+    table = pd.DataFrame({"x": grid, "y": grid})
+    random = Strategy("random", acquisition="random")
+    # the whole table measured, the lower half failing: the best row still counts
+    last = run_campaign(problem_from_table(table, "y", fail_below=0.5), random, 0, 12, 4, 4)[-1]
+    assert last["failed_fraction"] == pytest.approx(0.5)
+    assert last["top1_found"] == 1 and last["simple_regret"] == 0
+    # every experiment failed: the top row was measured but nothing was found
+    last = run_campaign(problem_from_table(table, "y", fail_below=2.0), random, 0, 12, 4, 4)[-1]
+    assert last["failed_fraction"] == 1.0 and last["top1_found"] == 0
+    assert "simple_regret" not in last and np.isnan(last["best_so_far"])
+    path = tmp_path / "r.csv"
+    _append(path, pd.DataFrame({"a": [1], "b": ["x"]}))
+    _append(path, pd.DataFrame({"a": [2], "b": ["y"]}))
+    _append(path, pd.DataFrame({"a": [3], "c": [0.5]}))  # a metric the first runs lacked
+    back = pd.read_csv(path)
+    assert back.columns.tolist() == ["a", "b", "c"]
+    assert back["a"].tolist() == [1, 2, 3] and back["b"].tolist()[:2] == ["x", "y"]
+    assert back["c"].isna().tolist() == [True, True, False]

@@ -29,7 +29,7 @@ _ACTIVE_MIN = 1024
 _RESCORE = 256  # tracked candidates rescored first, by their earlier scores
 # context entries with one row per candidate scored: the features, and the candidates' rows
 # of the pool (given to an acquisition weighted by per-candidate chances of success)
-PER_CANDIDATE = ("X", "rows")
+PER_CANDIDATE = ("X", "candidate_rows")
 _EXTEND_MIN = 512  # candidates added to the tracked set at least, when it must grow
 
 # Scores that, at a fixed mean, never rise when the epistemic variance falls. Conditioning on

@@ -266,6 +266,9 @@ def _several_targets(table: pd.DataFrame, targets: dict, name: str, description:
     if missing:
         raise InputError(f"{where} has no column(s) {missing}; its columns are "
                          f"{list(table.columns)}")
+    if "candidate_id" in table.columns:
+        raise InputError(f"{where}: the column name 'candidate_id' is reserved for "
+                         "designloop's ids; rename or delete that column")
     table = table.dropna(subset=list(goals)).reset_index(drop=True)
     values = table[list(goals)].apply(pd.to_numeric, errors="coerce")
     if values.isna().any().any():

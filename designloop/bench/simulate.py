@@ -81,11 +81,13 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
             pick_best, best = (max, np.max) if goal == "maximize" else (min, np.min)
             row.update(value=float(pick_best(worked)) if worked else np.nan,
                        best_so_far=float(best(found)) if len(found) else np.nan)
-            if reference is not None:
-                truth = problem.values[np.asarray(measured)]
+            # a failed experiment finds nothing, whatever the candidate's true value
+            worked_ids = np.asarray(measured)[~problem.fails(measured)]
+            if reference is not None and len(worked_ids):
+                truth = problem.values[worked_ids]
                 true_best = truth.max() if goal == "maximize" else truth.min()
                 row["simple_regret"] = float(abs(reference - true_best))
-            row["top1_found"] = int(top[np.unique(measured)].sum())
+            row["top1_found"] = int(top[np.unique(worked_ids)].sum())
             row["top1_fraction"] = row["top1_found"] / int(top.sum())
         if metrics is True or (metrics == "final" and len(measured) >= budget):
             row.update(_model_quality(problem, campaign))
@@ -97,11 +99,20 @@ def run_settings(problem: Problem, budget: int, batch_size: int = 1,
                  n_initial: int | None = None) -> dict:
     """What a simulated run depends on besides strategy and seed, as stored in every row of
     its results: problem (name), budget, batch_size, n_initial (the size used),
-    pool_size (candidates) and noise (the oracle's noise sd)."""
+    pool_size (candidates), noise (the oracle's noise sd), targets (several: "name:goal"
+    joined by ";", else "none") and fail_below ("none" when nothing fails)."""
     n_initial = n_initial or max(batch_size, 2 if problem.task == "regression" else 4)
+    targets = ";".join(f"{name}:{goal}" for name, goal in (problem.targets or {}).items())
+    targets = targets or "none"
     return {"problem": problem.name, "budget": int(budget), "batch_size": int(batch_size),
             "n_initial": int(n_initial), "pool_size": len(problem.candidates),
-            "noise": float(problem.noise_std)}
+            "noise": float(problem.noise_std), "targets": targets,
+            "fail_below": "none" if problem.fail_below is None else float(problem.fail_below)}
+
+
+# settings compared as text, and the value a results file written before they were stored
+# holds for them (so that such a file still resumes)
+TEXT_SETTINGS = {"problem": None, "targets": "none", "fail_below": "none"}
 
 
 def _resumable(output: Path, settings: dict) -> pd.DataFrame:
@@ -121,6 +132,9 @@ def _resumable(output: Path, settings: dict) -> pd.DataFrame:
     for column in ("problem", "strategy"):  # written with spreadsheet formulas neutralised
         if column in done.columns:
             done[column] = done[column].map(unneutralise)
+    for key, before in TEXT_SETTINGS.items():
+        if before is not None and key not in done.columns:
+            done[key] = before
     missing = [c for c in [*settings, "strategy", "seed", "n_observed"] if c not in done.columns]
     if missing:
         raise InputError(f"{output} holds results without the settings they were run with "
@@ -128,7 +142,8 @@ def _resumable(output: Path, settings: dict) -> pd.DataFrame:
     differ = []
     for key, wanted in settings.items():
         found = done[key].drop_duplicates().tolist()
-        same = [str(v) == str(wanted) if key == "problem" else _equal(v, wanted) for v in found]
+        same = [_same_text(v, wanted) if key in TEXT_SETTINGS else _equal(v, wanted)
+                for v in found]
         if not all(same):
             shown = ", ".join(str(v) for v, ok in zip(found, same, strict=True) if not ok)
             differ.append(f"{key} {shown} (this run: {wanted})")
@@ -136,6 +151,14 @@ def _resumable(output: Path, settings: dict) -> pd.DataFrame:
         raise InputError(f"{output} holds results of another benchmark ({'; '.join(differ)}); "
                          f"{advice}")
     return done
+
+
+def _same_text(found, wanted) -> bool:
+    """A text setting as read back from a CSV (an empty cell reads as NaN, a number as a
+    float) against this run's."""
+    if isinstance(found, float) and np.isnan(found):
+        found = ""
+    return str(found) == str(wanted) or _equal(found, wanted)
 
 
 def _equal(found, wanted) -> bool:
@@ -262,7 +285,20 @@ def _collect(pairs, total: int, results: list, output: Path | None, progress: bo
         for _job, rows in pairs:
             results.extend(rows)
             if output is not None and output.suffix == ".csv":
-                header = not (output.exists() and output.stat().st_size)
-                neutralise_table(pd.DataFrame(rows)).to_csv(output, mode="a", index=False,
-                                                            header=header)
+                _append(output, neutralise_table(pd.DataFrame(rows)))
             bar.advance(task)
+
+
+def _append(output: Path, frame: pd.DataFrame) -> None:
+    """Add one run's rows to a results CSV; when its columns differ from the file's (a
+    metric only some runs report), the file is written again with every column."""
+    if not (output.exists() and output.stat().st_size):
+        frame.to_csv(output, index=False)
+        return
+    header = pd.read_csv(output, nrows=0).columns.tolist()
+    if header == frame.columns.tolist():
+        frame.to_csv(output, mode="a", index=False, header=False)
+        return
+    whole = pd.concat([pd.read_csv(output, dtype=str, keep_default_na=False),
+                       frame.astype(object)], ignore_index=True)
+    whole.to_csv(output, index=False)

@@ -2,9 +2,9 @@
 
 Once a campaign holds both failed and successful experiments, a GP classifier (see
 `designloop.surrogates.gp_classifier`) learns the probability that an experiment at `x`
-succeeds, on the candidates' one-hot features (SMILES as one column per molecule: a
-failure is mostly down to a reagent or a combination of them), while the target's model is
-fitted to the successful experiments alone. The acquisition's score of each candidate is
+succeeds (on one-hot molecules for reaction components: a failure is mostly down to a
+reagent or a pairing of them; else on the target model's features), while the target's
+model is fitted to the successful experiments alone. The acquisition's score of each candidate is
 then weighted by that probability:
 
 - expected improvement and the other non-negative scores are multiplied by it: constrained
@@ -45,7 +45,8 @@ class FeasibilityWeighted:
 
     Chances are asked for by candidate (`p_success(rows)`, rows of the pool), since the
     classifier and the constraints' models read different features of the same candidates;
-    called as an acquisition it takes the candidates scored as the context's `rows`.
+    called as an acquisition it takes the candidates scored as the context's
+    `candidate_rows`.
 
     Args:
         base: the acquisition `(prediction, **context) -> (N,)`.
@@ -87,8 +88,8 @@ class FeasibilityWeighted:
             p = p * chance(self.X[rows])
         return p.clamp(P_FLOOR, 1.0)
 
-    def __call__(self, pred, *, rows, **context) -> Tensor:
-        p = self.p_success(rows)
+    def __call__(self, pred, *, candidate_rows, **context) -> Tensor:
+        p = self.p_success(candidate_rows)
         if self.chance_only:
             return p.log() if self.rule == "log" else p
         scores = torch.as_tensor(self.base(pred, **context), dtype=torch.float64)

@@ -129,7 +129,7 @@ def chances(setup, obs, X: Tensor, encoding: str | None, failed_rows):
         return None
     ok = obs["candidate_id"].drop_duplicates().to_numpy()
     return weighted(None, X, ok, failed_rows, cfg.seed, limits,
-                    classifier_features(setup.encoder))
+                    classifier_features(setup.encoder, X))
 
 
 def pool_scores(setup, obs, available: np.ndarray, failed_rows=None) -> Tensor:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from designloop import acquisition as acq
+from designloop.campaign.feasibility import FeasibilityWeighted
 from designloop.prediction import RegressionPrediction
 from designloop.records import CycleRecord
 from designloop.registry import is_exact_gp
@@ -52,7 +53,7 @@ def describe(setup, fitted, pred, available, local,
         record.conformal_level = CONFORMAL_LEVEL
         for row, b in zip(rows, bounds, strict=True):
             row.update(b)
-    if hasattr(setup.acquisition, "p_success"):  # weighted by the chance of success
+    if isinstance(setup.acquisition, FeasibilityWeighted):  # weighted by chances of success
         from designloop.campaign.feasibility import describe as feasibility
 
         chance = setup.acquisition.p_success(picks)

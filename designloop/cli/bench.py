@@ -37,7 +37,7 @@ def _dask_client(address: str):
 @app.command()
 def benchmark(
     problem: Annotated[str | None, typer.Option(help="Problem name (see --help of designloop.bench.problems) e.g. hartmann6, suzuki, breast_cancer")] = None,
-    strategies: Annotated[str, typer.Option(help="Comma-separated: acquisition, acquisition@surrogate or acquisition@surrogate/selection, e.g. random,max-variance,ei")] = "random,ei",
+    strategies: Annotated[str | None, typer.Option(help="Comma-separated: acquisition, acquisition@surrogate or acquisition@surrogate/selection, e.g. random,max-variance,ei (default random,ei; for several targets default,random)")] = None,
     seeds: Annotated[int, typer.Option(help="Number of seeds per strategy")] = 5,
     budget: Annotated[int, typer.Option(help="Measurements per campaign")] = 30,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Experiments per cycle")] = 1,
@@ -70,13 +70,15 @@ def benchmark(
     check_output(plot, IMAGE_SUFFIXES, "--plot")
     prob = _benchmark_problem(problem, lookup, target or [], goal, task, n_candidates, noise)
     prob = _failing(prob, fail_below)
+    strategies = strategies or ("default,random" if prob.targets else "random,ei")
     score_model = None  # simulate's default: the surrogate is scored when exploring
     if metric is not None:
         reported = metrics_for(prob.task, prob.goal, several=bool(prob.targets),
                                can_fail=prob.fail_below is not None)
         if metric not in reported:
-            raise InputError(f"--metric {metric} is not reported for {prob.name} ({prob.task}, "
-                             f"goal {prob.goal}); choose one of {', '.join(reported)}")
+            kind = ("several targets" if prob.targets else f"{prob.task}, goal {prob.goal}")
+            raise InputError(f"--metric {metric} is not reported for {prob.name} ({kind}); "
+                             f"choose one of {', '.join(reported)}")
         score_model = True if metric in MODEL_METRICS[prob.task] else None
     client = None
     executor = None
@@ -117,6 +119,10 @@ def _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise)
                 raise InputError("several --target columns are regression targets; leave "
                                  "out --task classification")
             return problem_from_csv(lookup, targets=_goals(target))
+        name, _, direction = target[0].rpartition(":")
+        if direction.lower() in ("max", "min", "maximize", "minimize", "maximise", "minimise") \
+                and name:  # one target written as NAME:max
+            target, goal = [name], direction
         return problem_from_csv(lookup, target[0],
                                 "explore" if task == "classification" else goal, task)
     if target:
@@ -157,4 +163,7 @@ def _failing(prob, fail_below: float | None):
     if prob.task != "regression" or prob.targets:
         raise InputError("--fail-below is for one regression target: a class or several "
                          "targets cannot fail by a threshold")
+    if prob.goal != "maximize":
+        raise InputError("--fail-below makes low results fail, which suits a target to "
+                         f"maximize; this one is to {prob.goal}")
     return dataclasses.replace(prob, fail_below=float(fail_below))

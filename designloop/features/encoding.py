@@ -73,23 +73,30 @@ def _per_molecule(values: list[str], threshold: float = MORDRED_DECORRELATION) -
     """Mordred descriptors of one SMILES column, `(N, d)`: computed for its distinct
     molecules ('none' as a row of zeros), descriptors that are not finite for all of them or
     constant dropped, then those correlated at `threshold` or more with an earlier kept one,
-    standardised over the distinct molecules and mapped back to the rows."""
+    standardised over the distinct molecules and mapped back to the rows. Molecules that 2-D
+    descriptors cannot tell apart (enantiomers, E/Z isomers) get a 0/1 column each, so that
+    distinct molecules never share a row."""
     distinct = sorted(set(values))
     if len(distinct) < 2:
         return np.zeros((len(values), 0))
     block = molecules.mordred(distinct)
     block = block[:, np.isfinite(block).all(0)]
     block = block[:, block.std(0) > 1e-12 * (1 + np.abs(block).max(0))]
-    if block.shape[1] == 0:
-        return np.zeros((len(values), 0))
-    z = (block - block.mean(0)) / block.std(0)
-    corr = np.abs(np.corrcoef(z, rowvar=False)) if z.shape[1] > 1 else np.ones((1, 1))
     keep: list[int] = []
-    for j in range(z.shape[1]):
-        if all(corr[j, k] < threshold for k in keep):
-            keep.append(j)
+    z = np.zeros((len(distinct), 0))
+    if block.shape[1]:
+        z = (block - block.mean(0)) / block.std(0)
+        corr = np.abs(np.corrcoef(z, rowvar=False)) if z.shape[1] > 1 else np.ones((1, 1))
+        for j in range(z.shape[1]):
+            if all(corr[j, k] < threshold for k in keep):
+                keep.append(j)
+    z = z[:, keep]
+    _, group, counts = np.unique(z, axis=0, return_inverse=True, return_counts=True)
+    tied = np.flatnonzero(counts[group.ravel()] > 1)  # molecules sharing their row
+    if len(tied):
+        z = np.hstack([z, np.eye(len(distinct))[:, tied]])
     index = {v: i for i, v in enumerate(distinct)}
-    return z[:, keep][[index[v] for v in values]]
+    return z[[index[v] for v in values]]
 
 
 class Encoder:
