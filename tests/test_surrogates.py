@@ -203,3 +203,44 @@ def test_every_registered_surrogate_is_in_the_conformance_cases():
     from designloop import registry
 
     assert {name for name, _ in CASES} == set(registry.SURROGATES)
+
+
+@pytest.mark.parametrize("name", sorted(dl.SURROGATES))
+def test_scikit_learn_clone_and_set_params(name):
+    from sklearn.base import clone
+
+    from designloop.surrogates import make_surrogate
+
+    model = make_surrogate(name, seed=7)
+    copy = clone(model)
+    assert type(copy) is type(model) and copy is not model
+    assert copy.get_params(deep=True) == model.get_params(deep=True)
+    assert copy.get_params()["seed"] == 7
+    assert copy.set_params(seed=11) is copy and copy.seed == 11 and model.seed == 7
+    with pytest.raises(dl.InputError, match="has no parameter 'colour'.*seed"):
+        copy.set_params(colour="red")
+
+
+def test_nested_parameters_follow_scikit_learns_double_underscore():
+    from designloop.surrogates.base import SurrogateBase, shallow_params
+
+    class Inner(SurrogateBase):
+        def __init__(self, alpha: float = 1.0):
+            self._store(locals())
+
+    class Outer(SurrogateBase):
+        def __init__(self, inner=None, n: int = 2):
+            self._store(locals())
+
+    outer = Outer(inner=Inner(0.5))
+    assert outer.get_params()["inner__alpha"] == 0.5
+    assert set(outer.get_params(deep=False)) == {"inner", "n"}
+    outer.set_params(inner__alpha=2.0, n=3)
+    assert outer.inner.alpha == 2.0 and outer.n == 3
+
+    class Plain:  # a user's surrogate whose get_params takes no `deep`
+        def get_params(self):
+            return {"k": 1}
+
+    assert shallow_params(Plain()) == {"k": 1} and shallow_params(outer) == {
+        "inner": outer.inner, "n": 3}

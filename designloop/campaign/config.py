@@ -55,7 +55,7 @@ def surrogate_name(obj, task: str) -> tuple[str, dict]:
 
     for name, cls in SURROGATES.items():
         if type(obj) is cls:
-            return name, dict(obj.get_params())
+            return name, dict(obj.get_params(deep=False))
     return CUSTOM + type(obj).__name__, {}
 
 

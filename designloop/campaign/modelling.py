@@ -28,7 +28,7 @@ from designloop.errors import InputError
 from designloop.records import CycleRecord
 from designloop.registry import SELECTIONS, is_exact_gp
 from designloop.surrogates import make_surrogate
-from designloop.surrogates.base import fit_with_domain
+from designloop.surrogates.base import fit_with_domain, shallow_params
 from designloop.trust.calibration import calibrate
 from designloop.trust.calibration import warnings as calibration_warnings
 
@@ -161,7 +161,8 @@ def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitte
     custom = setup.surrogate
     # the GP that chose the encoding is the one asked for when no GP setting was given
     chosen = fits.get(encoding) if cfg.surrogate == "gp" and custom is None else None
-    if chosen is not None and chosen.get_params() == make_surrogate("gp", **params).get_params():
+    if chosen is not None and chosen.get_params(deep=False) == make_surrogate(
+            "gp", **params).get_params(deep=False):
         model = chosen
     elif custom is not None:
         model = fit_on_pool(custom, X, rows, y)
@@ -173,7 +174,7 @@ def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitte
         model = fit_on_pool(make_surrogate(cfg.surrogate, **params), X, rows, y)
     record.fit_seconds = round(time.perf_counter() - start, 4)
     if hasattr(model, "get_params"):
-        record.surrogate_params = dict(model.get_params())
+        record.surrogate_params = shallow_params(model)
     fitted = Fitted(model, X, rows, y, classes, params, encoding=encoding)
     if diagnostics and hasattr(model, "clone"):
         diag, fitted.oof = calibrate(model, X[rows], y.numpy(), seed=cfg.seed, domain=X)

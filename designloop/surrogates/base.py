@@ -33,6 +33,15 @@ class Surrogate(Protocol):
     def get_params(self) -> dict: ...
 
 
+def shallow_params(model) -> dict:
+    """A surrogate's own hyper-parameters: scikit-learn's `get_params(deep=False)`, or
+    `get_params()` of a user's class that takes no `deep`."""
+    try:
+        return dict(model.get_params(deep=False))
+    except TypeError:
+        return dict(model.get_params())
+
+
 class SurrogateBase:
     """Shared machinery: parameters, cloning, fitted checks and tensor conversion."""
 
@@ -44,19 +53,42 @@ class SurrogateBase:
             if name not in ("self", "__class__"):
                 setattr(self, name, value)
 
-    def get_params(self) -> dict:
-        """The constructor's hyper-parameters by name (for logging and cloning)."""
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's hyper-parameters by name (for logging and cloning), in
+        scikit-learn's protocol: with `deep`, a parameter that has parameters of its own
+        adds them as `name__sub`, so that `sklearn.base.clone` and grid searches work."""
         names = [
             p for p in inspect.signature(type(self).__init__).parameters if p != "self"
         ]
-        return {name: getattr(self, name) for name in names}
+        params = {name: getattr(self, name) for name in names}
+        if deep:
+            for name, value in list(params.items()):
+                if hasattr(value, "get_params") and not isinstance(value, type):
+                    params.update({f"{name}__{k}": v for k, v in value.get_params().items()})
+        return params
+
+    def set_params(self, **params) -> SurrogateBase:
+        """Set hyper-parameters by name (`name__sub` for a parameter's own), as
+        scikit-learn's `set_params` does; InputError naming the valid ones otherwise. A
+        fitted surrogate must be fitted again for them to take effect."""
+        valid = self.get_params(deep=False)
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise InputError(f"{type(self).__name__} has no parameter {name!r}; its "
+                                 f"parameters are {', '.join(valid)}")
+            if sub:
+                getattr(self, name).set_params(**{sub: value})
+            else:
+                setattr(self, name, value)
+        return self
 
     def clone(self, **changes) -> SurrogateBase:
         """An unfitted copy with the same hyper-parameters, some optionally changed."""
-        return type(self)(**{**self.get_params(), **changes})
+        return type(self)(**{**self.get_params(deep=False), **changes})
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({args})"
 
     @property
