@@ -236,7 +236,7 @@ def test_failed_experiments_find_nothing_and_results_files_keep_every_column(tmp
     # every experiment failed: the top row was measured but nothing was found
     last = run_campaign(problem_from_table(table, "y", fail_below=2.0), random, 0, 12, 4, 4)[-1]
     assert last["failed_fraction"] == 1.0 and last["top1_found"] == 0
-    assert "simple_regret" not in last and np.isnan(last["best_so_far"])
+    assert last["simple_regret"] == 1.0 and np.isnan(last["best_so_far"])  # the worst's
     path = tmp_path / "r.csv"
     _append(path, pd.DataFrame({"a": [1], "b": ["x"]}))
     _append(path, pd.DataFrame({"a": [2], "b": ["y"]}))
@@ -245,3 +245,35 @@ def test_failed_experiments_find_nothing_and_results_files_keep_every_column(tmp
     assert back.columns.tolist() == ["a", "b", "c"]
     assert back["a"].tolist() == [1, 2, 3] and back["b"].tolist()[:2] == ["x", "y"]
     assert back["c"].isna().tolist() == [True, True, False]
+
+
+def test_results_files_from_before_the_settings_were_stored_resume_again_and_again(tmp_path):
+    import pandas as pd
+
+    from designloop.bench.problems import problem_from_table
+
+    grid = np.linspace(0, 1, 12)
+    table = pd.DataFrame({"x": grid, "y": grid, "-logK": 1 - grid})
+    one = problem_from_table(table.drop(columns="-logK"), "y")
+    path = tmp_path / "old.csv"
+    simulate(one, "random", seeds=1, budget=4, batch_size=2, output=path, progress=False)
+    old = pd.read_csv(path).drop(columns=["targets", "fail_below"])  # as written before
+    old.to_csv(path, index=False)
+    for seeds in (2, 3):  # the first resume rewrites the file; the second reads that back
+        out = simulate(one, "random", seeds=seeds, budget=4, batch_size=2, output=path,
+                       progress=False)
+        assert sorted(out.seed.unique()) == list(range(seeds))
+    # a file of runs where experiments failed is not taken for one where none did
+    failing = problem_from_table(table.drop(columns="-logK"), "y", fail_below=0.5)
+    other = tmp_path / "failing.csv"
+    simulate(failing, "random", seeds=1, budget=4, batch_size=2, output=other, progress=False)
+    pd.read_csv(other).drop(columns=["targets", "fail_below"]).to_csv(other, index=False)
+    with pytest.raises(dl.InputError, match="another benchmark"):
+        simulate(one, "random", seeds=2, budget=4, batch_size=2, output=other, progress=False)
+    # a target whose name a spreadsheet would read as a formula resumes too
+    several = problem_from_table(table, targets={"y": "max", "-logK": "max"})
+    path = tmp_path / "several.csv"
+    for seeds in (1, 2):
+        out = simulate(several, "default,random", seeds=seeds, budget=4, batch_size=2,
+                       output=path, progress=False)
+        assert len(out[out.n_observed == 4]) == 2 * seeds

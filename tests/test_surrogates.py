@@ -244,3 +244,13 @@ def test_nested_parameters_follow_scikit_learns_double_underscore():
 
     assert shallow_params(Plain()) == {"k": 1} and shallow_params(outer) == {
         "inner": outer.inner, "n": 3}
+
+
+def test_set_params_on_a_parameter_without_parameters_is_a_clear_error():
+    from designloop.surrogates import make_surrogate
+
+    committee = make_surrogate("bootstrap")
+    with pytest.raises(dl.InputError, match="no parameters of its own"):
+        committee.set_params(base_params__x=1)
+    committee.set_params(base_params={"max_iter": 50})
+    assert committee.base_params == {"max_iter": 50}

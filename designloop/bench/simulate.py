@@ -8,6 +8,7 @@ the problem's oracle answers instead of a lab. Same seeds, same results, whichev
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -76,23 +77,32 @@ def run_campaign(problem: Problem, strategy: Strategy, seed: int, budget: int,
         if problem.fail_below is not None:
             row["failed_fraction"] = float(problem.fails(measured).mean())
         if problem.task == "regression" and goal != "explore":
-            found = np.asarray([v for v in values if not isinstance(v, str)], dtype=float)
-            worked = [v for v in answer if not isinstance(v, str)]
-            pick_best, best = (max, np.max) if goal == "maximize" else (min, np.min)
-            row.update(value=float(pick_best(worked)) if worked else np.nan,
-                       best_so_far=float(best(found)) if len(found) else np.nan)
-            # a failed experiment finds nothing, whatever the candidate's true value
-            worked_ids = np.asarray(measured)[~problem.fails(measured)]
-            if reference is not None and len(worked_ids):
-                truth = problem.values[worked_ids]
-                true_best = truth.max() if goal == "maximize" else truth.min()
-                row["simple_regret"] = float(abs(reference - true_best))
-            row["top1_found"] = int(top[np.unique(worked_ids)].sum())
-            row["top1_fraction"] = row["top1_found"] / int(top.sum())
+            row.update(_found(problem, goal, measured, values, answer, top, reference))
         if metrics is True or (metrics == "final" and len(measured) >= budget):
             row.update(_model_quality(problem, campaign))
         rows.append(row)
     return rows
+
+
+def _found(problem: Problem, goal: str, measured: list, values: list, answer: list,
+           top: np.ndarray, reference) -> dict:
+    """The optimisation metrics after a cycle: the best of its answers (`value`), the best
+    measured so far, the simple regret and the top-1% rows found. A failed experiment finds
+    nothing, whatever the candidate's true value; having found nothing at all is the regret
+    of the pool's worst value."""
+    found = np.asarray([v for v in values if not isinstance(v, str)], dtype=float)
+    worked = [v for v in answer if not isinstance(v, str)]
+    pick_best, best = (max, np.max) if goal == "maximize" else (min, np.min)
+    out = {"value": float(pick_best(worked)) if worked else np.nan,
+           "best_so_far": float(best(found)) if len(found) else np.nan}
+    worked_ids = np.asarray(measured)[~problem.fails(measured)]
+    if reference is not None:
+        truth = problem.values[worked_ids] if len(worked_ids) else problem.values
+        maximum = (goal == "maximize") == bool(len(worked_ids))  # the best, or the worst
+        out["simple_regret"] = float(abs(reference - (truth.max() if maximum else truth.min())))
+    out["top1_found"] = int(top[np.unique(worked_ids)].sum())
+    out["top1_fraction"] = out["top1_found"] / int(top.sum())
+    return out
 
 
 def run_settings(problem: Problem, budget: int, batch_size: int = 1,
@@ -113,6 +123,8 @@ def run_settings(problem: Problem, budget: int, batch_size: int = 1,
 # settings compared as text, and the value a results file written before they were stored
 # holds for them (so that such a file still resumes)
 TEXT_SETTINGS = {"problem": None, "targets": "none", "fail_below": "none"}
+# the metric only a run with that setting reports
+SETTING_METRIC = {"targets": "hv_fraction", "fail_below": "failed_fraction"}
 
 
 def _resumable(output: Path, settings: dict) -> pd.DataFrame:
@@ -129,12 +141,19 @@ def _resumable(output: Path, settings: dict) -> pd.DataFrame:
                          f"({' '.join(str(exc).split())}); {advice}") from None
     if done.empty:
         return done
-    for column in ("problem", "strategy"):  # written with spreadsheet formulas neutralised
+    for column in ("strategy", *TEXT_SETTINGS):  # written with spreadsheet formulas neutralised
         if column in done.columns:
-            done[column] = done[column].map(unneutralise)
+            done[column] = done[column].map(
+                lambda v: unneutralise(v) if isinstance(v, str) else v)
     for key, before in TEXT_SETTINGS.items():
-        if before is not None and key not in done.columns:
-            done[key] = before
+        if before is None:
+            continue
+        if key not in done.columns:
+            done[key] = np.nan
+        # rows written before the setting was stored hold it only as their metric's absence
+        evidence = done[SETTING_METRIC[key]].notna() if SETTING_METRIC[key] in done.columns \
+            else pd.Series(False, index=done.index)
+        done[key] = done[key].astype(object).where(done[key].notna() | evidence, before)
     missing = [c for c in [*settings, "strategy", "seed", "n_observed"] if c not in done.columns]
     if missing:
         raise InputError(f"{output} holds results without the settings they were run with "
@@ -290,15 +309,19 @@ def _collect(pairs, total: int, results: list, output: Path | None, progress: bo
 
 
 def _append(output: Path, frame: pd.DataFrame) -> None:
-    """Add one run's rows to a results CSV; when its columns differ from the file's (a
-    metric only some runs report), the file is written again with every column."""
+    """Add one run's rows to a results CSV, in the file's column order; when the run
+    reports a column the file lacks (a metric only some runs report), the file is written
+    again with every column, to a temporary file that then replaces it (a crash never
+    leaves half a file)."""
     if not (output.exists() and output.stat().st_size):
         frame.to_csv(output, index=False)
         return
     header = pd.read_csv(output, nrows=0).columns.tolist()
-    if header == frame.columns.tolist():
-        frame.to_csv(output, mode="a", index=False, header=False)
+    if set(frame.columns) <= set(header):
+        frame.reindex(columns=header).to_csv(output, mode="a", index=False, header=False)
         return
     whole = pd.concat([pd.read_csv(output, dtype=str, keep_default_na=False),
                        frame.astype(object)], ignore_index=True)
-    whole.to_csv(output, index=False)
+    partial = output.with_name(output.name + ".partial")
+    whole.to_csv(partial, index=False)
+    os.replace(partial, output)

@@ -119,10 +119,7 @@ def _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise)
                 raise InputError("several --target columns are regression targets; leave "
                                  "out --task classification")
             return problem_from_csv(lookup, targets=_goals(target))
-        name, _, direction = target[0].rpartition(":")
-        if direction.lower() in ("max", "min", "maximize", "minimize", "maximise", "minimise") \
-                and name:  # one target written as NAME:max
-            target, goal = [name], direction
+        target, goal = _one_target(lookup, target[0], goal)
         return problem_from_csv(lookup, target[0],
                                 "explore" if task == "classification" else goal, task)
     if target:
@@ -163,7 +160,23 @@ def _failing(prob, fail_below: float | None):
     if prob.task != "regression" or prob.targets:
         raise InputError("--fail-below is for one regression target: a class or several "
                          "targets cannot fail by a threshold")
-    if prob.goal != "maximize":
+    if prob.goal == "minimize":
         raise InputError("--fail-below makes low results fail, which suits a target to "
-                         f"maximize; this one is to {prob.goal}")
+                         "maximize (or to explore), not one to minimize")
     return dataclasses.replace(prob, fail_below=float(fail_below))
+
+
+def _one_target(lookup: Path, text: str, goal: str) -> tuple[list[str], str]:
+    """One `--target`: a column of the lookup table as it is, else NAME:max / NAME:min
+    (InputError when `--goal` says otherwise)."""
+    from designloop.io import read_table
+    from designloop.names import canonical
+
+    name, _, direction = text.rpartition(":")
+    if not name or text in read_table(lookup, "lookup").columns:
+        return [text], goal
+    direction = canonical(direction, ("maximize", "minimize"), "goal")
+    given = canonical(goal, ("maximize", "minimize", "explore"), "goal")
+    if given not in ("maximize", direction):  # --goal left at its default, or agreeing
+        raise InputError(f"--target {text} says {direction}, --goal says {goal}; give one")
+    return [name], direction

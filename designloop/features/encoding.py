@@ -30,7 +30,7 @@ SMILES_ENCODINGS = ("onehot", "morgan", "descriptors", "mordred")
 MORDRED_DECORRELATION = 0.7
 # changes whenever the matrices `Encoder._build` makes for the same table and settings do:
 # cached matrices under the old keys are then never read again
-FEATURES_FORMAT = 1
+FEATURES_FORMAT = 2  # 2: Mordred molecules it cannot tell apart get 0/1 columns
 NO_SMILES = "no_smiles"  # the cache's name for the features of a table without SMILES
 
 

@@ -37,9 +37,10 @@ def shallow_params(model) -> dict:
     """A surrogate's own hyper-parameters: scikit-learn's `get_params(deep=False)`, or
     `get_params()` of a user's class that takes no `deep`."""
     try:
-        return dict(model.get_params(deep=False))
-    except TypeError:
-        return dict(model.get_params())
+        takes_deep = "deep" in inspect.signature(model.get_params).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        takes_deep = False
+    return dict(model.get_params(deep=False) if takes_deep else model.get_params())
 
 
 class SurrogateBase:
@@ -72,15 +73,22 @@ class SurrogateBase:
         scikit-learn's `set_params` does; InputError naming the valid ones otherwise. A
         fitted surrogate must be fitted again for them to take effect."""
         valid = self.get_params(deep=False)
-        for key, value in params.items():
+        nested: dict[str, dict] = {}
+        for key, value in params.items():  # own parameters first, then those of the new values
             name, _, sub = key.partition("__")
             if name not in valid:
                 raise InputError(f"{type(self).__name__} has no parameter {name!r}; its "
                                  f"parameters are {', '.join(valid)}")
             if sub:
-                getattr(self, name).set_params(**{sub: value})
+                nested.setdefault(name, {})[sub] = value
             else:
                 setattr(self, name, value)
+        for name, subs in nested.items():
+            inner = getattr(self, name)
+            if not hasattr(inner, "set_params"):
+                raise InputError(f"{type(self).__name__}'s parameter {name!r} is "
+                                 f"{inner!r}, which has no parameters of its own to set")
+            inner.set_params(**subs)
         return self
 
     def clone(self, **changes) -> SurrogateBase:
