@@ -369,7 +369,7 @@ def test_benchmark_of_several_targets_and_failing_experiments(tmp_path, capsys, 
     whole = final.hypervolume + final.hv_regret
     assert np.allclose(whole, whole.iloc[0])
     for bad, message in ((["--strategies", "ei"], "objective chooses the picks"),
-                         (["--target", "yld:max"], "given twice"),
+                         (["--target", "yld:max"], "more than once"),
                          (["--target", "x:max:0:1"], "bounds and weights are set on a campaign"),
                          (["--fail-below", "0.2"], "--fail-below is for one regression target")):
         args = ["benchmark", "--lookup", lookup, "--target", "yld:max", "--target", "cost:min",

@@ -134,18 +134,14 @@ def _benchmark_problem(problem, lookup, target, goal, task, n_candidates, noise)
 def _goals(given: list[str]) -> dict[str, str]:
     """The several targets of `--target NAME:max --target NAME:min` (goals only: bounds and
     weights are settings of a campaign, not of the benchmark)."""
-    from designloop.campaign.objectives import parse_target_option
+    from designloop.cli.options import _targets
 
-    goals: dict[str, str] = {}
-    for text in given:
-        name, spec = parse_target_option(text)
-        if len(spec) > 1:
-            raise InputError(f"--target {text!r}: the benchmark takes NAME:max or NAME:min; "
-                             "bounds and weights are set on a campaign (designloop init)")
-        if name in goals:
-            raise InputError(f"--target {name} is given twice; give each target once")
-        goals[name] = spec["goal"]
-    return goals
+    specs = _targets(given, None)[1]
+    bounded = [name for name, spec in specs.items() if len(spec) > 1]
+    if bounded:
+        raise InputError(f"--target {bounded[0]}: the benchmark takes NAME:max or NAME:min; "
+                         "bounds and weights are set on a campaign (designloop init)")
+    return {name: spec["goal"] for name, spec in specs.items()}
 
 
 def _failing(prob, fail_below: float | None):

@@ -53,9 +53,10 @@ def infer_role(series: pd.Series) -> str:
     return "categorical"
 
 
-def _decorrelate(block: np.ndarray, threshold: float = 0.95) -> np.ndarray:
-    """Drop constant columns and columns correlated above `threshold` with a kept one, then
-    standardise."""
+def _decorrelate(block: np.ndarray, threshold: float = 0.95,
+                 strict: bool = False) -> np.ndarray:
+    """Drop constant columns and columns correlated above `threshold` (at or above it, with
+    `strict`) with a kept earlier one, then standardise."""
     std = block.std(0)
     block = block[:, std > 1e-12 * (1 + np.abs(block).max(0))]
     if block.shape[1] == 0:
@@ -64,7 +65,8 @@ def _decorrelate(block: np.ndarray, threshold: float = 0.95) -> np.ndarray:
     corr = np.abs(np.corrcoef(z, rowvar=False)) if z.shape[1] > 1 else np.ones((1, 1))
     keep: list[int] = []
     for j in range(z.shape[1]):
-        if all(corr[j, k] <= threshold for k in keep):
+        if all((corr[j, k] < threshold) if strict else (corr[j, k] <= threshold)
+               for k in keep):
             keep.append(j)
     return z[:, keep]
 
@@ -80,17 +82,7 @@ def _per_molecule(values: list[str], threshold: float = MORDRED_DECORRELATION) -
     if len(distinct) < 2:
         return np.zeros((len(values), 0))
     block = molecules.mordred(distinct)
-    block = block[:, np.isfinite(block).all(0)]
-    block = block[:, block.std(0) > 1e-12 * (1 + np.abs(block).max(0))]
-    keep: list[int] = []
-    z = np.zeros((len(distinct), 0))
-    if block.shape[1]:
-        z = (block - block.mean(0)) / block.std(0)
-        corr = np.abs(np.corrcoef(z, rowvar=False)) if z.shape[1] > 1 else np.ones((1, 1))
-        for j in range(z.shape[1]):
-            if all(corr[j, k] < threshold for k in keep):
-                keep.append(j)
-    z = z[:, keep]
+    z = _decorrelate(block[:, np.isfinite(block).all(0)], threshold, strict=True)
     _, group, counts = np.unique(z, axis=0, return_inverse=True, return_counts=True)
     tied = np.flatnonzero(counts[group.ravel()] > 1)  # molecules sharing their row
     if len(tied):
