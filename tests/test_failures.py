@@ -301,7 +301,7 @@ def test_the_classifier_of_success_reads_one_hot_molecules():
     fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=0), diagnostics=False)
     failed = np.asarray(measured[:4])
     weighted = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"], failed)
-    ids = scored["candidate_id"].to_numpy()
+    ids = scored["candidate_id"].to_numpy().copy()
     chance = weighted.acquisition.p_success(ids)
     rng = np.random.default_rng(0)
     base = setup.acquisition(fitted.model.predict(fitted.X[ids]),

@@ -80,7 +80,7 @@ class FeasibilityWeighted:
         `sigmoid(m / sqrt(1 + pi v / 8))` with `m`, `v` the mean and variance of
         `f_1 - f_0`. Each candidate's chance depends on it alone (no sampling), so it gets
         the same weight whichever candidates it is scored with."""
-        rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+        rows = torch.tensor(np.asarray(rows, dtype=np.int64))  # a copy: rows may be read-only
         p = torch.ones(rows.shape[0], dtype=torch.float64)
         if self.classifier is not None:
             p = p * class_chance(self.classifier)(self.X_classifier[rows])

@@ -215,7 +215,7 @@ def context(setup: ModelSetup, fitted: Fitted, available: np.ndarray, rng,
     out = dict(cfg.acquisition_params)
     out.update(goal=cfg.goal, rng=rng, X=fitted.X[available], model=fitted.model)
     if isinstance(setup.acquisition, FeasibilityWeighted):  # chances read per candidate
-        out["candidate_rows"] = torch.as_tensor(np.asarray(available, dtype=np.int64))
+        out["candidate_rows"] = torch.tensor(np.asarray(available, dtype=np.int64))
     if cfg.goal in ("maximize", "minimize"):
         out["best_f"] = incumbent(fitted, cfg.goal, cfg.incumbent)
         if record is not None:
