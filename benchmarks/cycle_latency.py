@@ -7,17 +7,21 @@ by default, the first of them chosen at random with seed 0), one run times:
 - `designloop init`, `designloop observe` and `designloop suggest -n 3` as whole processes
   (a fresh campaign file each time; `suggest` twice, the first after `observe` and the
   second reading the cached features);
-- `Campaign.suggest(3)` in a warm Python process (median of 3).
+- `Campaign.suggest(3)` in a warm Python process (median of 3);
+- BayBE's default `Campaign.recommend(batch_size=3)` on the same results, in a warm process
+  of its own environment (benchmarks/.venv-baybe, as decisions.py runs it), unless
+  --no-baybe.
 With --busy the same runs again while a CPU-bound process holds one core.
 
     python benchmarks/cycle_latency.py [--tables buchwald_hartwig,suzuki_miyaura]
                                        [--results 24,200] [--busy] [--repeats 3]
-                                       [--out docs/latency.md]
+                                       [--no-baybe] [--out docs/latency.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import platform
 import subprocess
@@ -30,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from designloop.bench.datasets import load_dataset
+
+HERE = Path(__file__).resolve().parent
 
 CLI = [sys.executable, "-m", "designloop.cli"]
 
@@ -94,20 +100,47 @@ print(float(np.median(times)))
     return float(proc.stdout.strip().splitlines()[-1])
 
 
-def run(tables: list[str], counts: list[int], repeats: int, label: str, lines: list[str]
-        ) -> None:
+def baybe_time(table_name: str, n_results: int, repeats: int) -> float:
+    """BayBE's warm `recommend(batch_size=3)` on the same results (see _baybe_latency.py)."""
+    from _peers import baybe_python
+
+    from designloop.features.encoding import Encoder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        candidates, results, target = files(table_name, n_results, folder)
+        table = pd.read_csv(candidates)
+        smiles = Encoder().fit(table, list(table.columns)).smiles_columns
+        measured = pd.read_csv(results).rename(columns={target: "y"})
+        for frame, path in ((table, candidates), (measured, results)):
+            for col in smiles:  # BayBE needs a molecule in every cell, as in decisions.py
+                frame[col] = frame[col].astype(str).replace({"none": "[H][H]"})
+            frame.to_csv(path, index=False)
+        spec = folder / "spec.json"
+        spec.write_text(json.dumps({"candidates": str(candidates), "results": str(results),
+                                    "smiles": smiles, "repeats": repeats}))
+        proc = subprocess.run([baybe_python(), str(HERE / "_baybe_latency.py"), str(spec)],
+                              capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"BayBE on {table_name} failed: {proc.stderr[-2000:]}")
+    return float(json.loads(proc.stdout.strip().splitlines()[-1])["recommend_seconds"])
+
+
+def run(tables: list[str], counts: list[int], repeats: int, label: str, lines: list[str],
+        baybe: bool = True) -> None:
     floor = float(np.median([seconds([sys.executable, "-c", "import torch, botorch"])
                              for _ in range(repeats)]))
     emit(lines, f"# {label}: python -c 'import torch, botorch' takes {floor:.2f} s")
     emit(lines, f"{'table':18s} {'results':>7s} {'init':>6s} {'observe':>7s} {'suggest':>7s} "
-                f"{'again':>6s} {'python':>6s} {'suggest - import':>16s}")
+                f"{'again':>6s} {'python':>6s} {'suggest - import':>16s} {'BayBE':>6s}")
     for name in tables:
         for n in counts:
             cli = cli_times(name, n, repeats)
             warm = python_time(name, n, repeats)
+            peer = f"{baybe_time(name, n, repeats):6.2f}" if baybe else f"{'-':>6s}"
             emit(lines, f"{name:18s} {n:7d} {cli['init']:6.2f} {cli['observe']:7.2f} "
                         f"{cli['suggest']:7.2f} {cli['suggest again']:6.2f} {warm:6.2f} "
-                        f"{cli['suggest again'] - floor:16.2f}")
+                        f"{cli['suggest again'] - floor:16.2f} {peer}")
 
 
 def emit(lines: list[str], line: str) -> None:
@@ -122,6 +155,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--busy", action="store_true",
                         help="also time with a CPU-bound process holding one core")
+    parser.add_argument("--no-baybe", action="store_true",
+                        help="leave out BayBE's recommend (its environment is made on first use)")
     parser.add_argument("--out", default=None, help="also write the table to this Markdown file")
     args = parser.parse_args()
     tables = [t for t in args.tables.split(",") if t]
@@ -130,12 +165,12 @@ def main() -> None:
     emit(lines, f"# {platform.machine()}, {mp.cpu_count()} cores; seconds are medians of "
                 f"{args.repeats} whole processes (CLI) or calls (python, a warm process); "
                 "'again' is a second suggest, which reads the cached features")
-    run(tables, counts, args.repeats, "idle", lines)
+    run(tables, counts, args.repeats, "idle", lines, not args.no_baybe)
     if args.busy:
         neighbour = mp.Process(target=_spin, daemon=True)
         neighbour.start()
         try:
-            run(tables, counts, args.repeats, "one core busy", lines)
+            run(tables, counts, args.repeats, "one core busy", lines, not args.no_baybe)
         finally:
             neighbour.terminate()
     if args.out:
@@ -144,7 +179,9 @@ def main() -> None:
             "# Lab-cycle latency\n\nGenerated by `" + command + "`; do not edit by hand. "
             "The seconds a scientist waits for one cycle: `designloop init`, `observe` and "
             "`suggest -n 3` as whole processes (a new process each, as in a terminal), and "
-            "`Campaign.suggest(3)` in a warm Python process. The targets: init and observe "
+            "`Campaign.suggest(3)` in a warm Python process; beside them BayBE's default "
+            "`recommend(batch_size=3)` on the same results in a warm process of its own "
+            "environment. The targets: init and observe "
             "within 1 s, suggest within 1 s of `import torch, botorch`, a warm suggest within "
             "0.5 s at 24 results and 1.5 s at 200.\n\n```\n" + "\n".join(lines) + "\n```\n")
 
