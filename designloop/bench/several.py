@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from designloop.bench.strategies import Strategy, parse_strategies
 from designloop.campaign.campaign import Campaign
 from designloop.campaign.objectives import hypervolume_of
 from designloop.errors import InputError
@@ -33,8 +34,6 @@ def several_strategies(texts) -> list:
     `default` (the campaign's own choice), `pareto` or `desirability` (that objective) and
     `random` picks. The objective decides the acquisition, so InputError for a strategy
     that sets an acquisition, surrogate or batch rule."""
-    from designloop.bench.strategies import Strategy, parse_strategies
-
     if isinstance(texts, str):
         texts = [t for t in texts.split(",") if t.strip()]
     strategies = parse_strategies([

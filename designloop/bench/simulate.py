@@ -143,8 +143,7 @@ def _resumable(output: Path, settings: dict) -> pd.DataFrame:
         return done
     for column in ("strategy", *TEXT_SETTINGS):  # written with spreadsheet formulas neutralised
         if column in done.columns:
-            done[column] = done[column].map(
-                lambda v: unneutralise(v) if isinstance(v, str) else v)
+            done[column] = done[column].map(unneutralise)
     for key, before in TEXT_SETTINGS.items():
         if before is None:
             continue

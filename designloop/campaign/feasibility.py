@@ -4,8 +4,8 @@ Once a campaign holds both failed and successful experiments, a GP classifier (s
 `designloop.surrogates.gp_classifier`) learns the probability that an experiment at `x`
 succeeds (on one-hot molecules for reaction components: a failure is mostly down to a
 reagent or a pairing of them; else on the target model's features), while the target's
-model is fitted to the successful experiments alone. The acquisition's score of each candidate is
-then weighted by that probability:
+model is fitted to the successful experiments alone. The acquisition's score of each
+candidate is then weighted by that probability:
 
 - expected improvement and the other non-negative scores are multiplied by it: constrained
   expected improvement, `EI(x) P(success | x)` (Gelbart, Snoek & Adams, "Bayesian
@@ -115,18 +115,18 @@ def weighted(acquisition, X: Tensor, ok_rows: np.ndarray, failed_rows, seed: int
     `ok_rows` and `failed_rows` the candidate row of each successful and each failed
     observation, replicates repeat; no classifier without failures), and by the outcome
     `constraints` over the features `X` (see `FeasibilityWeighted`)."""
-    X_classifier = X if X_classifier is None else X_classifier
     from designloop.surrogates.gp_classifier import GPClassifier
 
+    wrapped = FeasibilityWeighted(acquisition, None, 0, 0, constraints, X, X_classifier)
+
     failed_rows = np.asarray([] if failed_rows is None else failed_rows, dtype=np.int64)
-    classifier = None
+    wrapped.n_ok, wrapped.n_failed = len(ok_rows), len(failed_rows)
     if len(failed_rows):
         rows = np.concatenate([ok_rows, failed_rows]).astype(np.int64)
         labels = torch.cat([torch.ones(len(ok_rows)), torch.zeros(len(failed_rows))]).long()
-        classifier = GPClassifier(n_classes=2, seed=seed).fit(
-            X_classifier[torch.as_tensor(rows)], labels)
-    return FeasibilityWeighted(acquisition, classifier, len(ok_rows), len(failed_rows),
-                               constraints, X, X_classifier)
+        wrapped.classifier = GPClassifier(n_classes=2, seed=seed).fit(
+            wrapped.X_classifier[torch.as_tensor(rows)], labels)
+    return wrapped
 
 
 def constraint_chance(model, spec: dict):
