@@ -5,9 +5,11 @@ On the bundled Buchwald-Hartwig (3,955 reactions, 4 SMILES columns) and Suzuki-M
 by default, the first of them chosen at random with seed 0), one run times:
 - `python -c "import torch, botorch"`, the floor any PyTorch tool pays per process;
 - `designloop init`, `designloop observe` and `designloop suggest -n 3` as whole processes
-  (a fresh campaign file each time; `suggest` twice, the first after `observe` and the
-  second reading the cached features);
-- `Campaign.suggest(3)` in a warm Python process (median of 3);
+  (a fresh campaign file each time; `suggest` twice: the first after `observe`, and the
+  next cycle's once the first suggestions' results are observed, which reads the cached
+  features and starts its GP fit from the logged hyper-parameters);
+- `Campaign.suggest(3)` in a warm Python process, each call a lab cycle after the last
+  picks' results (median of 3);
 - BayBE's default `Campaign.recommend(batch_size=3)` on the same results, in a warm process
   of its own environment (benchmarks/.venv-baybe, as decisions.py runs it), unless
   --no-baybe.
@@ -64,19 +66,26 @@ def files(table_name: str, n_results: int, folder: Path) -> tuple[Path, Path, st
 
 
 def cli_times(table_name: str, n_results: int, repeats: int) -> dict[str, float]:
+    """init, observe, the first suggest, and the next cycle's suggest (after the first
+    suggestions' results are observed: it reads the cached features and starts its fit from
+    the logged hyper-parameters), each a whole process."""
+    table, meta = load_dataset(table_name)
     times: dict[str, list[float]] = {"init": [], "observe": [], "suggest": [],
-                                     "suggest again": []}
+                                     "suggest next": []}
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             candidates, results, target = files(table_name, n_results, folder)
-            db = str(folder / "lab.db")
+            db, picks = str(folder / "lab.db"), folder / "next.csv"
             times["init"].append(seconds([*CLI, "init", db, "-c", str(candidates), "-t", target,
                                           "--goal", "maximize"]))
             times["observe"].append(seconds([*CLI, "observe", db, str(results)]))
-            times["suggest"].append(seconds([*CLI, "suggest", db, "-n", "3"]))
-            seconds([*CLI, "release", db])
-            times["suggest again"].append(seconds([*CLI, "suggest", db, "-n", "3"]))
+            times["suggest"].append(seconds([*CLI, "suggest", db, "-n", "3", "-o", str(picks)]))
+            ids = pd.read_csv(picks)["candidate_id"].to_numpy()
+            pd.DataFrame({"candidate_id": ids, target: table[meta.target].to_numpy()[ids]}
+                         ).to_csv(folder / "measured.csv", index=False)
+            seconds([*CLI, "observe", db, str(folder / "measured.csv")])
+            times["suggest next"].append(seconds([*CLI, "suggest", db, "-n", "3"]))
     return {key: float(np.median(v)) for key, v in times.items()}
 
 
@@ -89,10 +98,13 @@ picks = np.sort(np.random.default_rng(0).choice(len(table), {n_results}, replace
 known = pd.Series(np.nan, index=table.index)
 known.iloc[picks] = table[meta.target].iloc[picks]
 c = dl.Campaign(table.assign(**{{meta.target: known}}), target=meta.target, goal="maximize")
-c.suggest(3); c.release()
+truth = table[meta.target].to_numpy()
+ids = c.suggest(3)["candidate_id"].to_numpy()
 times = []
-for _ in range({repeats}):
-    t = time.perf_counter(); c.suggest(3); times.append(time.perf_counter() - t); c.release()
+for _ in range({repeats}):  # each a lab cycle: the last picks' results, then new picks
+    c.observe(pd.DataFrame({{"candidate_id": ids, meta.target: truth[ids]}}))
+    t = time.perf_counter(); ids = c.suggest(3)["candidate_id"].to_numpy()
+    times.append(time.perf_counter() - t)
 print(float(np.median(times)))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -132,15 +144,15 @@ def run(tables: list[str], counts: list[int], repeats: int, label: str, lines: l
                              for _ in range(repeats)]))
     emit(lines, f"# {label}: python -c 'import torch, botorch' takes {floor:.2f} s")
     emit(lines, f"{'table':18s} {'results':>7s} {'init':>6s} {'observe':>7s} {'suggest':>7s} "
-                f"{'again':>6s} {'python':>6s} {'suggest - import':>16s} {'BayBE':>6s}")
+                f"{'next':>6s} {'python':>6s} {'next - import':>13s} {'BayBE':>6s}")
     for name in tables:
         for n in counts:
             cli = cli_times(name, n, repeats)
             warm = python_time(name, n, repeats)
             peer = f"{baybe_time(name, n, repeats):6.2f}" if baybe else f"{'-':>6s}"
             emit(lines, f"{name:18s} {n:7d} {cli['init']:6.2f} {cli['observe']:7.2f} "
-                        f"{cli['suggest']:7.2f} {cli['suggest again']:6.2f} {warm:6.2f} "
-                        f"{cli['suggest again'] - floor:16.2f} {peer}")
+                        f"{cli['suggest']:7.2f} {cli['suggest next']:6.2f} {warm:6.2f} "
+                        f"{cli['suggest next'] - floor:13.2f} {peer}")
 
 
 def emit(lines: list[str], line: str) -> None:
@@ -164,7 +176,9 @@ def main() -> None:
     lines: list[str] = []
     emit(lines, f"# {platform.machine()}, {mp.cpu_count()} cores; seconds are medians of "
                 f"{args.repeats} whole processes (CLI) or calls (python, a warm process); "
-                "'again' is a second suggest, which reads the cached features")
+                "'next' is the suggest of the next cycle, once the first suggestions' results "
+                "are observed: it reads the cached features and starts its GP fit where the "
+                "last one ended; 'python' times such cycles in a warm process")
     run(tables, counts, args.repeats, "idle", lines, not args.no_baybe)
     if args.busy:
         neighbour = mp.Process(target=_spin, daemon=True)
@@ -179,7 +193,8 @@ def main() -> None:
             "# Lab-cycle latency\n\nGenerated by `" + command + "`; do not edit by hand. "
             "The seconds a scientist waits for one cycle: `designloop init`, `observe` and "
             "`suggest -n 3` as whole processes (a new process each, as in a terminal), and "
-            "`Campaign.suggest(3)` in a warm Python process; beside them BayBE's default "
+            "`Campaign.suggest(3)` in a warm Python process, each after the last three "
+            "suggestions' results came in; beside them BayBE's default "
             "`recommend(batch_size=3)` on the same results in a warm process of its own "
             "environment. The targets: init and observe "
             "within 1 s, suggest within 1 s of `import torch, botorch`, a warm suggest within "

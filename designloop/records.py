@@ -66,6 +66,9 @@ class CycleRecord:
         objective: with several targets, how they were combined this cycle (`objective`,
             `complete` candidates, the `bounds` used and, for Pareto, the `weights`).
         version: the record's format.
+        fit_state: what the model step leaves for the next cycle (`designloop.campaign.reuse`);
+            the campaign log keeps it in its own table (`designloop.campaign.fit_log`), not
+            in the record's JSON, so it never changes the record's format.
     """
 
     k: int
@@ -90,6 +93,7 @@ class CycleRecord:
     candidate_filter: str | None = None
     objective: dict | None = None
     version: int = VERSION
+    fit_state: dict | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         # a new record takes the lowest version that holds its fields, so that earlier
@@ -107,8 +111,8 @@ class CycleRecord:
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is None or (f.name == "warnings" and not value) or (
-                    f.name == "screened" and not value):
+            if value is None or f.name in _NOT_LOGGED or (
+                    f.name in ("warnings", "screened") and not value):
                 continue
             out[f.name] = value
         out["version"] = max(self.version, self.needed_version())
@@ -133,7 +137,7 @@ class CycleRecord:
         if version > VERSION:
             raise NewerRecordError(f"{where} has format version {version}, newer than this "
                                    f"designloop reads ({VERSION}); upgrade designloop")
-        known = {f.name: f for f in dataclasses.fields(cls)}
+        known = {f.name: f for f in dataclasses.fields(cls) if f.name not in _NOT_LOGGED}
         unknown = sorted(set(data) - set(known))
         if unknown and version == 0:  # an early log's own keys: not part of the record
             data = {key: value for key, value in data.items() if key in known}
@@ -152,6 +156,7 @@ class CycleRecord:
         return cls(**data)
 
 
+_NOT_LOGGED = {"fit_state"}  # fields kept outside the record's JSON
 _KINDS = {"int": (int,), "str | None": (str,), "dict | None": (dict,), "list | None": (list,),
           "float | None": (int, float), "list": (list,), "bool": (bool,)}
 _NAMES = {"int": "a whole number", "str | None": "text", "dict | None": "a JSON object",

@@ -18,7 +18,8 @@ import pandas as pd
 
 from designloop import registry
 from designloop.campaign import history as log_tables
-from designloop.campaign.config import CampaignConfig, check_log, custom_objects
+from designloop.campaign.config import CampaignConfig, check_log
+from designloop.campaign.custom import custom_objects
 from designloop.campaign.filters import checked, ruled_out
 from designloop.campaign.matching import ID
 from designloop.campaign.matching import candidate_ids as candidate_ids_checked
@@ -198,15 +199,13 @@ class Campaign:
     def model_setup(self):
         """What the model step needs from this campaign (`modelling.ModelSetup`)."""
         from designloop.acquisition import get_acquisition
-        from designloop.campaign import modelling
-        from designloop.registry import AUTO_SURROGATE
+        from designloop.campaign import modelling, reuse
 
         cfg = self.config
         function = (self._acquisition_object if self._acquisition_object is not None
                     else get_acquisition(cfg.acquisition))
-        last = (self.store.last_record_value("surrogate_choice")
-                if cfg.surrogate == AUTO_SURROGATE else None)
-        return modelling.ModelSetup(cfg, self.encoder, function, self._surrogate_object, last)
+        return modelling.ModelSetup(cfg, self.encoder, function, self._surrogate_object,
+                                    reuse.earlier(self.store, cfg))
 
     def _suggest(self, k: int | None) -> tuple[int, list[dict], CycleRecord]:
         from designloop.campaign import modelling, pareto

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from designloop import registry
+from designloop.campaign.custom import CUSTOM, acquisition_name, surrogate_name
 from designloop.campaign.matching import ID, plain
 from designloop.campaign.objectives import (
     OBJECTIVES,
@@ -41,34 +42,6 @@ def default_initial_design(task: str, goal: str) -> str:
     return "kmeans" if task == "classification" or goal == "explore" else "random"
 
 
-CUSTOM = "custom:"
-
-
-def surrogate_name(obj, task: str) -> tuple[str, dict]:
-    """Registry name and parameters of a surrogate object, or 'custom:<Class>' for one of the
-    user's own classes (which must then be passed again when the campaign is reopened)."""
-    if not (hasattr(obj, "fit") and hasattr(obj, "predict")):
-        raise InputError(f"surrogate must be a name or an object with fit and predict, got {obj!r}")
-    if getattr(obj, "task", task) != task:
-        raise InputError(f"the surrogate object does {obj.task}, but the campaign's task is {task}")
-    from designloop.surrogates import SURROGATES
-
-    for name, cls in SURROGATES.items():
-        if type(obj) is cls:
-            return name, dict(obj.get_params(deep=False))
-    return CUSTOM + type(obj).__name__, {}
-
-
-def acquisition_name(fn) -> str:
-    """Registry name of an acquisition function, or 'custom:<name>' for the user's own."""
-    if not callable(fn):
-        raise InputError(f"acquisition must be a name or a function, got {fn!r}")
-    from designloop.acquisition import ACQUISITIONS
-
-    for name, registered in ACQUISITIONS.items():
-        if fn is registered:
-            return name
-    return CUSTOM + getattr(fn, "__name__", type(fn).__name__)
 
 
 def default_surrogate(task: str) -> str:
@@ -382,18 +355,3 @@ def check_log(cfg: CampaignConfig, candidates: pd.DataFrame, store) -> None:
                 f"{path}: table observations, row id {int(text['id'].iloc[0])}, column "
                 f"'value' holds {text['value'].iloc[0]!r} where a regression target needs "
                 f"a number; {DAMAGED}")
-
-
-def custom_objects(cfg: CampaignConfig, surrogate, acquisition) -> tuple:
-    """The user's own surrogate and acquisition objects a reopened campaign needs (None for
-    registered ones); InputError when the campaign uses one that was not passed again."""
-    surrogate = surrogate if cfg.custom_surrogate else None
-    acquisition = acquisition if cfg.custom_acquisition else None
-    for name, obj, what in ((cfg.surrogate, surrogate, "surrogate"),
-                            (cfg.acquisition, acquisition, "acquisition")):
-        if name.startswith(CUSTOM) and obj is None:
-            raise InputError(
-                f"this campaign uses the {what} {name[len(CUSTOM):]!r} of your own making; "
-                f"pass it again: Campaign.open(path, {what}=...)")
-    return surrogate, acquisition
-

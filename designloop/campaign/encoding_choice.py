@@ -12,8 +12,10 @@ observations exist, the encoding whose GP explains the measured values best out 
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from designloop.campaign import reuse
 from designloop.errors import SurrogateFitError
 from designloop.features import molecules
 from designloop.features.encoding import Encoder
@@ -86,3 +88,37 @@ def choose_encoding(encoder: Encoder, rows: torch.Tensor, y: torch.Tensor, task:
         "encoding_reason": "highest leave-one-out log likelihood of a GP",
         "encoding_scores": {e: scores[e] for e in LIBRARY_ENCODINGS},
     }
+
+
+def features(setup, rows, y, record, fits: dict | None = None) -> tuple[torch.Tensor, str | None]:
+    """A campaign's candidate features under its configured SMILES encoding, or the one
+    chosen (`choose_encoding`, or kept from the last comparison: `reuse.kept_encoding`) and
+    the encoding, for the observations `rows`, `y`; `setup` is the campaign's
+    `modelling.ModelSetup` and `record` its `CycleRecord`, which is told the encoding and
+    why. `fits` receives the GPs fitted to choose it.
+    """
+    cfg, encoder = setup.config, setup.encoder
+    encoding = None
+    if encoder.has_smiles:
+        n_unique = len(set(np.asarray(rows).tolist()))
+        kept = reuse.kept_encoding(setup.earlier, n_unique)
+        if cfg.smiles_encoding in CHOSEN_ENCODINGS and kept is not None:
+            encoding, chosen_on = kept, setup.earlier.encoding_n
+            reuse.note(record, encoding=kept, encoding_n=chosen_on)
+            record.encoding_reason = (f"highest leave-one-out log likelihood of a GP on "
+                                      f"{chosen_on} measured candidates; compared again once "
+                                      "they grow by half")
+        elif cfg.smiles_encoding in CHOSEN_ENCODINGS:
+            gp_params = ({k: v for k, v in cfg.surrogate_params.items()
+                          if k not in ("kernel", "seed")} if cfg.surrogate == "gp" else {})
+            encoding, why = choose_encoding(encoder, torch.as_tensor(rows), y, cfg.task,
+                                            n_unique, cfg.seed, fits, gp_params,
+                                            components=cfg.smiles_encoding == "auto")
+            record.encoding_reason = why.get("encoding_reason")
+            record.encoding_scores = why.get("encoding_scores")
+            if record.encoding_scores:
+                reuse.note(record, encoding=encoding, encoding_n=n_unique)
+        else:
+            encoding = cfg.smiles_encoding
+        record.encoding = encoding
+    return encoder.features(encoding), encoding

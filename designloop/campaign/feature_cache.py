@@ -113,10 +113,6 @@ class FeatureCache:
             self._features.pop(key, None)
         self._unwritten = {}
 
-    def _has_table(self, name: str) -> bool:
-        return bool(self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                                "name = ?", (name,)))
-
 
 def _matrix_bytes(matrix: np.ndarray) -> bytes:
     """A float64 matrix as bytes: np.save's format (no pickle), zlib-compressed."""

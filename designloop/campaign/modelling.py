@@ -20,7 +20,8 @@ from torch import Tensor
 
 from designloop.batch.dispatch import choose_selection, select_batch
 from designloop.batch.greedy import greedy_conditional, shrinks_with_variance
-from designloop.campaign.encoding_choice import CHOSEN_ENCODINGS, choose_encoding
+from designloop.campaign import reuse
+from designloop.campaign.encoding_choice import features
 from designloop.campaign.feasibility import FeasibilityWeighted
 from designloop.campaign.pick_info import describe
 from designloop.campaign.surrogate_choice import AUTO, choose_classifier, classifier, needs_choice
@@ -44,15 +45,14 @@ class ModelSetup:
         encoder: the fitted Encoder of the candidate table.
         acquisition: the acquisition function (registered or the user's own).
         surrogate: the user's own surrogate object, or None for a registered one.
-        last_choice: the latest logged classifier choice (`CycleRecord.surrogate_choice`)
-            of a `surrogate="auto"` campaign, or None.
+        earlier: what earlier cycles left to reuse (`designloop.campaign.reuse`), or None.
     """
 
     config: object
     encoder: object
     acquisition: Callable[..., Tensor]
     surrogate: object | None = None
-    last_choice: dict | None = None
+    earlier: reuse.Earlier | None = None
 
 
 INITIAL_REASONS = {
@@ -123,28 +123,6 @@ def observed(task: str, obs) -> tuple[np.ndarray, Tensor, list[str] | None]:
     return rows, torch.tensor(obs["value"].astype(float).to_numpy()), None
 
 
-def features(setup: ModelSetup, rows, y, record: CycleRecord, fits: dict | None = None
-             ) -> tuple[Tensor, str | None]:
-    """Candidate features under the configured (or, for "auto", chosen) SMILES encoding;
-    `fits` receives the GPs fitted to choose it (see `choose_encoding`)."""
-    cfg, encoder = setup.config, setup.encoder
-    encoding = None
-    if encoder.has_smiles:
-        if cfg.smiles_encoding in CHOSEN_ENCODINGS:
-            gp_params = ({k: v for k, v in cfg.surrogate_params.items()
-                          if k not in ("kernel", "seed")} if cfg.surrogate == "gp" else {})
-            encoding, why = choose_encoding(encoder, torch.as_tensor(rows), y,
-                                            cfg.task, len(set(np.asarray(rows).tolist())),
-                                            cfg.seed, fits, gp_params,
-                                            components=cfg.smiles_encoding == "auto")
-            record.encoding_reason = why.get("encoding_reason")
-            record.encoding_scores = why.get("encoding_scores")
-        else:
-            encoding = cfg.smiles_encoding
-        record.encoding = encoding
-    return encoder.features(encoding), encoding
-
-
 def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitted:
     """Fit the campaign's surrogate; record fit time, settings and (optionally)
     diagnostics."""
@@ -170,8 +148,13 @@ def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitte
         name = _classifier_name(setup, X, rows, y, len(classes), record)
         params.pop("seed")
         model = fit_on_pool(classifier(name, len(classes), cfg.seed, **params), X, rows, y)
+    elif cfg.surrogate == "gp":  # from where the last cycle's fit ended, when it can
+        model = fit_on_pool(make_surrogate("gp", **params), X, rows, y,
+                            start=reuse.warm_start(setup.earlier, encoding, len(y)))
     else:
         model = fit_on_pool(make_surrogate(cfg.surrogate, **params), X, rows, y)
+    if cfg.surrogate == "gp" and custom is None:
+        reuse.note(record, gp=reuse.fit_entry(model, setup.earlier, encoding, len(y)))
     record.fit_seconds = round(time.perf_counter() - start, 4)
     if hasattr(model, "get_params"):
         record.surrogate_params = shallow_params(model)
@@ -184,10 +167,11 @@ def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitte
     return fitted
 
 
-def fit_on_pool(model, X: Tensor, rows, y: Tensor):
-    """`model` fitted to the observations `X[rows]`, `y`; models that use it are also given
-    the whole pool `X` as their domain (`GPRegressor`'s `input_scaling`, `LabelSpreading`)."""
-    return fit_with_domain(model, X[rows], y, domain=X)
+def fit_on_pool(model, X: Tensor, rows, y: Tensor, **fit_params):
+    """`model` fitted to the observations `X[rows]`, `y` (and `fit_params`); models that use
+    it are also given the whole pool `X` as their domain (`GPRegressor`'s `input_scaling`,
+    `LabelSpreading`)."""
+    return fit_with_domain(model, X[rows], y, domain=X, **fit_params)
 
 
 def _classifier_name(setup: ModelSetup, X: Tensor, rows, y: Tensor, n_classes: int,
@@ -196,7 +180,7 @@ def _classifier_name(setup: ModelSetup, X: Tensor, rows, y: Tensor, n_classes: i
     chosen again by cross-validation when the labels have grown enough since the last
     choice (recorded), else the last one."""
     n_unique = len(np.unique(rows))
-    last = setup.last_choice
+    last = setup.earlier.surrogate_choice if setup.earlier is not None else None
     if not needs_choice(last, n_unique):
         record.surrogate_choice = {**last, "reason": f"kept from n = {last['n']}"}
         return last["chosen"]

@@ -44,6 +44,7 @@ from designloop.campaign.connection import (
     table_to_json,
 )
 from designloop.campaign.feature_cache import FEATURES_TABLE, FeatureCache
+from designloop.campaign.fit_log import FitLog
 from designloop.campaign.observation_log import ObservationLog
 from designloop.errors import InputError
 from designloop.records import CycleRecord, NewerRecordError
@@ -51,7 +52,7 @@ from designloop.records import CycleRecord, NewerRecordError
 BUSY_TIMEOUT_S = 120.0  # how long a write waits for another process's write to finish
 DAMAGED = "the file is damaged or was edited by hand; restore it from a backup"
 
-class Store(ObservationLog, FeatureCache):
+class Store(ObservationLog, FeatureCache, FitLog):
     """SQLite-backed campaign log.
 
     Args:
@@ -227,8 +228,8 @@ class Store(ObservationLog, FeatureCache):
 
     def record_cycle(self, cycle: int, kind: str, surrogate: str | None, acquisition: str | None,
                      n_observed: int, record: CycleRecord, suggestions: list[dict]) -> None:
-        """Log one suggest step (its CycleRecord as JSON) and its suggestions (status
-        pending) in one transaction."""
+        """Log one suggest step (its CycleRecord as JSON, and its `fit_state` in table fits)
+        and its suggestions (status pending) in one transaction."""
         with self.transaction():
             self._conn.execute(
                 "INSERT INTO cycles VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -240,6 +241,7 @@ class Store(ObservationLog, FeatureCache):
                 [(cycle, s["candidate_id"], s["rank"], s["score"], json.dumps(s["prediction"]))
                  for s in suggestions],
             )
+            self._log_fit(cycle, record.fit_state)
 
     def discard_cycle(self, cycle: int) -> None:
         """Remove the latest cycle and its suggestions in one transaction, as if it had never
@@ -260,6 +262,7 @@ class Store(ObservationLog, FeatureCache):
                 raise InputError(f"cycle {cycle} of {self.path} has {done} suggestion(s) "
                                  "already observed or released; it is kept")
             self._conn.execute("DELETE FROM suggestions WHERE cycle = ?", (int(cycle),))
+            self._forget_fit(cycle)
             self._conn.execute("DELETE FROM cycles WHERE cycle = ?", (int(cycle),))
 
     def cycles(self) -> pd.DataFrame:

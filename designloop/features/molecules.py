@@ -145,12 +145,12 @@ def descriptors(values) -> tuple[np.ndarray, list[str]]:
 
 
 def mordred_available() -> bool:
-    """Whether Mordred (the `mordredcommunity` package, in the chem extra) can be imported."""
-    try:
-        import mordred  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether Mordred (the `mordredcommunity` package, in the chem extra) is installed; found
+    without importing it (and the part of RDKit it loads), which a campaign whose descriptors
+    are cached never needs."""
+    import importlib.util
+
+    return importlib.util.find_spec("mordred") is not None
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from designloop.registry import SURROGATE_SPECS
 from designloop.surrogates.base import Surrogate, SurrogateBase
 from designloop.surrogates.committee import BootstrapCommittee
 from designloop.surrogates.ensemble import DeepEnsemble, MCDropout
+from designloop.surrogates.estimator import EstimatorSurrogate
 from designloop.surrogates.forest import RandomForest
 from designloop.surrogates.gp import GPRegressor
 from designloop.surrogates.gp_classifier import GPClassifier
@@ -35,6 +36,7 @@ __all__ = [
     "SURROGATES",
     "BootstrapCommittee",
     "DeepEnsemble",
+    "EstimatorSurrogate",
     "GPClassifier",
     "GPRegressor",
     "LabelSpreading",

@@ -7,6 +7,7 @@ fitted state in attributes ending in `_`; `predict(X)` returns a Prediction.
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
@@ -34,13 +35,15 @@ class Surrogate(Protocol):
 
 
 def shallow_params(model) -> dict:
-    """A surrogate's own hyper-parameters: scikit-learn's `get_params(deep=False)`, or
-    `get_params()` of a user's class that takes no `deep`."""
+    """A surrogate's own hyper-parameters, as the campaign log keeps them: scikit-learn's
+    `get_params(deep=False)`, or `get_params()` of a user's class that takes no `deep`; a
+    value JSON cannot hold (an estimator inside) is kept as its repr."""
     try:
         takes_deep = "deep" in inspect.signature(model.get_params).parameters
     except (TypeError, ValueError):  # a builtin without a signature
         takes_deep = False
-    return dict(model.get_params(deep=False) if takes_deep else model.get_params())
+    params = dict(model.get_params(deep=False) if takes_deep else model.get_params())
+    return json.loads(json.dumps(params, default=repr))
 
 
 class SurrogateBase:
@@ -123,12 +126,12 @@ class SurrogateBase:
         return X
 
 
-def fit_with_domain(model, X, y, domain=None):
-    """`model.fit(X, y)`, passing `domain` (every row the model will be asked about, such as
-    a campaign's candidate pool) to the models that use it (`uses_domain`)."""
+def fit_with_domain(model, X, y, domain=None, **fit_params):
+    """`model.fit(X, y, **fit_params)`, passing `domain` (every row the model will be asked
+    about, such as a campaign's candidate pool) to the models that use it (`uses_domain`)."""
     if getattr(model, "uses_domain", False):
-        return model.fit(X, y, domain=domain)
-    return model.fit(X, y)
+        return model.fit(X, y, domain=domain, **fit_params)
+    return model.fit(X, y, **fit_params)
 
 
 def as_features(X) -> Tensor:

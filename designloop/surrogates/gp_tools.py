@@ -6,11 +6,13 @@ floors."""
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 
 import gpytorch
 import torch
 from botorch.exceptions import ModelFittingError
+from botorch.fit import fit_gpytorch_mll
 from botorch.models.transforms.outcome import Standardize, nanstd
 from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
@@ -141,3 +143,52 @@ class ScaleFreeStandardize(Standardize):
             self._stdvs_sq = stdvs.pow(2)
         Y_tf = (Y - self.means) / self.stdvs
         return Y_tf, (Yvar / self._stdvs_sq if Yvar is not None else None)
+
+
+def hyperparameters(model) -> dict[str, list | float]:
+    """The model's learnt parameters in its own (raw, unconstrained) parameterisation, by
+    name, as JSON-ready numbers: what a later fit can start from (`load_hyperparameters`)."""
+    return {name: p.detach().tolist() for name, p in model.named_parameters()}
+
+
+def load_hyperparameters(model, values: dict) -> bool:
+    """Set `model`'s parameters to `values` (as made by `hyperparameters`); False, and the
+    model unchanged, unless they name the same parameters with the same shapes and are
+    finite."""
+    params = dict(model.named_parameters())
+    if not isinstance(values, dict) or set(values) != set(params):
+        return False
+    try:
+        new = {name: torch.as_tensor(values[name], dtype=p.dtype) for name, p in params.items()}
+    except (TypeError, ValueError):
+        return False
+    if any(new[name].shape != p.shape or not torch.isfinite(new[name]).all()
+           for name, p in params.items()):
+        return False
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(new[name])
+    return True
+
+
+def fit_loss(mll) -> float:
+    """The loss `fit_gpytorch_mll` minimises (negative marginal log likelihood per
+    observation, plus the priors) at the model's current parameters."""
+    model = mll.model
+    mll.train()
+    with torch.no_grad():
+        loss = -mll(model(*model.train_inputs), model.train_targets, *model.train_inputs)
+    mll.eval()
+    return float(loss)
+
+
+def optimise(mll, jitter: float | None, seed: int, max_iter: int) -> float:
+    """Maximise the marginal likelihood `mll` from its model's current hyper-parameters
+    (L-BFGS, at most `max_iter` steps; BoTorch's seeded restarts from the priors if it
+    fails); returns the final `fit_loss`."""
+    with torch.random.fork_rng(), warnings.catch_warnings():
+        torch.manual_seed(seed)  # restarts sample from the priors; keep them seeded
+        warnings.simplefilter("ignore")
+        with gp_settings(jitter):
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": max_iter}})
+            return fit_loss(mll)

@@ -1,0 +1,103 @@
+"""What a cycle takes over from the cycles before it, so that a cycle that adds a few
+results costs about one short fit instead of several fits from scratch. (The classifier of a
+`surrogate="auto"` campaign is kept the same way: `designloop.campaign.surrogate_choice`.)
+
+- **The SMILES encoding.** The leave-one-out comparison of encodings (for a library of
+  molecules, `designloop.campaign.encoding_choice`) fits one GP per encoding. Below
+  COMPARE_ALWAYS_BELOW measured candidates it runs every cycle: the fits are cheap, and a
+  comparison on a few points is still volatile (keeping it for half as many again lost 0.25
+  top-1% rows by 30 experiments on ESOL, 20 seeds, docs/benchmarks.md). From there it runs
+  again only once the measured candidates have grown by REFRESH_GROWTH since the last
+  comparison; in between the last choice is kept, and the cycle log says from when.
+- **The GP hyper-parameters.** Each fit of the campaign's GP starts from the hyper-parameters
+  the last fit ended with (logged with the cycle, table fits, so a new process starts warm),
+  as long as the encoding is the same and the observations have grown by less than
+  REFRESH_GROWTH since the last cold start. A few new results move the marginal likelihood's
+  optimum a little, so L-BFGS needs a fraction of the steps. A warm fit that ends worse than
+  a cold one begins is replaced by a cold one (`GPRegressor.fit`), and growth past
+  REFRESH_GROWTH forces a cold start, so that early hyper-parameters, fitted on a handful of
+  points, never stay for good.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REFRESH_GROWTH = 1.5  # compare the encodings and start the GP cold again after this growth
+COMPARE_ALWAYS_BELOW = 50  # measured candidates below which the encodings are compared always
+
+
+@dataclass
+class Earlier:
+    """The work of earlier cycles a new one may reuse (from the campaign log).
+
+    Attributes:
+        encoding: the SMILES encoding chosen by the latest comparison of encodings.
+        encoding_n: the measured candidates that comparison was made on (None: never
+            compared).
+        fit: the latest GP fit (`fit_entry`): its `encoding`, `n`
+            observations, `cold_n` (observations at its last cold start), `start` and
+            `values`.
+        surrogate_choice: the latest classifier choice of a `surrogate="auto"` campaign
+            (`CycleRecord.surrogate_choice`; see `designloop.campaign.surrogate_choice`).
+    """
+
+    encoding: str | None = None
+    encoding_n: int | None = None
+    fit: dict | None = None
+    surrogate_choice: dict | None = None
+
+
+def earlier(store, config) -> Earlier:
+    """What the campaign log `store` of a campaign with settings `config` holds for the
+    next cycle to reuse."""
+    from designloop.registry import AUTO_SURROGATE
+
+    state = store.last_fit_state()
+    encoding_n = state.get("encoding_n")
+    return Earlier(
+        encoding=state.get("encoding") if isinstance(encoding_n, int) else None,
+        encoding_n=encoding_n if isinstance(encoding_n, int) else None,
+        fit=state.get("gp") if isinstance(state.get("gp"), dict) else None,
+        surrogate_choice=(store.last_record_value("surrogate_choice")
+                          if config.surrogate == AUTO_SURROGATE else None))
+
+
+def note(record, **parts) -> None:
+    """Add `parts` to what the cycle of `record` leaves for the next (`fit_state`)."""
+    record.fit_state = {**(record.fit_state or {}), **parts}
+
+
+def kept_encoding(last: Earlier | None, n_unique: int) -> str | None:
+    """The encoding to keep without comparing again, or None to compare: from
+    COMPARE_ALWAYS_BELOW measured candidates (`n_unique`) on, the last comparison's choice
+    while they have grown by less than REFRESH_GROWTH since it (and not shrunk: results can
+    be retracted)."""
+    if last is None or last.encoding is None or not last.encoding_n or \
+            n_unique < COMPARE_ALWAYS_BELOW:
+        return None
+    return last.encoding if last.encoding_n <= n_unique < REFRESH_GROWTH * last.encoding_n \
+        else None
+
+
+def warm_start(last: Earlier | None, encoding: str | None, n: int) -> dict | None:
+    """The hyper-parameters a GP fit on `n` observations under `encoding` starts from, or
+    None for a cold start: nothing logged, another encoding, no more observations than then
+    (the same data fit the same again, so a suggestion asked for twice comes out the same),
+    or grown by REFRESH_GROWTH since the last cold start."""
+    fit = None if last is None else last.fit
+    if not fit or fit.get("encoding") != encoding or not isinstance(fit.get("values"), dict):
+        return None
+    then, cold = fit.get("n"), fit.get("cold_n")
+    if not (isinstance(then, int) and isinstance(cold, int)):
+        return None
+    return fit["values"] if then < n < REFRESH_GROWTH * cold else None
+
+
+def fit_entry(model, last: Earlier | None, encoding: str | None, n: int) -> dict:
+    """What the next cycle needs of the GP `model` just fitted on `n` observations under
+    `encoding` (`Earlier.fit`)."""
+    warm = model.fit_start_ == "warm"
+    return {"encoding": encoding, "n": n,
+            "cold_n": last.fit["cold_n"] if warm else n, "start": model.fit_start_,
+            "values": model.hyperparameters_}
