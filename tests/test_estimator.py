@@ -45,11 +45,14 @@ def test_a_forest_is_its_own_committee():
 def test_a_reported_standard_deviation_is_used():
     X, y = _regression()
     s = EstimatorSurrogate(BayesianRidge()).fit(X, y)
-    mean, std = BayesianRidge().fit(X, y).predict(X[:4], return_std=True)
+    model = BayesianRidge().fit(X, y)
+    mean, std = model.predict(X[:4], return_std=True)
     pred = s.predict(X[:4])
     assert s.kind_ == "own_std"
-    assert np.allclose(pred.mean.numpy(), mean) and np.allclose(pred.epistemic_var.numpy(),
-                                                                std**2)
+    # of its variance, 1 / alpha_ is the noise and the rest what the model does not know
+    assert np.allclose(pred.mean.numpy(), mean)
+    assert np.allclose(pred.epistemic_var.numpy(), std**2 - 1 / model.alpha_)
+    assert float(pred.noise_var) == pytest.approx(1 / model.alpha_)
 
 
 def test_other_regressors_get_a_seeded_bootstrap_committee():
@@ -84,6 +87,36 @@ def test_classifiers_give_probabilities_over_every_class():
     assert set(np.unique(p.numpy())) <= {0.0, 1.0}
     bagged = EstimatorSurrogate(BaggingClassifier(SVC(), n_estimators=6)).fit(X, y)
     assert bagged.predict(X[:6]).probs.shape == (6, 6, 3)  # members vote, mapped to codes
+
+
+def test_every_random_state_left_open_is_seeded():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _regression()
+    pipe = make_pipeline(StandardScaler(), GradientBoostingRegressor(n_estimators=10,
+                                                                     subsample=0.5))
+    runs = [EstimatorSurrogate(pipe, seed=1).fit(X, y).predict(X).mean for _ in range(2)]
+    assert torch.equal(*runs)  # the same seed: the same model, even inside a pipeline
+    assert pipe.get_params()["gradientboostingregressor__random_state"] is None
+
+
+def test_a_class_of_ones_own_is_taken_as_it_is():
+    class Mean:  # designloop's protocol, no task attribute, not a scikit-learn estimator
+        def fit(self, X, y):
+            self.m = float(torch.as_tensor(y, dtype=torch.float64).mean())
+            return self
+
+        def predict(self, X):
+            n = len(X)
+            return dl.RegressionPrediction(torch.full((n,), self.m, dtype=torch.float64),
+                                           torch.arange(n, dtype=torch.float64) + 1.0, 0.0)
+
+    X, y = _regression(n=12)
+    c = dl.Campaign(pd.DataFrame(X, columns=["a", "b"]), target="y", goal="maximize",
+                    surrogate=Mean())
+    c.observe(pd.DataFrame({"candidate_id": range(4), "y": y[:4]}))
+    assert c.suggest(1)["candidate_id"].tolist() == [11]  # the largest variance wins
 
 
 def test_the_estimator_given_is_never_fitted():

@@ -85,13 +85,17 @@ def test_a_warm_start_that_ends_worse_than_a_cold_one_begins_is_dropped():
 
 def test_the_start_rules():
     last = reuse.Earlier(fit={"encoding": None, "n": 12, "cold_n": 10, "values": {"a": 1.0}})
-    assert reuse.warm_start(last, None, 14) == {"a": 1.0}
-    assert reuse.warm_start(last, None, 12) is None  # the same data: fitted the same again
-    assert reuse.warm_start(last, None, 15) is None  # grown by half since the cold start
-    assert reuse.warm_start(last, "morgan", 14) is None  # another encoding
-    assert reuse.warm_start(reuse.Earlier(), None, 14) is None
+    assert reuse.warm_start(last, None, 14) == ({"a": 1.0}, 10)
+    assert reuse.warm_start(last, None, 12) == (None, 12)  # the same data: as it started
+    assert reuse.warm_start(last, None, 15) == (None, 15)  # grown by half since cold
+    assert reuse.warm_start(last, None, 11) == (None, 11)  # results were retracted
+    assert reuse.warm_start(last, "morgan", 14) == (None, 14)  # another encoding
+    assert reuse.warm_start(reuse.Earlier(), None, 14) == (None, 14)
     assert reuse.warm_start(reuse.Earlier(fit={"encoding": None, "n": "12", "cold_n": 10,
-                                               "values": {}}), None, 14) is None
+                                               "values": {}}), None, 14) == (None, 14)
+    warm = reuse.Earlier(fit={"encoding": None, "n": 12, "cold_n": 10, "from": {"b": 2.0},
+                              "values": {"a": 1.0}})
+    assert reuse.warm_start(warm, None, 12) == ({"b": 2.0}, 10)  # the start it had
     chosen = reuse.Earlier(encoding="descriptors", encoding_n=60)
     assert [reuse.kept_encoding(chosen, n) for n in (59, 60, 89, 90)] == [
         None, "descriptors", "descriptors", None]
@@ -139,6 +143,60 @@ def test_a_campaign_starts_each_fit_where_the_last_ended(tmp_path):
     assert cycle in _fits(path)
     c.store.discard_cycle(cycle)
     assert cycle not in _fits(path)
+
+
+def test_the_same_data_give_the_same_model_again(tmp_path):
+    """A suggestion asked for again after `release`, and the report's scores, refit the
+    warm-started model the cycle used, not a cold one."""
+    table, truth = _grid(60)
+    c = dl.Campaign(table, target="y", goal="maximize", store=tmp_path / "lab.db")
+    c.observe(pd.DataFrame({"candidate_id": range(10), "y": truth[:10]}))
+    ids = c.suggest(2)["candidate_id"].to_numpy()
+    c.observe(pd.DataFrame({"candidate_id": ids, "y": truth[ids]}))
+    first = c.suggest(3)
+    assert _fits(tmp_path / "lab.db")[2]["gp"]["start"] == "warm"
+    scores = c.score_candidates()
+    c.release()
+    again = c.suggest(3)
+    pd.testing.assert_frame_equal(again.drop(columns="cycle"), first.drop(columns="cycle"))
+    assert _fits(tmp_path / "lab.db")[3]["gp"]["cold_n"] == 10  # the warm chain goes on
+    c.release()
+    pd.testing.assert_frame_equal(c.score_candidates(), scores)
+
+
+def test_a_warm_fit_that_fails_gives_way_to_a_cold_one(monkeypatch):
+    from botorch.exceptions import ModelFittingError
+
+    from designloop.surrogates import gp as gp_module
+
+    X, y = _data(30)
+    start = dl.GPRegressor().fit(X[:25], y[:25]).hyperparameters_
+    cold = dl.GPRegressor().fit(X, y)
+    real = gp_module.optimise
+
+    def failing_when_warm(mll, jitter, seed, max_iter):
+        if max_iter < 200:
+            raise ModelFittingError("all attempts to fit the model have failed")
+        return real(mll, jitter, seed, max_iter)
+
+    monkeypatch.setattr(gp_module, "optimise", failing_when_warm)
+    gp = dl.GPRegressor().fit(X, y, start=start)
+    assert gp.fit_start_ == "cold: the warm start failed" and gp.jitter_ is None
+    assert torch.equal(gp.predict(X).mean, cold.predict(X).mean)
+
+
+def test_an_unknown_encoding_in_the_fits_table_is_compared_afresh():
+    class Log:
+        def last_fit_state(self):
+            return {"encoding": "bogus", "encoding_n": 60}
+
+        def last_record_value(self, field):
+            return None
+
+    class Config:
+        surrogate = "gp"
+
+    assert reuse.earlier(Log(), Config()).encoding is None
 
 
 def test_a_damaged_fits_row_means_a_cold_start(tmp_path):

@@ -17,9 +17,10 @@ def surrogate_name(obj, task: str) -> tuple[str, dict]:
 
     if not (hasattr(obj, "fit") and hasattr(obj, "predict")):
         raise InputError(f"surrogate must be a name or an object with fit and predict, got {obj!r}")
-    if as_surrogate(obj).task != task:
-        raise InputError(f"the surrogate {type(obj).__name__} does {as_surrogate(obj).task}, "
-                         f"but the campaign's task is {task}")
+    does = getattr(as_surrogate(obj), "task", task)
+    if does != task:
+        raise InputError(f"the surrogate {type(obj).__name__} does {does}, but the "
+                         f"campaign's task is {task}")
     from designloop.surrogates import SURROGATES
 
     for name, cls in SURROGATES.items():

@@ -36,8 +36,8 @@ class FitLog:
             self._conn.execute("DELETE FROM fits WHERE cycle = ?", (int(cycle),))
 
     def last_fit_state(self) -> dict:
-        """The latest cycle's fit state that reads back as a JSON object; {} when there is
-        none."""
+        """The latest cycle's fit state; {} when there is none or it does not read back as a
+        JSON object (the next fit then starts cold)."""
         if not self._has_table("fits"):
             return {}
         for (text,) in self._query("SELECT state FROM fits ORDER BY cycle DESC LIMIT 1"):

@@ -1,6 +1,8 @@
 """What a cycle takes over from the cycles before it, so that a cycle that adds a few
 results costs about one short fit instead of several fits from scratch. (The classifier of a
 `surrogate="auto"` campaign is kept the same way: `designloop.campaign.surrogate_choice`.)
+This is for a campaign of one target; a Pareto campaign's GPs, one per target, start cold
+and compare the encodings every cycle.
 
 - **The SMILES encoding.** The leave-one-out comparison of encodings (for a library of
   molecules, `designloop.campaign.encoding_choice`) fits one GP per encoding. Below
@@ -35,9 +37,10 @@ class Earlier:
         encoding: the SMILES encoding chosen by the latest comparison of encodings.
         encoding_n: the measured candidates that comparison was made on (None: never
             compared).
-        fit: the latest GP fit (`fit_entry`): its `encoding`, `n`
-            observations, `cold_n` (observations at its last cold start), `start` and
-            `values`.
+        fit: the latest GP fit (`fit_entry`): its `encoding`, `n` observations, `cold_n`
+            (observations at its last cold start), `start` ("cold", "warm" or why a warm
+            start gave way), `from` (the hyper-parameters it started from, None for cold)
+            and `values` (those it ended with).
         surrogate_choice: the latest classifier choice of a `surrogate="auto"` campaign
             (`CycleRecord.surrogate_choice`; see `designloop.campaign.surrogate_choice`).
     """
@@ -51,10 +54,13 @@ class Earlier:
 def earlier(store, config) -> Earlier:
     """What the campaign log `store` of a campaign with settings `config` holds for the
     next cycle to reuse."""
+    from designloop.features.encoding import SMILES_ENCODINGS
     from designloop.registry import AUTO_SURROGATE
 
     state = store.last_fit_state()
     encoding_n = state.get("encoding_n")
+    if state.get("encoding") not in SMILES_ENCODINGS:  # damaged, or a newer version's
+        encoding_n = None
     return Earlier(
         encoding=state.get("encoding") if isinstance(encoding_n, int) else None,
         encoding_n=encoding_n if isinstance(encoding_n, int) else None,
@@ -80,24 +86,37 @@ def kept_encoding(last: Earlier | None, n_unique: int) -> str | None:
         else None
 
 
-def warm_start(last: Earlier | None, encoding: str | None, n: int) -> dict | None:
-    """The hyper-parameters a GP fit on `n` observations under `encoding` starts from, or
-    None for a cold start: nothing logged, another encoding, no more observations than then
-    (the same data fit the same again, so a suggestion asked for twice comes out the same),
-    or grown by REFRESH_GROWTH since the last cold start."""
+def warm_start(last: Earlier | None, encoding: str | None, n: int) -> tuple[dict | None, int]:
+    """The hyper-parameters a GP fit on `n` observations under `encoding` starts from (None:
+    a cold start), and the observations at the last cold start to log if it stays warm.
+
+    - The same number of observations as the last fit (a suggestion asked for again after
+      `release`, or the scores of the report): the start that fit used, so that the same
+      data give the same model and the same suggestions.
+    - More, but fewer than REFRESH_GROWTH times those at the last cold start: the
+      hyper-parameters the last fit ended with.
+    - Otherwise (nothing logged, another encoding, fewer observations than then after a
+      retraction, or grown by REFRESH_GROWTH): a cold start.
+    """
     fit = None if last is None else last.fit
-    if not fit or fit.get("encoding") != encoding or not isinstance(fit.get("values"), dict):
-        return None
+    if not fit or fit.get("encoding") != encoding:
+        return None, n
     then, cold = fit.get("n"), fit.get("cold_n")
     if not (isinstance(then, int) and isinstance(cold, int)):
-        return None
-    return fit["values"] if then < n < REFRESH_GROWTH * cold else None
+        return None, n
+    if n == then:
+        start = fit.get("from")
+        return (start, cold) if isinstance(start, dict) else (None, n)
+    values = fit.get("values")
+    if then < n < REFRESH_GROWTH * cold and isinstance(values, dict):
+        return values, cold
+    return None, n
 
 
-def fit_entry(model, last: Earlier | None, encoding: str | None, n: int) -> dict:
+def fit_entry(model, start: dict | None, cold_n: int, encoding: str | None, n: int) -> dict:
     """What the next cycle needs of the GP `model` just fitted on `n` observations under
-    `encoding` (`Earlier.fit`)."""
+    `encoding` from `start` (`warm_start`'s answer: the start and the observations at the
+    last cold start), logged as `Earlier.fit`."""
     warm = model.fit_start_ == "warm"
-    return {"encoding": encoding, "n": n,
-            "cold_n": last.fit["cold_n"] if warm else n, "start": model.fit_start_,
-            "values": model.hyperparameters_}
+    return {"encoding": encoding, "n": n, "cold_n": cold_n if warm else n,
+            "start": model.fit_start_, "from": start, "values": model.hyperparameters_}

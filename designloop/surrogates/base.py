@@ -43,7 +43,10 @@ def shallow_params(model) -> dict:
     except (TypeError, ValueError):  # a builtin without a signature
         takes_deep = False
     params = dict(model.get_params(deep=False) if takes_deep else model.get_params())
-    return json.loads(json.dumps(params, default=repr))
+    try:
+        return json.loads(json.dumps(params, default=repr))
+    except (TypeError, ValueError):  # e.g. a dictionary with keys JSON cannot hold
+        return {str(name): repr(value) for name, value in params.items()}
 
 
 class SurrogateBase:

@@ -5,8 +5,10 @@ given is never changed) and returns designloop's predictions, with the uncertain
 from where the estimator has one:
 
 - **its own standard deviation**: regressors whose `predict` takes `return_std`
-  (`GaussianProcessRegressor`, `BayesianRidge`, `ARDRegression`); the standard deviation is
-  read as epistemic.
+  (`GaussianProcessRegressor`, `BayesianRidge`, `ARDRegression`). Of the Bayesian linear
+  models' variance, the noise `1 / alpha_` is the noise and the rest epistemic; a
+  `GaussianProcessRegressor`'s whole variance is read as epistemic (a `WhiteKernel` in its
+  kernel adds noise to it).
 - **its own committee**: bagged ensembles (random forests, extra trees, bagging); each member
   is one committee member (`samples` of a regression, `probs (M, N, C)` of a classification).
 - **its class probabilities**: other classifiers with `predict_proba` (one member, S = 1).
@@ -15,7 +17,7 @@ from where the estimator has one:
   noise variance is the out-of-bag mean squared error, as `RandomForest`'s. (The other kinds
   report a noise variance of 0: their own uncertainty is all there is.)
 
-A campaign wraps an estimator it is given this way (`Campaign(..., surrogate=
+A campaign wraps a scikit-learn estimator it is given this way (`Campaign(..., surrogate=
 GradientBoostingRegressor())`); a reopened campaign needs the estimator passed again.
 """
 
@@ -47,9 +49,14 @@ def estimator_task(estimator) -> str:
 
 
 def as_surrogate(obj, seed: int = 0):
-    """`obj` itself when it is a designloop surrogate (it has a `task`), else `obj` (an
-    estimator with `fit` and `predict`) wrapped as an `EstimatorSurrogate`."""
-    return obj if hasattr(obj, "task") else EstimatorSurrogate(obj, seed=seed)
+    """A scikit-learn estimator (an instance of `sklearn.base.BaseEstimator` without a
+    designloop `task`) wrapped as an `EstimatorSurrogate`; anything else as it is (a
+    designloop surrogate, or a class of the user's own that follows its protocol)."""
+    from sklearn.base import BaseEstimator
+
+    if hasattr(obj, "task") or not isinstance(obj, BaseEstimator):
+        return obj
+    return EstimatorSurrogate(obj, seed=seed)
 
 
 def _committee_members(fitted) -> list | None:
@@ -66,14 +73,14 @@ def _committee_members(fitted) -> list | None:
 
 
 class EstimatorSurrogate(SurrogateBase):
-    """A scikit-learn estimator (anything with `fit` and `predict`) as a surrogate.
+    """A scikit-learn estimator as a surrogate.
 
     Args:
         estimator: the unfitted estimator (a template: copies of it are fitted).
         n_members: size of the bootstrap committee, for estimators that report no
             uncertainty of their own.
-        seed: seeds the resamples, and the estimator's `random_state` when it has one left
-            at None (member m gets seed + m), so that the same seed gives the same picks.
+        seed: seeds the resamples, and every `random_state` of the estimator left at None
+            (member m gets seed + m), so that the same seed gives the same picks.
 
     Fitted attributes: `kind_` (how the uncertainty is found: one of KINDS), `members_`
     (the fitted copies), `n_features_`, `n_classes_` (classification), `noise_var_` (a
@@ -88,13 +95,14 @@ class EstimatorSurrogate(SurrogateBase):
         self.task = estimator_task(estimator)
 
     def _copy(self, offset: int):
+        """An unfitted copy whose every `random_state` left at None (a pipeline's steps
+        included) is seed + offset."""
         from sklearn.base import clone
 
         copy = clone(self.estimator)
-        params = copy.get_params(deep=False)
-        if "random_state" in params and params["random_state"] is None:
-            copy.set_params(random_state=self.seed + offset)
-        return copy
+        unseeded = {name: self.seed + offset for name, value in copy.get_params().items()
+                    if name.split("__")[-1] == "random_state" and value is None}
+        return copy.set_params(**unseeded) if unseeded else copy
 
     def fit(self, X, y) -> EstimatorSurrogate:
         """Fit a copy of the estimator to `X (n, d)`, `y (n,)`, or `n_members` copies to
@@ -151,10 +159,15 @@ class EstimatorSurrogate(SurrogateBase):
         if self.task == "classification":
             return ClassificationPrediction(torch.as_tensor(self._probs(Xn)))
         if self.kind_ == "own_std":
-            mean, std = self.members_[0].predict(Xn, return_std=True)
+            fitted = self.members_[0]
+            mean, std = fitted.predict(Xn, return_std=True)
             mean = torch.as_tensor(np.asarray(mean, dtype=np.float64))
             var = torch.as_tensor(np.asarray(std, dtype=np.float64)) ** 2
-            return RegressionPrediction(mean, var, 0.0)
+            # a Bayesian linear model's variance includes its noise, 1 / alpha_ (a
+            # GaussianProcessRegressor's alpha_ is an array of weights, not a precision)
+            alpha = getattr(fitted, "alpha_", None)
+            noise = 1.0 / float(alpha) if isinstance(alpha, float) and alpha > 0 else 0.0
+            return RegressionPrediction(mean, (var - noise).clamp_min(0.0), noise)
         members = (_committee_members(self.members_[0]) if self.kind_ == "own_committee"
                    else [(m, None) for m in self.members_])
         samples = torch.as_tensor(np.stack([

@@ -15,6 +15,7 @@ from botorch.models import SingleTaskGP
 from botorch.models.transforms import Normalize
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.functions import pivoted_cholesky
+from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
 from designloop.errors import InputError, SurrogateFitError
@@ -22,6 +23,7 @@ from designloop.prediction import RegressionPrediction
 from designloop.surrogates.base import SurrogateBase, as_targets, iter_chunks
 from designloop.surrogates.gp_tools import (
     ScaleFreeStandardize,
+    check_posterior,
     chunk_rows,
     domain_bounds,
     fit_loss,
@@ -111,10 +113,10 @@ class GPRegressor(SurrogateBase):
                 range. Ignored otherwise, and by the fingerprint kernels.
             start: hyper-parameters to start the optimiser from (`hyperparameters_` of an
                 earlier fit of the same kind of model, e.g. the last cycle's), for at most
-                `max_iter / WARM_STEPS_DIVISOR` steps; a start that does not fit this model
-                is ignored, and one whose fit ends with a worse marginal likelihood than a
-                cold start begins with is replaced by a cold start. `fit_start_` says which
-                happened.
+                `max_iter / WARM_STEPS_DIVISOR` steps (per attempt of BoTorch's fit); a start
+                that does not fit this model is ignored, and one whose fit fails or ends with
+                a worse marginal likelihood than a cold start begins with is replaced by a
+                cold start. `fit_start_` says which happened.
         """
         X = self._check_X(X, fitted=False)
         if self.input_scaling not in INPUT_SCALINGS:
@@ -172,13 +174,16 @@ class GPRegressor(SurrogateBase):
         cold = ExactMarginalLogLikelihood(model.likelihood, model)
         warm = None if start is None else self._build(fit_X, fit_y, d, bounds)
         if warm is not None and load_hyperparameters(warm, start):
-            with gp_settings(jitter):
-                cold_begins = fit_loss(cold)
-            warm_mll = ExactMarginalLogLikelihood(warm.likelihood, warm)
             steps = max(1, self.max_iter // WARM_STEPS_DIVISOR)
-            if optimise(warm_mll, jitter, self.seed, steps) <= cold_begins:
+            try:
+                ended = optimise(ExactMarginalLogLikelihood(warm.likelihood, warm), jitter,
+                                 self.seed, steps)
+                better = ended <= fit_loss(cold, jitter)  # where a cold start begins
+            except (ModelFittingError, NotPSDError, NanError, RuntimeError):
+                better, self.fit_start_ = False, "cold: the warm start failed"
+            if better:
                 model, self.fit_start_ = warm, "warm"
-            else:  # stuck near where the last fit ended: start afresh
+            elif self.fit_start_ == "cold":  # stuck near where the last fit ended
                 self.fit_start_ = "cold: the warm start ended worse than a cold one begins"
         if model is not warm:
             optimise(cold, jitter, self.seed, self.max_iter)
@@ -188,15 +193,8 @@ class GPRegressor(SurrogateBase):
             for name in ("covar_module", "mean_module", "likelihood"):
                 getattr(model, name).load_state_dict(getattr(fitted, name).state_dict())
         model.eval()
-        self._check_posterior(model, X[:1], jitter)
+        check_posterior(model, X[:1], jitter)
         return model
-
-    @staticmethod
-    def _check_posterior(model, X: Tensor, jitter) -> None:
-        with torch.no_grad(), gp_settings(jitter):
-            post = model.posterior(X)
-            if not torch.isfinite(post.mean).all() or not torch.isfinite(post.variance).all():
-                raise ModelFittingError("the fitted GP gives non-finite predictions")
 
     def noise_variance(self) -> Tensor:
         """Observation-noise variance in the target's units (scalar tensor)."""

@@ -171,12 +171,13 @@ def load_hyperparameters(model, values: dict) -> bool:
     return True
 
 
-def fit_loss(mll) -> float:
+def fit_loss(mll, jitter: float | None = None) -> float:
     """The loss `fit_gpytorch_mll` minimises (negative marginal log likelihood per
     observation, plus the priors) at the model's current parameters."""
     model = mll.model
     mll.train()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings(), gp_settings(jitter):
+        warnings.simplefilter("ignore")
         loss = -mll(model(*model.train_inputs), model.train_targets, *model.train_inputs)
     mll.eval()
     return float(loss)
@@ -191,4 +192,13 @@ def optimise(mll, jitter: float | None, seed: int, max_iter: int) -> float:
         warnings.simplefilter("ignore")
         with gp_settings(jitter):
             fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": max_iter}})
-            return fit_loss(mll)
+            return fit_loss(mll, jitter)
+
+
+def check_posterior(model, X: Tensor, jitter: float | None) -> None:
+    """Raise ModelFittingError (so that a larger jitter is tried) when the fitted `model`
+    predicts non-finite values at `X`."""
+    with torch.no_grad(), gp_settings(jitter):
+        post = model.posterior(X)
+        if not torch.isfinite(post.mean).all() or not torch.isfinite(post.variance).all():
+            raise ModelFittingError("the fitted GP gives non-finite predictions")
