@@ -62,7 +62,7 @@ def test_example_notebook_is_paired_with_its_script(name):
 
 
 # how-to pages whose Python blocks form one program on the bundled data
-RUNNABLE_PAGES = ["howto/targets-and-failures.md", "howto/own-model.md"]
+RUNNABLE_PAGES = ["howto/targets-and-failures.md", "howto/own-model.md", "howto/predict.md"]
 
 
 def _check_targets_page(out: str) -> None:
@@ -83,6 +83,13 @@ def _check_own_model_page(out: str) -> None:
     assert 0 < best <= top
 
 
+def _check_predict_page(out: str) -> None:
+    import re
+
+    share = int(re.search(r"the 90% intervals hold (\d+)% of the measured strengths", out)[1])
+    assert share >= 75  # conformal intervals cover, held-out steels included
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
 def test_howto_page_runs_as_written(page, tmp_path):
@@ -96,4 +103,5 @@ def test_howto_page_runs_as_written(page, tmp_path):
     proc = _run([sys.executable, str(script)], tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     {"howto/targets-and-failures.md": _check_targets_page,
-     "howto/own-model.md": _check_own_model_page}[page](proc.stdout)
+     "howto/own-model.md": _check_own_model_page,
+     "howto/predict.md": _check_predict_page}[page](proc.stdout)

@@ -351,30 +351,31 @@ class Campaign:
         """Acquisition scores of every unmeasured candidate under the current surrogate
         (weighted by the chance of success once experiments have failed), without logging
         anything (None while no model can be fitted yet)."""
-        from designloop.campaign import modelling, pareto
+        from designloop.campaign import predictions
 
-        cfg = self.config
-        every, raw, failed_rows = split_observations(self.store)
-        obs, _ = for_model(cfg, raw)
-        if modelling.no_model_reason(cfg.task, obs, len(failed_rows)):
-            return None
-        setup = self.model_setup()
-        available = np.setdiff1d(np.arange(len(self.candidates)),
-                                 [*measured_ids(cfg, every), *ruled_out(self.store,
-                                                                        self.candidates)[1]])
-        if cfg.objective == "pareto":
-            return pd.DataFrame({"candidate_id": available, "score": pareto.pool_scores(
-                setup, obs, available, failed_rows).numpy()})
-        with step_threads(len(self.candidates), len(obs),
-                          registry.exact_gp_named(cfg.surrogate)):
-            fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
-                                   diagnostics=False)
-            setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
-                                                      failed_rows, raw)
-            modelling.limit_incumbent(setup, fitted, raw)
-            _, scores, _ = modelling.score(setup, fitted, available,
-                                           np.random.default_rng(cfg.seed))
-        return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
+        return predictions.score_candidates(self)
+
+    def predict(self, table: pd.DataFrame | None = None, source: str = "table") -> pd.DataFrame:
+        """What the model says about every candidate (`table` None) or each row of `table`
+        (`source` names it in errors), without logging anything.
+
+        A row is matched to its candidate by `candidate_id` or by its feature values; a row
+        that is no candidate (every feature filled: other conditions, a new molecule) is
+        encoded with the candidates and predicted by the model refitted on that encoding.
+
+        Returns:
+            The rows (the candidates, or `table` with `candidate_id`, empty for a row that
+            is none) with, for regression, `predicted_mean`, `predicted_sd`, `epistemic_sd`,
+            the conformal 90% interval `interval_lo`, `interval_hi` (NaN until finite, from
+            9 results) and, when optimising, `p_improve` (the chance of beating the best so
+            far); for classification `prob_<class>` and the 90% `prediction_set`; once
+            experiments have failed `p_success`; `ood_score` and `extrapolation`.
+            InputError: no model yet, an id that is no candidate, a bad feature value
+            (naming its line), or several targets.
+        """
+        from designloop.campaign import predictions
+
+        return predictions.predict(self, table, source)
 
     def report(self, path: str | Path | None = None):
         """The campaign report (progress, calibration, latest suggestions with uncertainty

@@ -78,8 +78,9 @@ def _disagreement(results: pd.DataFrame, ids: np.ndarray, candidates: pd.DataFra
 
 
 def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns: list[str],
-               source: str, lines=None) -> np.ndarray:
-    """Candidate index for every row of `results`.
+               source: str, lines=None, new_rows: bool = False) -> np.ndarray:
+    """Candidate index for every row of `results` (-1 for a row that is no candidate, when
+    `new_rows` allows those).
 
     A row with a `candidate_id` is that candidate, and any feature values it also carries
     must be that candidate's; a row without one is found by its feature values.
@@ -90,10 +91,12 @@ def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns:
         feature_columns: the columns that identify a candidate.
         source: file or object name for error messages.
         lines: the line of each row in its file (default: position + 2, after the header).
+        new_rows: a row without `candidate_id` whose feature values match no candidate is
+            -1, not an error.
 
     Raises:
         InputError: an id is not a candidate or disagrees with the row's feature values, a
-            row matches no candidate, or several identical candidates.
+            row matches no candidate (unless `new_rows`), or several identical candidates.
     """
     n = len(candidates)
     lines = np.arange(len(results)) + 2 if lines is None else np.asarray(lines)
@@ -117,13 +120,13 @@ def match_rows(results: pd.DataFrame, candidates: pd.DataFrame, feature_columns:
     if not given.all():
         rest = ~given
         out[rest] = _match_features(results[rest], candidates, feature_columns, source,
-                                    lines[rest], has_id)
+                                    lines[rest], has_id, new_rows)
     return out
 
 
 def _match_features(results: pd.DataFrame, candidates: pd.DataFrame,
                     feature_columns: list[str], source: str, lines: np.ndarray,
-                    has_id: bool) -> np.ndarray:
+                    has_id: bool, new_rows: bool = False) -> np.ndarray:
     n = len(candidates)
     missing = [c for c in feature_columns if c not in results.columns]
     if missing:
@@ -145,7 +148,7 @@ def _match_features(results: pd.DataFrame, candidates: pd.DataFrame,
     merged = res_keys.merge(cand_keys, on=feature_columns, how="left")
     counts = merged.groupby("_row")["_index"].count()
     none = counts[counts == 0]
-    if len(none):
+    if len(none) and not new_rows:
         row = int(none.index[0])
         values = ", ".join(f"{c}={plain(results[c].iloc[row])!r}" for c in feature_columns[:4])
         raise InputError(
@@ -160,4 +163,5 @@ def _match_features(results: pd.DataFrame, candidates: pd.DataFrame,
             f"{source}: line {int(lines[row])} matches {len(ids)} identical candidates "
             f"{ids[:5]}; add a candidate_id column to say which"
         )
-    return merged.sort_values("_row")["_index"].astype(np.int64).to_numpy()
+    merged = merged.sort_values("_row")
+    return merged["_index"].fillna(-1).astype(np.int64).to_numpy()

@@ -48,11 +48,12 @@ def describe(setup, fitted, pred, available, local,
     for row, s, f in zip(rows, scores, flags, strict=True):
         row["ood_score"] = float(s)
         row["extrapolation"] = bool(f)
-    bounds = _conformal(fitted, picks, sub, pred, local)
+    bounds = conformal(fitted, picks, pred, local)
     if bounds is not None:
         record.conformal_level = CONFORMAL_LEVEL
-        for row, b in zip(rows, bounds, strict=True):
-            row.update(b)
+        for key, values in bounds.items():
+            for row, value in zip(rows, values, strict=True):
+                row[key] = value if key == "prediction_set" else float(value)
     if isinstance(setup.acquisition, FeasibilityWeighted):  # weighted by chances of success
         from designloop.campaign.feasibility import describe as feasibility
 
@@ -70,26 +71,29 @@ def describe(setup, fitted, pred, available, local,
     return rows
 
 
-def _conformal(fitted, picks, sub, pred, local):
+def conformal(fitted, picks, pred, local) -> dict | None:
+    """Conformal 90% intervals (`interval_lo`, `interval_hi`: arrays) or prediction sets
+    (`prediction_set`: the classes joined by "|") for the candidates `picks`, whose
+    predictions are `pred[local]`; None while they cannot be computed."""
     model = fitted.model
     if is_exact_gp(model) and len(fitted.rows) >= MIN_OBSERVATIONS:
         lo, hi = gp_jackknife_plus(model, fitted.X[picks], CONFORMAL_LEVEL)
-        return [{"interval_lo": float(a), "interval_hi": float(b)}
-                for a, b in zip(lo, hi, strict=True)]
+        return {"interval_lo": np.asarray(lo, dtype=float),
+                "interval_hi": np.asarray(hi, dtype=float)}
     if fitted.oof is None:
         return None
     y = fitted.y.numpy()
     if isinstance(pred, RegressionPrediction):  # split conformal on out-of-fold predictions
         q = split_conformal_quantile(y, *fitted.oof, level=CONFORMAL_LEVEL)
-        lo, hi = split_conformal_interval(sub, q)
-        return [{"interval_lo": float(a), "interval_hi": float(b)}
-                for a, b in zip(lo, hi, strict=True)]
+        lo, hi = split_conformal_interval(_subset(pred, local), q)
+        return {"interval_lo": np.asarray(lo, dtype=float),
+                "interval_hi": np.asarray(hi, dtype=float)}
     threshold = lac_threshold(_full_width(fitted.oof, fitted.classes), y, CONFORMAL_LEVEL)
     sets = lac_sets(pred.mean_probs[torch.as_tensor(np.asarray(local))], threshold,
                     never_empty=True)
-    return [{"prediction_set": "|".join(c for c, inside in zip(fitted.classes, row.tolist(),
-                                                                strict=False) if inside)}
-            for row in sets]
+    return {"prediction_set": ["|".join(c for c, inside in zip(fitted.classes, row.tolist(),
+                                                               strict=False) if inside)
+                               for row in sets]}
 
 
 def _prediction(pred, i: int, classes) -> dict:

@@ -3,8 +3,9 @@
 Every user mistake is printed as one line, `error: ...`, with exit status 2, and nothing is
 written.
 
-The commands live in `designloop.cli.commands` (the campaign) and `designloop.cli.bench`,
-registered on the one Typer app of `designloop.cli.app`; `main` is the entry point.
+The commands live in `designloop.cli.commands` (the campaign), `designloop.cli.predict` and
+`designloop.cli.bench`, registered on the one Typer app of `designloop.cli.app`; `main` is
+the entry point.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from designloop.cli import bench, commands, options  # noqa: F401  (they register commands)
+from designloop.cli import bench, commands, options, predict  # noqa: F401  (they register commands)
 from designloop.cli.app import app
 from designloop.cli.output import err
 from designloop.errors import DesignloopError, InputError

@@ -131,9 +131,15 @@ def jackknife_plus(loo_test_means: Tensor, loo_residuals: Tensor,
     if k_hi > n or k_lo < 1:
         inf = torch.full((loo_test_means.shape[1],), float("inf"), dtype=torch.float64)
         return -inf, inf
-    hi = torch.sort(upper, dim=0).values[k_hi - 1]
-    lo = torch.sort(lower, dim=0).values[k_lo - 1]
+    # the k_hi-th smallest upper end is the (n - k_hi + 1)-th largest; partial sorts of the
+    # few extreme values, not a full sort of each column
+    m = n - k_hi + 1
+    hi = torch.topk(upper, m, dim=0).values[m - 1]
+    lo = torch.topk(lower, k_lo, dim=0, largest=False).values[k_lo - 1]
     return lo, hi
+
+
+JACKKNIFE_BLOCK = 2**21  # entries of each (n, chunk) matrix of leave-one-out means
 
 
 def gp_jackknife_plus(gp, X_test, level: float = 0.9) -> tuple[Tensor, Tensor]:
@@ -151,13 +157,22 @@ def gp_jackknife_plus(gp, X_test, level: float = 0.9) -> tuple[Tensor, Tensor]:
     K_inv = f["L_inv"].T @ f["L_inv"]
     diag = K_inv.diagonal()
     alpha = f["alpha"]
-    Xn = gp.transform_inputs(X_test)
-    C = K_inv @ gp.prior_covariance(f["Xn"], Xn)  # (n, N)
-    mu = gp.predict(X_test).mean  # (N,), target units
     scale = f["y_std"]
-    loo_means = mu[None, :] - scale * C * (alpha / diag)[:, None]
+    weights = (scale * alpha / diag)[:, None]
     residuals = scale * alpha.abs() / diag
-    return jackknife_plus(loo_means, residuals, level)
+    X_test = torch.as_tensor(X_test, dtype=torch.float64)
+    N = X_test.shape[0]
+    lo = torch.empty(N, dtype=torch.float64)
+    hi = torch.empty(N, dtype=torch.float64)
+    # in chunks of candidates, so that the (n, chunk) matrices stay small
+    step = max(1, JACKKNIFE_BLOCK // max(1, len(alpha)))
+    for piece in (slice(i, i + step) for i in range(0, N, step)):
+        with torch.no_grad():
+            Ks = gp.prior_covariance(f["Xn"], gp.transform_inputs(X_test[piece]))  # (n, chunk)
+            mu = (f["mean0"] + Ks.T @ alpha) * scale + f["y_mean"]  # the posterior mean
+            lo[piece], hi[piece] = jackknife_plus(mu[None, :] - (K_inv @ Ks) * weights,
+                                                  residuals, level)
+    return lo, hi
 
 
 def cv_plus(surrogate, X, y, X_test, level: float = 0.9, n_folds: int = 10,
