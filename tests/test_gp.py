@@ -138,7 +138,7 @@ def test_a_fit_that_keeps_failing_says_so(monkeypatch):
 
     tried = []
 
-    def always_fails(self, X, y, d, jitter, subset=None, bounds=None, start=None):
+    def always_fails(self, X, y, d, jitter, subset=None, bounds=None, start=None, refit=True):
         tried.append(jitter)
         raise NotPSDError("matrix not positive definite")
 

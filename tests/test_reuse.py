@@ -159,9 +159,19 @@ def test_the_same_data_give_the_same_model_again(tmp_path):
     c.release()
     again = c.suggest(3)
     pd.testing.assert_frame_equal(again.drop(columns="cycle"), first.drop(columns="cycle"))
-    assert _fits(tmp_path / "lab.db")[3]["gp"]["cold_n"] == 10  # the warm chain goes on
+    refit = _fits(tmp_path / "lab.db")[3]["gp"]
+    assert refit == _fits(tmp_path / "lab.db")[2]["gp"]  # the same model, kept, not refitted
     c.release()
     pd.testing.assert_frame_equal(c.score_candidates(), scores)
+
+
+def test_the_same_data_keep_the_fitted_hyper_parameters():
+    X, y = _data(30)
+    first = dl.GPRegressor().fit(X, y)
+    kept = dl.GPRegressor().fit(X, y, start=first.hyperparameters_, refit=False)
+    assert kept.fit_start_ == "kept" and kept.hyperparameters_ == first.hyperparameters_
+    assert torch.equal(kept.predict(X).mean, first.predict(X).mean)
+    assert reuse.data_digest([1, 2], [0.5, 1.0]) != reuse.data_digest([1, 2], [0.5, 1.5])
 
 
 def test_a_warm_fit_that_fails_gives_way_to_a_cold_one(monkeypatch):

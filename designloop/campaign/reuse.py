@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 REFRESH_GROWTH = 1.5  # compare the encodings and start the GP cold again after this growth
 COMPARE_ALWAYS_BELOW = 50  # measured candidates below which the encodings are compared always
 
@@ -113,10 +115,33 @@ def warm_start(last: Earlier | None, encoding: str | None, n: int) -> tuple[dict
     return None, n
 
 
-def fit_entry(model, start: dict | None, cold_n: int, encoding: str | None, n: int) -> dict:
-    """What the next cycle needs of the GP `model` just fitted on `n` observations under
-    `encoding` from `start` (`warm_start`'s answer: the start and the observations at the
-    last cold start), logged as `Earlier.fit`."""
+def data_digest(rows, y) -> str:
+    """A fingerprint of the observations a GP is fitted to: their candidates and values."""
+    import hashlib
+
+    rows = np.ascontiguousarray(np.asarray(rows, dtype=np.int64))
+    values = np.ascontiguousarray(np.asarray(y, dtype=np.float64))
+    return hashlib.sha256(rows.tobytes() + values.tobytes()).hexdigest()
+
+
+def same_fit(last: Earlier | None, encoding: str | None, digest: str) -> dict | None:
+    """The last GP fit when it was made on exactly these observations (`data_digest`) under
+    `encoding`: its hyper-parameters give the same model again without fitting (a
+    suggestion asked for again after `release`, a prediction or the report's scores right
+    after a suggestion); else None."""
+    fit = None if last is None else last.fit
+    if fit and fit.get("data") == digest and fit.get("encoding") == encoding and \
+            isinstance(fit.get("values"), dict):
+        return fit
+    return None
+
+
+def fit_entry(model, start: dict | None, cold_n: int, encoding: str | None, n: int,
+              digest: str) -> dict:
+    """What the next cycle needs of the GP `model` just fitted on `n` observations (with
+    `data_digest` `digest`) under `encoding` from `start` (`warm_start`'s answer: the start
+    and the observations at the last cold start), logged as `Earlier.fit`."""
     warm = model.fit_start_ == "warm"
     return {"encoding": encoding, "n": n, "cold_n": cold_n if warm else n,
-            "start": model.fit_start_, "from": start, "values": model.hyperparameters_}
+            "start": model.fit_start_, "from": start, "values": model.hyperparameters_,
+            "data": digest}

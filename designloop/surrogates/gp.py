@@ -43,9 +43,8 @@ from designloop.surrogates.kernels import (
 )
 
 SCREEN_MIN_COLUMNS = 64
-# a warm start takes at most max_iter / this many L-BFGS steps: from the last optimum, 50 steps
-# came within 0.003 nats per observation of 200 cold ones on the reaction and solubility
-# tables, whose likelihood is too flat for the default tolerance to stop either early
+# a warm start's share of max_iter L-BFGS steps: from the last optimum, 50 came within 0.003
+# nats per observation of 200 cold ones on the reaction and solubility tables (flat likelihoods)
 WARM_STEPS_DIVISOR = 4
 INPUT_SCALINGS = ("observed", "domain")
 
@@ -62,8 +61,7 @@ class GPRegressor(SurrogateBase):
             Hvarfner et al. 2024), "rbf", "tanimoto" (bit fingerprints) or "minmax" (count
             fingerprints).
         noise: observation-noise variance in the target's units; None learns it.
-        max_iter: L-BFGS iterations for the hyper-parameters (bounds the fit time with many
-            ARD lengthscales).
+        max_iter: L-BFGS iterations for the hyper-parameters (bounds the fit time).
         chunk_size: candidates predicted at once (bounds memory); None sizes each chunk so
             that its kernel block has about a million entries (8 MB).
         max_fit_points: with more observations than this, the hyper-parameters are fitted
@@ -85,8 +83,8 @@ class GPRegressor(SurrogateBase):
     `fit_subset_` (indices the hyper-parameters were fitted on, or None for all),
     `domain_bounds_` (the `(2, d)` bounds inputs were scaled by with `input_scaling="domain"`,
     else None; kept by `clone`, so that refits on parts of the data scale the same way),
-    `hyperparameters_` (the learnt parameters, a start for a later fit) and `fit_start_`
-    ("cold", "warm", or why a warm start was replaced by a cold one).
+    `hyperparameters_` (the learnt parameters, a start for a later fit), `fit_start_`
+    ("cold", "warm", "kept", or why a warm start gave way to a cold one).
     """
 
     task = "regression"
@@ -104,19 +102,20 @@ class GPRegressor(SurrogateBase):
         copy.domain_bounds_ = getattr(self, "domain_bounds_", None)
         return copy
 
-    def fit(self, X, y, domain=None, start: dict | None = None) -> GPRegressor:
+    def fit(self, X, y, domain=None, start: dict | None = None,
+            refit: bool = True) -> GPRegressor:
         """Fit the GP hyper-parameters to `X (n, d)`, `y (n,)` by maximum marginal likelihood.
 
         Args:
             domain: `(N, d)` every input the model will be asked about (a campaign's
                 candidate pool); with `input_scaling="domain"` inputs are scaled by its
                 range. Ignored otherwise, and by the fingerprint kernels.
-            start: hyper-parameters to start the optimiser from (`hyperparameters_` of an
-                earlier fit of the same kind of model, e.g. the last cycle's), for at most
-                `max_iter / WARM_STEPS_DIVISOR` steps (per attempt of BoTorch's fit); a start
-                that does not fit this model is ignored, and one whose fit fails or ends with
-                a worse marginal likelihood than a cold start begins with is replaced by a
-                cold start. `fit_start_` says which happened.
+            start: hyper-parameters to start from (`hyperparameters_` of an earlier fit of
+                this kind of model), for at most `max_iter / WARM_STEPS_DIVISOR` L-BFGS steps
+                per attempt; one that does not fit the model is ignored, and one whose fit
+                fails or ends worse than a cold start begins gives way to a cold start.
+            refit: False keeps `start` as fitted, without optimising ("kept": what a fit on
+                these same data ended with). `fit_start_` says which of these happened.
         """
         X = self._check_X(X, fitted=False)
         if self.input_scaling not in INPUT_SCALINGS:
@@ -136,7 +135,7 @@ class GPRegressor(SurrogateBase):
         d = X.shape[1]
         subset = fit_subset(X.shape[0], self.max_fit_points, self.seed)
         model, jitter = fit_with_jitter(
-            lambda j: self._fit_once(X, y, d, j, subset, bounds, start),
+            lambda j: self._fit_once(X, y, d, j, subset, bounds, start, refit),
             (None, 1e-6, 1e-4, 1e-2),
             "GP fit", "Check for constant or duplicated feature columns, or try kernel='rbf' "
             "or a fixed noise.")
@@ -164,7 +163,7 @@ class GPRegressor(SurrogateBase):
 
     def _fit_once(self, X: Tensor, y: Tensor, d: int, jitter: float | None,
                   subset: Tensor | None = None, bounds: Tensor | None = None,
-                  start: dict | None = None) -> SingleTaskGP:
+                  start: dict | None = None, refit: bool = True) -> SingleTaskGP:
         # a subset fit normalises inputs by the bounds of all the data, so that its
         # lengthscales mean the same in the full model
         if bounds is None and subset is not None:
@@ -173,7 +172,10 @@ class GPRegressor(SurrogateBase):
         model, self.fit_start_ = self._build(fit_X, fit_y, d, bounds), "cold"
         cold = ExactMarginalLogLikelihood(model.likelihood, model)
         warm = None if start is None else self._build(fit_X, fit_y, d, bounds)
-        if warm is not None and load_hyperparameters(warm, start):
+        loaded = warm is not None and load_hyperparameters(warm, start)
+        if loaded and not refit:
+            model, self.fit_start_ = warm, "kept"  # the same data a fit ended with: as it was
+        elif loaded:
             steps = max(1, self.max_iter // WARM_STEPS_DIVISOR)
             try:
                 ended = optimise(ExactMarginalLogLikelihood(warm.likelihood, warm), jitter,
