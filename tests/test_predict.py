@@ -180,3 +180,25 @@ def test_a_campaign_with_an_outcome_constraint_predicts():
     c.observe(pd.DataFrame({"candidate_id": ids, "y": _truth(x[ids]), "purity": x[ids] / 2}))
     pred = c.predict()
     assert len(pred) == 21 and pred["p_improve"].between(0, 1).all()
+
+
+def test_a_category_written_as_a_number_is_the_pools_category():
+    table = pd.DataFrame({"t": np.tile([20.0, 30.0, 40.0], 3),
+                          "grade": np.repeat(["1", "2", "high"], 3)})
+    c = dl.Campaign(table, target="y", seed=0)
+    c.observe(pd.DataFrame({"candidate_id": range(9), "y": np.arange(9.0)}))
+    as_text = c.predict(pd.DataFrame({"t": [25.0], "grade": ["2"]}))
+    as_number = c.predict(pd.DataFrame({"t": [25.0], "grade": [2.0]}))
+    assert as_number["predicted_mean"].iloc[0] == as_text["predicted_mean"].iloc[0]
+
+
+def test_class_probabilities_fed_back_are_replaced():
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"a": rng.uniform(size=30)})
+    label = np.where(table["a"] > 0.5, "yes", "no")
+    c = dl.Campaign(table, target="ok", task="classification", seed=0)
+    c.observe(pd.DataFrame({"candidate_id": range(12), "ok": label[:12]}))
+    first = c.predict()
+    again = c.predict(first)
+    assert list(again.columns).count("prob_yes") == 1
+    np.testing.assert_allclose(again["prob_yes"], first["prob_yes"])

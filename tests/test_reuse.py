@@ -172,6 +172,10 @@ def test_the_same_data_keep_the_fitted_hyper_parameters():
     assert kept.fit_start_ == "kept" and kept.hyperparameters_ == first.hyperparameters_
     assert torch.equal(kept.predict(X).mean, first.predict(X).mean)
     assert reuse.data_digest([1, 2], [0.5, 1.0]) != reuse.data_digest([1, 2], [0.5, 1.5])
+    # other features (new rows encoded with the pool) or other GP settings: fitted again
+    assert reuse.data_digest([1], [1.0], "features a") != reuse.data_digest([1], [1.0], "b")
+    assert reuse.data_digest([1], [1.0], "a", {"kernel": "rbf"}) != reuse.data_digest(
+        [1], [1.0], "a", {"kernel": "matern"})
 
 
 def test_a_warm_fit_that_fails_gives_way_to_a_cold_one(monkeypatch):

@@ -12,7 +12,7 @@ from designloop.io import unneutralise
 ID = "candidate_id"
 
 
-def _key(series: pd.Series) -> pd.Series:
+def comparable(series: pd.Series) -> pd.Series:
     """Comparable text for a column: numbers rounded to 9 significant digits, text stripped
     and without the quote that keeps it from running as a spreadsheet formula."""
     numeric = pd.to_numeric(series, errors="coerce")
@@ -141,9 +141,9 @@ def _match_features(results: pd.DataFrame, candidates: pd.DataFrame,
             "needed to find the candidates; add candidate_id (as in the suggestions file) or "
             "those columns"
         )
-    cand_keys = pd.DataFrame({c: _key(candidates[c]) for c in feature_columns})
+    cand_keys = pd.DataFrame({c: comparable(candidates[c]) for c in feature_columns})
     cand_keys["_index"] = np.arange(n)
-    res_keys = pd.DataFrame({c: _key(results[c]).to_numpy() for c in feature_columns})
+    res_keys = pd.DataFrame({c: comparable(results[c]).to_numpy() for c in feature_columns})
     res_keys["_row"] = np.arange(len(results))
     merged = res_keys.merge(cand_keys, on=feature_columns, how="left")
     counts = merged.groupby("_row")["_index"].count()

@@ -140,6 +140,8 @@ def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitte
     # the GP that chose the encoding is the one asked for when no GP setting was given
     chosen = fits.get(encoding) if cfg.surrogate == "gp" and custom is None else None
     begin, cold_n, same = None, len(y), None  # cold, unless the last fit leaves a start
+    digest = (reuse.data_digest(rows, y, setup.encoder.feature_key(encoding), params)
+              if cfg.surrogate == "gp" and custom is None else None)
     if chosen is not None and chosen.get_params(deep=False) == make_surrogate(
             "gp", **params).get_params(deep=False):
         model = chosen
@@ -150,7 +152,7 @@ def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitte
         params.pop("seed")
         model = fit_on_pool(classifier(name, len(classes), cfg.seed, **params), X, rows, y)
     elif cfg.surrogate == "gp":  # from where the last cycle's fit ended, when it can
-        same = reuse.same_fit(setup.earlier, encoding, reuse.data_digest(rows, y))
+        same = reuse.same_fit(setup.earlier, encoding, digest)
         begin, cold_n = reuse.warm_start(setup.earlier, encoding, len(y))
         model = fit_on_pool(make_surrogate("gp", **params), X, rows, y,
                             start=begin if same is None else same["values"],
@@ -160,7 +162,7 @@ def fit(setup: ModelSetup, obs, record: CycleRecord, diagnostics: bool) -> Fitte
     if cfg.surrogate == "gp" and custom is None:
         kept = getattr(model, "fit_start_", None) == "kept"
         reuse.note(record, gp=same if kept else reuse.fit_entry(
-            model, begin, cold_n, encoding, len(y), reuse.data_digest(rows, y)))
+            model, begin, cold_n, encoding, len(y), digest))
     record.fit_seconds = round(time.perf_counter() - start, 4)
     if hasattr(model, "get_params"):
         record.surrogate_params = shallow_params(model)

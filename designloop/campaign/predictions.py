@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from designloop import registry
-from designloop.campaign.matching import ID, match_rows
+from designloop.campaign.matching import ID, comparable, match_rows
 from designloop.campaign.objectives import for_model, measured_ids
 from designloop.campaign.results import split_observations
 from designloop.errors import InputError
@@ -97,8 +97,8 @@ def predict(campaign, table: pd.DataFrame | None = None,
     if not isinstance(table, pd.DataFrame) or table.empty:
         raise InputError(f"{source}: give a table with at least one row to predict")
     ids = match_rows(table, campaign.candidates, cfg.feature_columns, source, new_rows=True)
-    out = table.reset_index(drop=True).drop(columns=[c for c in PREDICTION_COLUMNS
-                                                     if c in table.columns])
+    out = table.reset_index(drop=True).drop(columns=[
+        c for c in table.columns if c in PREDICTION_COLUMNS or str(c).startswith("prob_")])
     out[ID] = pd.array([int(i) if i >= 0 else None for i in ids], dtype="Int64")
     known, new = np.flatnonzero(ids >= 0), np.flatnonzero(ids < 0)
     parts = []
@@ -125,10 +125,15 @@ def _with_new_rows(campaign, table: pd.DataFrame, ids: np.ndarray, source: str):
     given.iloc[found] = campaign.candidates[cfg.feature_columns].iloc[ids[found]].to_numpy()
     Encoder(roles=roles, **cfg.fingerprint).fit(given, cfg.feature_columns, source)
     rows = given.iloc[new].reset_index(drop=True)
-    for col in cfg.feature_columns:  # numbers as floats (never cut to a pool's integers)
-        rows[col] = (pd.to_numeric(rows[col]).astype(float) if roles[col] == "numeric"
-                     else rows[col].map(lambda v: unneutralise(v) if isinstance(v, str) else v))
     pool = campaign.candidates[cfg.feature_columns].reset_index(drop=True)
+    for col in cfg.feature_columns:  # numbers as floats (never cut to a pool's integers)
+        if roles[col] == "numeric":
+            rows[col] = pd.to_numeric(rows[col]).astype(float)
+        else:  # a value the pool holds, as the pool spells it (2.0 is the pool's "2")
+            spelled = dict(zip(comparable(pool[col]), pool[col], strict=True))
+            rows[col] = [spelled.get(key, value) for key, value in zip(
+                comparable(rows[col]), rows[col].map(
+                    lambda v: unneutralise(v) if isinstance(v, str) else v), strict=True)]
     union = pd.concat([pool.astype({c: float for c in cfg.feature_columns
                                     if roles[c] == "numeric"}), rows], ignore_index=True)
     encoder = Encoder(roles=roles, **cfg.fingerprint).fit(

@@ -115,13 +115,17 @@ def warm_start(last: Earlier | None, encoding: str | None, n: int) -> tuple[dict
     return None, n
 
 
-def data_digest(rows, y) -> str:
-    """A fingerprint of the observations a GP is fitted to: their candidates and values."""
+def data_digest(rows, y, features: str = "", settings: dict | None = None) -> str:
+    """A fingerprint of what a GP is fitted to: the observations (their candidates and
+    values), the feature matrix (`features`, its `Encoder.feature_key`) and the GP's
+    `settings`."""
     import hashlib
+    import json
 
     rows = np.ascontiguousarray(np.asarray(rows, dtype=np.int64))
     values = np.ascontiguousarray(np.asarray(y, dtype=np.float64))
-    return hashlib.sha256(rows.tobytes() + values.tobytes()).hexdigest()
+    context = json.dumps([features, settings or {}], sort_keys=True, default=repr)
+    return hashlib.sha256(rows.tobytes() + values.tobytes() + context.encode()).hexdigest()
 
 
 def same_fit(last: Earlier | None, encoding: str | None, digest: str) -> dict | None:
