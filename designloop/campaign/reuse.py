@@ -18,7 +18,9 @@ and compare the encodings every cycle.
   optimum a little, so L-BFGS needs a fraction of the steps. A warm fit that ends worse than
   a cold one begins is replaced by a cold one (`GPRegressor.fit`), and growth past
   REFRESH_GROWTH forces a cold start, so that early hyper-parameters, fitted on a handful of
-  points, never stay for good.
+  points, never stay for good. On exactly what the last fit saw (`data_digest`: the same
+  observations, feature matrix and GP settings) its hyper-parameters are kept without
+  fitting (`same_fit`): a repeated suggestion, a prediction or the report's scores.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ class Earlier:
             compared).
         fit: the latest GP fit (`fit_entry`): its `encoding`, `n` observations, `cold_n`
             (observations at its last cold start), `start` ("cold", "warm" or why a warm
-            start gave way), `from` (the hyper-parameters it started from, None for cold)
-            and `values` (those it ended with).
+            start gave way), `from` (the hyper-parameters it started from, None for cold),
+            `values` (those it ended with) and `data` (its `data_digest`).
         surrogate_choice: the latest classifier choice of a `surrogate="auto"` campaign
             (`CycleRecord.surrogate_choice`; see `designloop.campaign.surrogate_choice`).
     """
