@@ -32,17 +32,19 @@ PREDICTION_COLUMNS = ("predicted_mean", "predicted_sd", "epistemic_sd", "p_impro
                       "extrapolation")
 
 
-def _model_state(campaign, encoder=None, diagnostics: bool | None = None):
-    """`(setup, fitted, raw, failed_rows, obs)`: the campaign's model fitted to its
-    results as a suggest would fit it (on the features of `encoder`, default the
-    campaign's; `diagnostics` default the campaign's setting, which the conformal intervals
-    of models other than exact GPs need); InputError while no model can be fitted."""
+def _model_state(campaign, encoder=None, diagnostics: bool | None = None, log=None):
+    """`(setup, fitted)`: the campaign's model fitted to its results as a suggest would fit
+    it (on the features of `encoder`, default the campaign's; `diagnostics` default the
+    campaign's setting, which the conformal intervals of models other than exact GPs need),
+    its acquisition weighted by the chances of success and of meeting the constraints and
+    its incumbent limited by them, as for a suggest; `log` is `split_observations` of the
+    store when already read. InputError while no model can be fitted."""
     from dataclasses import replace
 
     from designloop.campaign import modelling
 
     cfg = campaign.config
-    _, raw, failed_rows = split_observations(campaign.store)
+    _, raw, failed_rows = log or split_observations(campaign.store)
     obs, _ = for_model(cfg, raw)
     reason = modelling.no_model_reason(cfg.task, obs, len(failed_rows))
     if reason:
@@ -54,7 +56,10 @@ def _model_state(campaign, encoder=None, diagnostics: bool | None = None):
     with step_threads(n, len(obs), registry.exact_gp_named(cfg.surrogate)):
         fitted = modelling.fit(setup, obs, CycleRecord(k=0, seed=cfg.seed),
                                cfg.diagnostics if diagnostics is None else diagnostics)
-    return setup, fitted, raw, failed_rows, obs
+        setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
+                                                  failed_rows, raw)
+        modelling.limit_incumbent(setup, fitted, raw)  # constraints limit the best so far
+    return setup, fitted
 
 
 def score_candidates(campaign) -> pd.DataFrame | None:
@@ -63,7 +68,8 @@ def score_candidates(campaign) -> pd.DataFrame | None:
     from designloop.campaign.filters import ruled_out
 
     cfg = campaign.config
-    every, raw, failed_rows = split_observations(campaign.store)
+    log = split_observations(campaign.store)
+    every, raw, failed_rows = log
     obs, _ = for_model(cfg, raw)
     if modelling.no_model_reason(cfg.task, obs, len(failed_rows)):
         return None
@@ -73,12 +79,9 @@ def score_candidates(campaign) -> pd.DataFrame | None:
     if cfg.objective == "pareto":
         return pd.DataFrame({"candidate_id": available, "score": pareto.pool_scores(
             campaign.model_setup(), obs, available, failed_rows).numpy()})
-    setup, fitted, raw, failed_rows, obs = _model_state(campaign, diagnostics=False)
+    setup, fitted = _model_state(campaign, diagnostics=False, log=log)
     with step_threads(len(campaign.candidates), len(obs),
                       registry.exact_gp_named(cfg.surrogate)):
-        setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
-                                                  failed_rows, raw)
-        modelling.limit_incumbent(setup, fitted, raw)
         _, scores, _ = modelling.score(setup, fitted, available,
                                        np.random.default_rng(cfg.seed))
     return pd.DataFrame({"candidate_id": available, "score": scores.numpy()})
@@ -151,10 +154,7 @@ def _columns(campaign, ids: np.ndarray, encoder=None) -> dict:
     from designloop.trust.ood import ood_scores
 
     cfg = campaign.config
-    setup, fitted, raw, failed_rows, obs = _model_state(campaign, encoder)
-    setup = modelling.weighted_by_feasibility(setup, fitted, obs["candidate_id"],
-                                              failed_rows, raw)
-    modelling.limit_incumbent(setup, fitted, raw)  # constraints limit the best so far
+    setup, fitted = _model_state(campaign, encoder)
     rows = torch.as_tensor(np.asarray(ids, dtype=np.int64))
     pred = fitted.model.predict(fitted.X[rows])
     cols: dict = {}
